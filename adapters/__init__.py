@@ -1,0 +1,1 @@
+"""Ferrule adapters package."""

@@ -1,0 +1,440 @@
+"""The compiled plant model: immutable, fully resolved, every rule compiled.
+
+The loader (:mod:`dsl.loader`) builds these objects from a plant folder after checking it; the
+engine, the adapters and the web layer only ever read them. Quantities that come from the config
+(limits, consumption quantities) are stored in the unit the config names, with that unit, because
+that is what people see; rules work in SI (see :mod:`dsl.env`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from dsl.diagnostics import Span
+from dsl.rules import CompiledRule
+
+# ---------------------------------------------------------------- site, devices and tags
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    timezone: str
+    description: str
+    span: Span
+
+
+class ValueType(enum.Enum):
+    """What kind of value a tag or field holds."""
+
+    NUMBER = "number"
+    BOOL = "bool"
+    STRING = "string"
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaAddress:
+    """An OPC UA node, e.g. ``ns=2;s=Line1.Press.Pressure``."""
+
+    node: str
+
+
+class RegisterKind(enum.Enum):
+    HOLDING = "holding"
+    INPUT = "input"
+    COIL = "coil"
+    DISCRETE = "discrete"
+
+
+ModbusDataType = Literal["int16", "uint16", "int32", "uint32", "float32", "bool"]
+WordOrder = Literal["big", "little"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusAddress:
+    """A Modbus value: ``raw * scale + offset`` gives the engineering value in the tag's unit."""
+
+    kind: RegisterKind
+    address: int
+    data_type: ModbusDataType
+    word_order: WordOrder = "big"
+    scale: float = 1.0
+    offset: float = 0.0
+
+    @property
+    def register_count(self) -> int:
+        """How many 16-bit registers (or bits, for coils and discrete inputs) the value spans."""
+        return 2 if self.data_type in ("int32", "uint32", "float32") else 1
+
+
+SimKind = Literal["constant", "walk", "counter", "cycle"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimBehaviour:
+    """How ``ferrule sim`` moves a tag's value (in the tag's unit).
+
+    - ``constant``: always ``value``;
+    - ``walk``: a random walk between ``low`` and ``high``, starting at ``value``;
+    - ``counter``: increases by ``rate_per_s`` per second from ``value``;
+    - ``cycle``: steps through ``values``, one every ``period_s`` seconds.
+    """
+
+    kind: SimKind
+    value: float | bool | str | None = None
+    low: float | None = None
+    high: float | None = None
+    rate_per_s: float | None = None
+    values: tuple[float | bool | str, ...] = ()
+    period_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A named value read from (and maybe written to) a device."""
+
+    device: str
+    name: str
+    address: OpcUaAddress | ModbusAddress
+    value_type: ValueType
+    unit: str | None
+    max_age_s: float
+    writable: bool
+    description: str
+    sim: SimBehaviour | None
+    span: Span
+
+    @property
+    def key(self) -> str:
+        """``device.tag``: how rules and the adapter cache name it."""
+        return f"{self.device}.{self.name}"
+
+
+SecurityPolicy = Literal["None", "Basic256Sha256"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaConnection:
+    endpoint: str
+    security_policy: SecurityPolicy = "None"
+    certificate: str | None = None
+    private_key: str | None = None
+    server_certificate: str | None = None
+    publishing_interval_ms: int = 100
+    timeout_s: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusConnection:
+    host: str
+    port: int = 502
+    unit_id: int = 1
+    poll_interval_ms: int = 100
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    connection: OpcUaConnection | ModbusConnection
+    tags: Mapping[str, Tag]
+    description: str
+    span: Span
+
+    @property
+    def protocol(self) -> Literal["opcua", "modbus"]:
+        return "opcua" if isinstance(self.connection, OpcUaConnection) else "modbus"
+
+
+# ---------------------------------------------------------------- equipment, people, material
+
+
+class EquipmentState(enum.Enum):
+    RUNNING = "running"
+    IDLE = "idle"
+    DOWN = "down"
+    SETUP = "setup"
+
+
+@dataclass(frozen=True, slots=True)
+class StateRule:
+    """``state`` holds while ``when`` passes; rules are tried in order, the first match wins."""
+
+    state: EquipmentState
+    when: CompiledRule
+
+
+@dataclass(frozen=True, slots=True)
+class Equipment:
+    """A machine or tool. With no state rule matching, its state is ``idle``."""
+
+    name: str
+    description: str
+    work_center: str | None
+    device: str | None
+    calibration_due: dt.date | None
+    maintenance_due: dt.date | None
+    state_rules: tuple[StateRule, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Qualification:
+    """A skill an operator is trained for; ``valid_for_days`` is how long training lasts."""
+
+    name: str
+    description: str
+    valid_for_days: int | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class WorkCenter:
+    name: str
+    description: str
+    span: Span
+
+
+Tracking = Literal["serial", "lot"]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A purchased or made material. ``shelf_life_days`` sets a received lot's expiry."""
+
+    name: str
+    description: str
+    tracking: Tracking
+    unit: str
+    shelf_life_days: int | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BomLine:
+    part: str
+    quantity: float
+    unit: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Something the plant makes. ``number_pattern`` makes serial or lot numbers.
+
+    Pattern placeholders: ``{yyyy}``, ``{yy}``, ``{mm}``, ``{dd}``, ``{seq:N}`` (a per-product
+    sequence, zero-padded to N digits), ``{wo}`` (the work order number).
+    """
+
+    name: str
+    description: str
+    tracking: Tracking
+    unit: str
+    number_pattern: str
+    routing: str
+    bom: tuple[BomLine, ...]
+    span: Span
+
+
+# ---------------------------------------------------------------- routings and operations
+
+
+FieldType = Literal["number", "integer", "text", "choice", "bool", "date"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataField:
+    """A value the operator enters; ``low``/``high`` are in ``unit``."""
+
+    name: str
+    label: str
+    type: FieldType
+    unit: str | None
+    required: bool
+    low: float | None
+    high: float | None
+    choices: tuple[str, ...]
+    help: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Interlock:
+    """A precondition for starting an operation. ``implicit`` ones come from the config's
+    ``qualification`` and ``equipment`` keys rather than an explicit ``require``."""
+
+    name: str
+    rule: CompiledRule
+    because: str
+    implicit: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Consumption:
+    """Components consumed at an operation; ``tolerance`` (a fraction, e.g. 0.01) allows the
+    actual quantity to differ from ``quantity`` (weigh and dispense)."""
+
+    part: str
+    quantity: float
+    unit: str
+    tolerance: float | None
+    span: Span
+
+
+class Sampling(enum.Enum):
+    EVERY = "every"
+    FIRST = "first"
+    PERCENT = "percent"
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingRule:
+    """``every`` n-th item, the ``first`` n of a work order, or ``percent`` of items
+    (a deterministic draw from the item id, recorded with the result)."""
+
+    kind: Sampling = Sampling.EVERY
+    n: float = 1
+
+    def describe(self) -> str:
+        if self.kind is Sampling.EVERY:
+            return "every item" if self.n == 1 else f"every {int(self.n)}th item"
+        if self.kind is Sampling.FIRST:
+            return f"first {int(self.n)} items of each work order"
+        return f"{self.n:g}% of items"
+
+
+class FailAction(enum.Enum):
+    HOLD = "hold"
+    NONCONFORMANCE = "nonconformance"
+    SCRAP = "scrap"
+    REWORK = "rework"
+
+
+@dataclass(frozen=True, slots=True)
+class OnFail:
+    """What a failed gate does. For rework: ``target`` operation, at most ``max_loops`` times;
+    past that the item gets a nonconformance."""
+
+    action: FailAction
+    target: str | None = None
+    max_loops: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    name: str
+    check: CompiledRule
+    sampling: SamplingRule
+    on_fail: OnFail
+    because: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRequirement:
+    """A signature an operation needs before it can complete (21 CFR 11.50: meaning shown)."""
+
+    role: str
+    meaning: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Setpoint:
+    """A value written to a device tag when the operation starts, confirmed by read-back."""
+
+    tag: str
+    value: CompiledRule
+    tolerance: float
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    id: str
+    title: str
+    work_center: str | None
+    equipment: str | None
+    instructions: str | None
+    fields: tuple[DataField, ...]
+    interlocks: tuple[Interlock, ...]
+    setpoints: tuple[Setpoint, ...]
+    consume: tuple[Consumption, ...]
+    capture: tuple[str, ...]
+    gates: tuple[Gate, ...]
+    signatures: tuple[SignatureRequirement, ...]
+    span: Span
+
+    def field(self, name: str) -> DataField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    name: str
+    product: str
+    description: str
+    operations: tuple[Operation, ...]
+    span: Span
+
+    def operation(self, op_id: str) -> Operation:
+        """The operation named ``op_id``; KeyError if there is none."""
+        for op in self.operations:
+            if op.id == op_id:
+                return op
+        raise KeyError(op_id)
+
+    def next_operation(self, op_id: str) -> Operation | None:
+        """The operation after ``op_id`` in routing order, or None after the last."""
+        ids = [op.id for op in self.operations]
+        index = ids.index(op_id)
+        return self.operations[index + 1] if index + 1 < len(ids) else None
+
+
+# ---------------------------------------------------------------- the plant
+
+
+def _frozen(mapping: Mapping[str, object] | None = None) -> Mapping[str, object]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Plant:
+    """A whole site, checked and compiled. ``files`` holds every source file's text by path
+    (relative to the plant folder), which is what a deployed config version stores."""
+
+    site: Site
+    devices: Mapping[str, Device]
+    equipment: Mapping[str, Equipment]
+    roles: Mapping[str, Role]
+    qualifications: Mapping[str, Qualification]
+    work_centers: Mapping[str, WorkCenter]
+    parts: Mapping[str, Part]
+    products: Mapping[str, Product]
+    routings: Mapping[str, Routing]
+    files: Mapping[str, str] = field(default_factory=_frozen)  # type: ignore[arg-type]
+    content_hash: str = ""
+
+    def tag(self, key: str) -> Tag:
+        """The tag ``device.tag``; KeyError if undeclared."""
+        device, _, name = key.partition(".")
+        return self.devices[device].tags[name]
+
+    def all_tags(self) -> tuple[Tag, ...]:
+        return tuple(t for d in self.devices.values() for t in d.tags.values())
+
+    def routing_for(self, product: str) -> Routing:
+        return self.routings[self.products[product].routing]
