@@ -1,0 +1,51 @@
+"""What a device protocol module provides to the runtime: a driver and the sink it reports to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from adapters.cache import Value
+from dsl.model import Device, Tag
+
+
+class DeviceError(Exception):
+    """A device could not be reached, or answered with an error. The message says which and why."""
+
+
+class DeviceSink(Protocol):
+    """Where a driver reports what it hears from its device."""
+
+    def value(self, tag: Tag, value: Value, source_time: float | None) -> None:
+        """A good value; ``source_time`` is the device's timestamp (None: the device has none)."""
+
+    def tag_bad(self, tag: Tag, reason: str) -> None:
+        """The device says this one tag's value is not usable."""
+
+    def confirm(self) -> None:
+        """The device answered just now, so every good value it gave is still current."""
+
+
+class Driver(Protocol):
+    """One connection to one device. The runtime creates a fresh driver for every attempt."""
+
+    async def connect(self) -> None:
+        """Open the connection; raise :class:`DeviceError` (or OSError, TimeoutError) on failure."""
+
+    async def serve(self, sink: DeviceSink) -> None:
+        """Report values until the connection fails (then raise); never returns normally."""
+
+    async def read(self, tag: Tag) -> Value:
+        """Read one value now (for write read-back)."""
+
+    async def write(self, tag: Tag, value: Value) -> None:
+        """Write one value, typed as the device expects."""
+
+    async def close(self) -> None:
+        """Close the connection; must not hang (the runtime bounds it anyway)."""
+
+
+class DriverFactory(Protocol):
+    """Builds a driver; ``plant_dir`` resolves relative paths such as certificates."""
+
+    def __call__(self, device: Device, plant_dir: Path) -> Driver: ...

@@ -1,0 +1,352 @@
+"""OPC UA (asyncua): the client driver, endpoint browsing and the simulator's server.
+
+The only module that imports asyncua. The driver subscribes to every tag of a device with the
+configured publishing interval, probes the server every half timeout (so a hung server is noticed
+within its timeout) and writes values with the Variant type the node already has, because servers
+reject a Python int written to a Double node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.common.subscription import DataChangeEvent, Subscription
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.uaerrors import UaStatusCodeError
+
+from adapters.cache import Value
+from adapters.driver import DeviceError, DeviceSink
+from dsl.model import Device, OpcUaAddress, OpcUaConnection, Tag, ValueType
+
+log = logging.getLogger(__name__)
+
+_VARIANT_OF = {
+    ValueType.NUMBER: ua.VariantType.Double,
+    ValueType.BOOL: ua.VariantType.Boolean,
+    ValueType.STRING: ua.VariantType.String,
+}
+_NUMERIC_VARIANTS = frozenset(
+    {
+        ua.VariantType.SByte,
+        ua.VariantType.Byte,
+        ua.VariantType.Int16,
+        ua.VariantType.UInt16,
+        ua.VariantType.Int32,
+        ua.VariantType.UInt32,
+        ua.VariantType.Int64,
+        ua.VariantType.UInt64,
+    }
+)
+
+
+def _connection(device: Device) -> OpcUaConnection:
+    if not isinstance(device.connection, OpcUaConnection):
+        raise TypeError(f"device {device.name} is not an OPC UA device")
+    return device.connection
+
+
+def _node_id(tag: Tag) -> str:
+    if not isinstance(tag.address, OpcUaAddress):
+        raise TypeError(f"tag {tag.key} has no OPC UA node")
+    return tag.address.node
+
+
+def _seconds(moment: dt.datetime | None) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def _as_value(tag: Tag, raw: Any) -> Value:
+    """A node's value converted to what the tag declares (numbers as float)."""
+    if tag.value_type is ValueType.BOOL:
+        return bool(raw)
+    if tag.value_type is ValueType.STRING:
+        return str(raw)
+    if isinstance(raw, bool | int | float):
+        return float(raw)
+    raise DeviceError(f"tag {tag.key}: node holds {type(raw).__name__} {raw!r}, expected a number")
+
+
+def _status_text(status: ua.StatusCode | None) -> str | None:
+    """None for a good status, else the status name (``BadNodeIdUnknown``)."""
+    if status is None or status.is_good():
+        return None
+    return str(status.name)
+
+
+class OpcUaDriver:
+    """One OPC UA session with a device: subscription, probing, typed reads and writes."""
+
+    def __init__(self, device: Device, plant_dir: Path) -> None:
+        self.device = device
+        self.connection = _connection(device)
+        self.plant_dir = plant_dir
+        self._client: Client | None = None
+        self._lost: asyncio.Future[Exception] | None = None
+        self._tags_by_node: dict[str, Tag] = {}
+        self._variant: dict[str, ua.VariantType] = {}
+
+    async def connect(self) -> None:
+        """Open a session (with security if configured) and learn each node's Variant type."""
+        conn = self.connection
+        client = Client(conn.endpoint, timeout=conn.timeout_s, watchdog_intervall=conn.timeout_s)
+        client.application_uri = "urn:ferrule:adapters"
+        if conn.security_policy == "Basic256Sha256":
+            await self._secure(client)
+        loop = asyncio.get_running_loop()
+        self._lost = loop.create_future()
+
+        async def lost(exc: Exception) -> None:
+            if self._lost is not None and not self._lost.done():
+                self._lost.set_result(exc)
+
+        client.connection_lost_callback = lost
+        self._client = client
+        await client.connect()
+        nodes = [client.get_node(_node_id(tag)) for tag in self.device.tags.values()]
+        values = await client.read_attributes(nodes, AttributeIds.Value)
+        for tag, node, data in zip(self.device.tags.values(), nodes, values, strict=True):
+            self._tags_by_node[node.nodeid.to_string()] = tag
+            if data.Value is not None:
+                self._variant[tag.key] = data.Value.VariantType
+        self._initial = values
+
+    async def _secure(self, client: Client) -> None:
+        conn = self.connection
+        missing = [
+            name
+            for name, path in (("certificate", conn.certificate), ("private_key", conn.private_key))
+            if path is None
+        ]
+        if missing:
+            raise DeviceError(
+                f"device {self.device.name}: Basic256Sha256 needs {' and '.join(missing)} "
+                "(paths relative to the plant folder)"
+            )
+        assert conn.certificate is not None and conn.private_key is not None
+        server_cert = (
+            str(self.plant_dir / conn.server_certificate) if conn.server_certificate else None
+        )
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            str(self.plant_dir / conn.certificate),
+            str(self.plant_dir / conn.private_key),
+            server_certificate=server_cert,
+            mode=ua.MessageSecurityMode.SignAndEncrypt,
+        )
+
+    def _require_client(self) -> Client:
+        if self._client is None:
+            raise DeviceError(f"device {self.device.name} is not connected")
+        return self._client
+
+    async def serve(self, sink: DeviceSink) -> None:
+        """Report the initial values, then subscription changes, and probe the server."""
+        client = self._require_client()
+        for tag, data in zip(self.device.tags.values(), self._initial, strict=True):
+            self._report(sink, tag, data)
+        sink.confirm()
+        subscription = await client.create_subscription(
+            self.connection.publishing_interval_ms, None, queue_maxsize=100_000
+        )
+        nodes = [client.get_node(node) for node in self._tags_by_node]
+        results = await subscription.subscribe_data_change(nodes)
+        for tag, result in zip(self._tags_by_node.values(), results, strict=True):
+            if isinstance(result, ua.StatusCode):
+                sink.tag_bad(tag, f"cannot subscribe: {result.name}")
+        consumer = asyncio.create_task(self._consume(subscription, sink))
+        try:
+            await self._probe(client, sink)
+        finally:
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(consumer, 1.0)
+        raise DeviceError(f"device {self.device.name}: subscription ended")
+
+    async def _consume(self, subscription: Subscription, sink: DeviceSink) -> None:
+        async for event in subscription:
+            if isinstance(event, DataChangeEvent):
+                tag = self._tags_by_node.get(event.node.nodeid.to_string())
+                if tag is not None and event.data.monitored_item.Value is not None:
+                    self._report(sink, tag, event.data.monitored_item.Value)
+
+    async def _probe(self, client: Client, sink: DeviceSink) -> None:
+        """Read the server state every half timeout; raise when it fails or the link drops."""
+        assert self._lost is not None
+        timeout = self.connection.timeout_s
+        while True:
+            done, _ = await asyncio.wait({self._lost}, timeout=timeout / 2)
+            if done:
+                raise DeviceError(f"connection lost: {self._lost.result()!r}")
+            try:
+                await asyncio.wait_for(client.nodes.server_state.read_value(), timeout)
+            except TimeoutError as exc:
+                raise DeviceError(f"no answer within {timeout:g} s") from exc
+            sink.confirm()
+
+    def _report(self, sink: DeviceSink, tag: Tag, data: ua.DataValue) -> None:
+        bad = _status_text(data.StatusCode)
+        if bad is not None:
+            sink.tag_bad(tag, f"device reports {bad}")
+            return
+        raw = data.Value.Value if data.Value is not None else None
+        if raw is None:
+            sink.tag_bad(tag, "device sent no value")
+            return
+        try:
+            value = _as_value(tag, raw)
+        except DeviceError as exc:
+            sink.tag_bad(tag, str(exc))
+            return
+        sink.value(tag, value, _seconds(data.SourceTimestamp))
+
+    async def read(self, tag: Tag) -> Value:
+        """Read one value now."""
+        client = self._require_client()
+        data = await client.get_node(_node_id(tag)).read_data_value()
+        bad = _status_text(data.StatusCode)
+        if bad is not None:
+            raise DeviceError(f"reading {tag.key}: device reports {bad}")
+        return _as_value(tag, data.Value.Value if data.Value is not None else None)
+
+    async def write(self, tag: Tag, value: Value) -> None:
+        """Write ``value`` with the node's own Variant type."""
+        client = self._require_client()
+        variant = self._variant.get(tag.key, _VARIANT_OF[tag.value_type])
+        typed: Any = value
+        if variant in _NUMERIC_VARIANTS:
+            typed = round(float(value))
+        elif variant in (ua.VariantType.Double, ua.VariantType.Float):
+            typed = float(value)
+        try:
+            await client.get_node(_node_id(tag)).write_value(
+                ua.DataValue(ua.Variant(typed, variant))
+            )
+        except UaStatusCodeError as exc:
+            raise DeviceError(f"writing {tag.key}: device refused: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close the session; a dead server only costs the socket close."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), self.connection.timeout_s)
+            client.disconnect_socket()
+
+
+# ---------------------------------------------------------------- browsing
+
+_SERVER_OBJECT = ua.NodeId.from_string("i=2253")
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsedNode:
+    """A variable an endpoint offers: what to write after ``node:`` in the plant config."""
+
+    node: str
+    path: str
+    data_type: str
+    value: str
+
+
+async def browse(endpoint: str, timeout_s: float = 5.0, max_depth: int = 6) -> list[BrowsedNode]:
+    """Every variable below the Objects folder (the server's own diagnostics left out)."""
+    client = Client(endpoint, timeout=timeout_s)
+    found: list[BrowsedNode] = []
+    async with asyncio.timeout(timeout_s * 4):
+        await client.connect()
+        try:
+            await _walk(client.nodes.objects, "", max_depth, found)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), timeout_s)
+    return found
+
+
+async def _walk(node: Any, path: str, depth: int, found: list[BrowsedNode]) -> None:
+    if depth == 0:
+        return
+    for child in await node.get_children():
+        if child.nodeid == _SERVER_OBJECT:
+            continue
+        name = (await child.read_browse_name()).Name
+        child_path = f"{path}/{name}" if path else name
+        if await child.read_node_class() == ua.NodeClass.Variable:
+            data = await child.read_data_value()
+            variant = data.Value.VariantType.name if data.Value is not None else "?"
+            shown = repr(data.Value.Value) if data.Value is not None else "?"
+            found.append(BrowsedNode(child.nodeid.to_string(), child_path, variant, shown))
+        await _walk(child, child_path, depth - 1, found)
+
+
+# ---------------------------------------------------------------- the simulator's server
+
+
+class OpcUaSimServer:
+    """A real OPC UA server on 127.0.0.1 holding one node per tag of a device."""
+
+    def __init__(self, device: Device, initial: Mapping[str, Value]) -> None:
+        self.device = device
+        self.connection = _connection(device)
+        self.initial = initial
+        self._server = Server()
+        self._node_ids: dict[str, ua.NodeId] = {}
+
+    async def start(self) -> None:
+        """Create the nodes and listen on the device's endpoint."""
+        server = self._server
+        await server.init()
+        server.disable_clock()
+        server.set_endpoint(self.connection.endpoint)
+        server.set_server_name(f"Ferrule simulator: {self.device.name}")
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        objects = server.nodes.objects
+        folder = await objects.add_folder(
+            ua.NodeId.from_string(f"ns=1;s={self.device.name}"), self.device.name
+        )
+        for tag in self.device.tags.values():
+            node_id = ua.NodeId.from_string(_node_id(tag))
+            while len(await server.get_namespace_array()) <= node_id.NamespaceIndex:
+                await server.register_namespace(f"urn:ferrule:sim:{node_id.NamespaceIndex}")
+            variant = _VARIANT_OF[tag.value_type]
+            node = await folder.add_variable(node_id, tag.name, self.initial[tag.key], variant)
+            if tag.writable:
+                await node.set_writable()
+            self._node_ids[tag.key] = node_id
+        await server.start()
+
+    async def set(self, key: str, value: Value) -> None:
+        """Change a tag's value as the device would (source timestamp now)."""
+        tag = self.device.tags[key.partition(".")[2]]
+        data = ua.DataValue(
+            ua.Variant(value, _VARIANT_OF[tag.value_type]),
+            SourceTimestamp=ua.DateTime.now(dt.UTC),
+        )
+        await self._server.write_attribute_value(self._node_ids[key], data)
+
+    async def get(self, key: str) -> Value:
+        """A tag's current value on the server (clients may have written it)."""
+        value = await self._server.get_node(self._node_ids[key]).read_value()
+        return _as_value(self.device.tags[key.partition(".")[2]], value)
+
+    async def stop(self) -> None:
+        """Stop listening; bounded, since ``stop()`` can hang with clients still connected."""
+        bserver = self._server.bserver
+        if bserver is not None and bserver._server is not None:
+            bserver._server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.stop(), 3.0)

@@ -1,0 +1,152 @@
+"""Reading values out of a validated located tree, and reporting what is wrong with them.
+
+The validator (:mod:`dsl.validate`) has already reported every structural problem, so the
+accessors here are forgiving: a value of the wrong shape reads as absent instead of being
+reported twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from dsl import scalars
+from dsl.diagnostics import Diagnostic, Span, did_you_mean, error, warning
+from dsl.expressions import Expect, compile_expression
+from dsl.rules import CompiledRule
+from dsl.scope import Scope
+from dsl.units import UnknownUnit, parse_unit, to_si
+from dsl.yamlsource import YMap, YNode, YScalar, YSeq
+
+
+def scalar(node: YMap, key: str) -> YScalar | None:
+    """The non-empty scalar under ``key``, or None."""
+    value = node.get(key)
+    return value if isinstance(value, YScalar) and not value.is_empty else None
+
+
+def text(node: YMap, key: str, default: str = "") -> str:
+    value = scalar(node, key)
+    return value.text.strip() if value is not None else default
+
+
+def items(node: YMap, key: str) -> tuple[YNode, ...]:
+    """The items of the list under ``key`` (empty when absent or not a list)."""
+    value = node.get(key)
+    return value.items if isinstance(value, YSeq) else ()
+
+
+def entries(node: YMap, key: str) -> tuple[tuple[YScalar, YNode], ...]:
+    """The entries of the mapping under ``key`` (empty when absent or not a mapping)."""
+    value = node.get(key)
+    return value.entries if isinstance(value, YMap) else ()
+
+
+def as_map(node: YNode) -> YMap:
+    """A mapping node, or an empty one in its place (empty values, wrong shapes)."""
+    return node if isinstance(node, YMap) else YMap((), node.span)
+
+
+def integer(node: YMap, key: str, default: int) -> int:
+    value = scalar(node, key)
+    parsed = scalars.parse_int(value.text) if value is not None else None
+    return default if parsed is None else parsed
+
+
+def number(node: YMap, key: str, default: float) -> float:
+    value = scalar(node, key)
+    parsed = scalars.parse_float(value.text) if value is not None else None
+    return default if parsed is None else parsed
+
+
+def boolean(node: YMap, key: str, default: bool) -> bool:
+    value = scalar(node, key)
+    parsed = scalars.parse_bool(value.text) if value is not None else None
+    return default if parsed is None else parsed
+
+
+def date(node: YMap, key: str) -> dt.date | None:
+    value = scalar(node, key)
+    return scalars.parse_date(value.text) if value is not None else None
+
+
+def quantity(node: YMap, key: str) -> scalars.Quantity | None:
+    """A quantity whose unit (if any) is known, or None."""
+    value = scalar(node, key)
+    return quantity_of(value) if value is not None else None
+
+
+def quantity_of(value: YScalar) -> scalars.Quantity | None:
+    """The quantity written in ``value`` if its unit (if any) is known, or None."""
+    parsed = scalars.parse_quantity(value.text)
+    if parsed is None or (parsed.unit is not None and parse_unit(parsed.unit) is None):
+        return None
+    return parsed
+
+
+def si(node: YMap, key: str, default: float) -> float:
+    """A quantity in SI (durations in seconds, percentages as fractions)."""
+    parsed = quantity(node, key)
+    return default if parsed is None else to_si(parsed.value, parsed.unit)
+
+
+def days(node: YMap, key: str) -> int | None:
+    """A duration in whole days (``365 d`` → 365)."""
+    parsed = quantity(node, key)
+    return None if parsed is None else round(to_si(parsed.value, parsed.unit) / 86400)
+
+
+class Reporter:
+    """Collects diagnostics while the model is built."""
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, span: Span, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(error(span, message, hint))
+
+    def warning(self, span: Span, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(warning(span, message, hint))
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics.extend(diagnostics)
+
+    def reference(self, node: YScalar | None, what: str, known: Mapping[str, object]) -> bool:
+        """Check that ``node`` names a defined ``what``; report a did-you-mean otherwise.
+
+        An absent node is fine (nothing referenced); returns True when the name is known.
+        """
+        if node is None:
+            return False
+        name = node.text.strip()
+        if name in known:
+            return True
+        suggestion = did_you_mean(name, known)
+        message = f"unknown {what} '{name}'"
+        hint = None if suggestion else _defined(what, known)
+        self.error(node.span, f"{message}; {suggestion}" if suggestion else message, hint)
+        return False
+
+    def unit(self, node: YScalar) -> str | None:
+        """The unit written in ``node``, or None after reporting an unknown unit."""
+        if parse_unit(node.text) is None:
+            span = node.text_span
+            self.error(span, str(UnknownUnit(node.text.strip())))
+            return None
+        return node.text.strip()
+
+    def rule(self, node: YScalar, scope: Scope, expect: Expect) -> CompiledRule | None:
+        """Compile the expression written in ``node``; its diagnostics point into the file."""
+        compiled = compile_expression(node.text, node.text_span, scope, expect)
+        if isinstance(compiled, list):
+            self.extend(compiled)
+            return None
+        return compiled
+
+
+def _defined(what: str, known: Mapping[str, object]) -> str:
+    if not known:
+        return f"no {what} is defined"
+    names = sorted(known)
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"defined: {shown}"

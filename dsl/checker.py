@@ -1,0 +1,390 @@
+"""Resolving and checking a plant's definitions, and building the compiled model from them.
+
+Each section is built in dependency order (site, people, devices, equipment, material,
+routings); every cross reference is checked with a did-you-mean, every rule compiled against
+the scope of where it stands, then plant-wide warnings are added.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from dsl import _reader as r
+from dsl._devices import DeviceBuilder
+from dsl._routings import RoutingBuilder
+from dsl.diagnostics import Diagnostic, Span, did_you_mean
+from dsl.env import TAG
+from dsl.expressions import CONDITION
+from dsl.model import (
+    BomLine,
+    Device,
+    Equipment,
+    EquipmentState,
+    Part,
+    Plant,
+    Product,
+    Qualification,
+    Role,
+    Routing,
+    Site,
+    StateRule,
+    Tracking,
+    ValueType,
+    WorkCenter,
+)
+from dsl.scope import Kind, Scope, Symbol
+from dsl.units import dimension_name, from_si, same_dimension, to_si
+from dsl.validate import unit_span_of
+from dsl.yamlsource import YMap, YNode, YScalar
+
+if TYPE_CHECKING:
+    from dsl.loader import Definitions
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PATTERN_NAMES = ("yyyy", "yy", "mm", "dd", "wo")
+_SYMBOL_KINDS: dict[ValueType, Kind] = {
+    ValueType.NUMBER: "number",
+    ValueType.BOOL: "bool",
+    ValueType.STRING: "string",
+}
+
+
+def build_plant(defs: Definitions, has_errors: bool) -> tuple[Plant | None, list[Diagnostic]]:
+    """The compiled plant (None when it has errors) and every diagnostic found.
+
+    ``has_errors`` says earlier stages found errors: the plant is then only checked, and
+    warnings about unused things (likely caused by those errors) are left out.
+    """
+    builder = _PlantBuilder(defs, has_errors)
+    plant = builder.build()
+    return plant, builder.report.diagnostics
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class _PlantBuilder:
+    def __init__(self, defs: Definitions, has_errors: bool) -> None:
+        self.defs = defs
+        self.has_errors = has_errors
+        self.report = r.Reporter()
+
+    def section(self, name: str) -> dict[str, tuple[YScalar, YNode]]:
+        return self.defs.sections[name]
+
+    def build(self) -> Plant | None:
+        site = self.site()
+        work_centers = {
+            n: WorkCenter(n, r.text(r.as_map(v), "description"), k.span)
+            for n, (k, v) in self.section("work_centers").items()
+        }
+        roles = {
+            n: Role(n, r.text(r.as_map(v), "description"), k.span)
+            for n, (k, v) in self.section("roles").items()
+        }
+        qualifications = {
+            n: Qualification(
+                n, r.text(r.as_map(v), "description"), r.days(r.as_map(v), "valid_for"), k.span
+            )
+            for n, (k, v) in self.section("qualifications").items()
+        }
+        device_builder = DeviceBuilder(
+            self.report, self.defs.present, self.defs.root_label or "the plant folder"
+        )
+        devices = self.devices(device_builder)
+        tags = device_builder.symbols
+        equipment = self.equipment(work_centers, devices, tags)
+        parts = self.parts()
+        routing_names = {
+            r.text(node, "routing"): node for node in self.defs.routings if r.text(node, "routing")
+        }
+        products = self.products(parts, routing_names)
+        routings = RoutingBuilder(
+            self.report,
+            self.defs,
+            tags=tags,
+            devices=devices,
+            work_centers=work_centers,
+            equipment=equipment,
+            qualifications=qualifications,
+            roles=roles,
+            parts=parts,
+            products=products,
+        ).build_all()
+        if self.has_errors or site is None or any(d.is_error for d in self.report.diagnostics):
+            return None
+        self.unused(devices, equipment, parts, products, routings)
+        return Plant(
+            site=site,
+            devices=MappingProxyType(devices),
+            equipment=MappingProxyType(equipment),
+            roles=MappingProxyType(roles),
+            qualifications=MappingProxyType(qualifications),
+            work_centers=MappingProxyType(work_centers),
+            parts=MappingProxyType(parts),
+            products=MappingProxyType(products),
+            routings=MappingProxyType(routings),
+        )
+
+    def unused(
+        self,
+        devices: dict[str, Device],
+        equipment: dict[str, Equipment],
+        parts: dict[str, Part],
+        products: dict[str, Product],
+        routings: dict[str, Routing],
+    ) -> None:
+        """Warn about tags nothing reads and parts no BOM uses."""
+        keys: set[str] = set()
+        used: set[str] = set()
+        for machine in equipment.values():
+            for state in machine.state_rules:
+                keys |= state.when.keys
+        for routing in routings.values():
+            for op in routing.operations:
+                used |= {*op.capture, *(s.tag for s in op.setpoints)}
+                for rule in (
+                    *(i.rule for i in op.interlocks),
+                    *(s.value for s in op.setpoints),
+                    *(g.check for g in op.gates),
+                ):
+                    keys |= rule.keys
+        for key in keys:
+            if key.startswith(TAG):
+                used.add(key.removeprefix(TAG).removesuffix(".age").removesuffix(".quality"))
+        for device in devices.values():
+            for tag in device.tags.values():
+                if tag.key not in used:
+                    self.report.warning(
+                        tag.span,
+                        f"tag '{tag.key}' is never read by a rule, capture or setpoint",
+                        "use it, or remove it so the adapter does not poll it",
+                    )
+        in_bom = {line.part for product in products.values() for line in product.bom}
+        for part in parts.values():
+            if part.name not in in_bom:
+                self.report.warning(
+                    part.span,
+                    f"part '{part.name}' is in no product's BOM",
+                    "add it to a bom, or remove it",
+                )
+
+    # ------------------------------------------------------------ site
+
+    def site(self) -> Site | None:
+        scalars = self.defs.site
+        name = scalars.get("site")
+        if name is None:
+            where = self.defs.first_file or self.defs.root_label
+            self.report.error(
+                Span.point(where, 1, 1),
+                "no site is declared",
+                "add 'site: NAME' and 'timezone: ZONE' to site.yaml",
+            )
+            return None
+        zone = scalars.get("timezone")
+        if zone is None:
+            self.report.error(
+                name.span,
+                f"site '{name.text}' has no timezone",
+                "add 'timezone: ZONE' next to it, e.g. timezone: Europe/Berlin",
+            )
+            return None
+        if zone.text not in _time_zones():
+            suggestion = did_you_mean(zone.text, _time_zones())
+            message = f"unknown time zone '{zone.text}'"
+            self.report.error(
+                zone.span,
+                f"{message}; {suggestion}" if suggestion else message,
+                "use an IANA time zone name such as Europe/Berlin or America/Chicago",
+            )
+            return None
+        description = scalars.get("description")
+        return Site(name.text, zone.text, description.text if description else "", name.span)
+
+    # ------------------------------------------------------------ devices and equipment
+
+    def devices(self, builder: DeviceBuilder) -> dict[str, Device]:
+        devices: dict[str, Device] = {}
+        for name, (key, node) in self.section("devices").items():
+            if isinstance(node, YMap):
+                device = builder.device(key, node)
+                if device is not None:
+                    devices[name] = device
+        return devices
+
+    def equipment(
+        self,
+        work_centers: dict[str, WorkCenter],
+        devices: dict[str, Device],
+        tags: dict[str, Symbol],
+    ) -> dict[str, Equipment]:
+        scope = Scope(tags=MappingProxyType(tags))
+        result: dict[str, Equipment] = {}
+        for name, (key, value) in self.section("equipment").items():
+            node = r.as_map(value)
+            work_center = r.scalar(node, "work_center")
+            device = r.scalar(node, "device")
+            self.report.reference(work_center, "work center", work_centers)
+            self.report.reference(device, "device", devices)
+            rules: list[StateRule] = []
+            for item in r.items(node, "states"):
+                if not isinstance(item, YMap) or len(item.entries) != 1:
+                    continue
+                state_key, expression = item.entries[0]
+                if state_key.text not in {s.value for s in EquipmentState}:
+                    continue
+                if isinstance(expression, YScalar) and not expression.is_empty:
+                    rule = self.report.rule(expression, scope, CONDITION)
+                    if rule is not None:
+                        rules.append(StateRule(EquipmentState(state_key.text), rule))
+            result[name] = Equipment(
+                name=name,
+                description=r.text(node, "description"),
+                work_center=work_center.text if work_center else None,
+                device=device.text if device else None,
+                calibration_due=r.date(node, "calibration_due"),
+                maintenance_due=r.date(node, "maintenance_due"),
+                state_rules=tuple(rules),
+                span=key.span,
+            )
+        return result
+
+    # ------------------------------------------------------------ material
+
+    def _unit(self, node: YMap, default: str) -> str:
+        unit = r.scalar(node, "unit")
+        return (self.report.unit(unit) if unit is not None else None) or default
+
+    def _tracking(self, node: YMap, default: Tracking) -> Tracking:
+        return "serial" if r.text(node, "tracking", default) == "serial" else "lot"
+
+    def parts(self) -> dict[str, Part]:
+        return {
+            name: Part(
+                name=name,
+                description=r.text(node, "description"),
+                tracking=self._tracking(node, "lot"),
+                unit=self._unit(node, "pcs"),
+                shelf_life_days=r.days(node, "shelf_life"),
+                span=key.span,
+            )
+            for name, (key, value) in self.section("parts").items()
+            for node in (r.as_map(value),)
+        }
+
+    def products(self, parts: dict[str, Part], routings: dict[str, YMap]) -> dict[str, Product]:
+        result: dict[str, Product] = {}
+        for name, (key, value) in self.section("products").items():
+            node = r.as_map(value)
+            pattern = r.scalar(node, "number_pattern")
+            if pattern is not None:
+                self._number_pattern(pattern)
+            routing = r.scalar(node, "routing")
+            if routing is not None:
+                self.report.reference(routing, "routing", routings)
+                routing_name = routing.text
+            else:
+                making = [n for n, rn in routings.items() if r.text(rn, "product") == name]
+                routing_name = making[0] if len(making) == 1 else ""
+                if not making:
+                    self.report.warning(
+                        key.span,
+                        f"product '{name}' has no routing, so it cannot be made",
+                        "add a routing file under routings/ with 'product: " + name + "'",
+                    )
+            result[name] = Product(
+                name=name,
+                description=r.text(node, "description"),
+                tracking=self._tracking(node, "serial"),
+                unit=self._unit(node, "pcs"),
+                number_pattern=pattern.text if pattern is not None else name + "-{seq:6}",
+                routing=routing_name,
+                bom=tuple(self._bom(node, parts)),
+                span=key.span,
+            )
+        return result
+
+    def _number_pattern(self, node: YScalar) -> None:
+        text = node.text
+        if text.count("{") != text.count("}"):
+            self.report.error(node.span, "number_pattern has unbalanced braces { }")
+            return
+        has_sequence = False
+        for match in _PLACEHOLDER.finditer(text):
+            placeholder = match[1]
+            if re.fullmatch(r"seq:([1-9]|1[0-2])", placeholder):
+                has_sequence = True
+            elif placeholder not in _PATTERN_NAMES:
+                suggestion = did_you_mean(placeholder, [*_PATTERN_NAMES, "seq:5"])
+                message = f"unknown placeholder '{{{placeholder}}}' in number_pattern"
+                self.report.error(
+                    Span.point(
+                        node.text_span.path,
+                        node.text_span.line,
+                        node.text_span.col + match.start(),
+                        match.end() - match.start(),
+                    ),
+                    f"{message}; {suggestion}" if suggestion else message,
+                    "placeholders: {yyyy} {yy} {mm} {dd} {seq:N} (N digits, 1-12) {wo}",
+                )
+                return
+        if not has_sequence:
+            self.report.error(
+                node.span,
+                "number_pattern needs a {seq:N} placeholder so every number is unique",
+                'e.g. "HA{yy}{mm}-{seq:5}"',
+            )
+
+    def _bom(self, node: YMap, parts: dict[str, Part]) -> list[BomLine]:
+        lines: list[BomLine] = []
+        for item in r.items(node, "bom"):
+            if not isinstance(item, YMap):
+                continue
+            part_node = r.scalar(item, "part")
+            qty_node = r.scalar(item, "qty")
+            if not self.report.reference(part_node, "part", parts) or qty_node is None:
+                continue
+            assert part_node is not None
+            part = parts[part_node.text.strip()]
+            quantity = self.part_quantity(qty_node, part)
+            if quantity is not None:
+                lines.append(BomLine(part.name, quantity, part.unit, item.span))
+        return lines
+
+    def part_quantity(self, node: YScalar, part: Part) -> float | None:
+        """A quantity of ``part`` in the part's own unit; reports a wrong dimension."""
+        return part_quantity(self.report, node, part)
+
+
+def part_quantity(report: r.Reporter, node: YScalar, part: Part) -> float | None:
+    """``qty: 0.5 m`` of a part measured in m → 0.5; converts other units of the same dimension.
+
+    A part counted in pcs takes a bare number.
+    """
+    written = r.quantity_of(node)
+    if written is None:
+        return None
+    if written.unit is None:
+        if same_dimension(part.unit, None):
+            return written.value
+        report.error(
+            node.span,
+            f"quantity of part '{part.name}' needs a unit of {dimension_name(part.unit)}, "
+            f"like '{written.value:g} {part.unit}'",
+        )
+        return None
+    if not same_dimension(written.unit, part.unit):
+        report.error(
+            unit_span_of(node, written.unit),
+            f"part '{part.name}' is measured in {part.unit} ({dimension_name(part.unit)}), "
+            f"but this quantity is in {written.unit} ({dimension_name(written.unit)})",
+        )
+        return None
+    return from_si(to_si(written.value, written.unit), part.unit)

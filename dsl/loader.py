@@ -1,0 +1,272 @@
+"""Loading a plant folder: read the files, parse and validate the YAML, gather the definitions,
+then hand them to :mod:`dsl.checker`, which builds the compiled model.
+
+Every problem in every file is collected in one run; diagnostics come back sorted by file and
+position, paths shown as the caller gave the folder joined with the file's relative path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+from dsl import schema
+from dsl.checker import build_plant
+from dsl.diagnostics import Diagnostic, PlantError, Span, error, sort_key, warning
+from dsl.model import Plant
+from dsl.validate import Validator
+from dsl.yamlsource import MAX_FILE_BYTES, YMap, YNode, YScalar, parse_yaml
+
+SITE_KEYS = ("site", "timezone", "description")
+NAMED_SECTIONS = {
+    "work_centers": "work center",
+    "roles": "role",
+    "qualifications": "qualification",
+    "devices": "device",
+    "equipment": "equipment",
+    "parts": "part",
+    "products": "product",
+}
+_TOP_LEVEL_HINTS = {
+    "routing": "routings go in their own files under routings/",
+    "operations": "routings go in their own files under routings/",
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A loaded plant, or why not: ``plant`` is None when any diagnostic is an error."""
+
+    plant: Plant | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: Mapping[str, str]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+    def render(self) -> str:
+        """Every diagnostic, rendered with its source line."""
+        return "\n".join(d.render(self.sources) for d in self.diagnostics)
+
+
+@dataclass
+class Definitions:
+    """Everything the plant's YAML files define, validated but not yet resolved."""
+
+    root_label: str
+    files: Mapping[str, str]
+    present: frozenset[str]
+    site: dict[str, YScalar] = field(default_factory=dict)
+    sections: dict[str, dict[str, tuple[YScalar, YNode]]] = field(
+        default_factory=lambda: {name: {} for name in NAMED_SECTIONS}
+    )
+    routings: list[YMap] = field(default_factory=list)
+    first_file: str | None = None
+    unreadable: bool = False
+    """Some file is not valid YAML: its definitions are missing, so cross references are not
+    checked (they would report every name that file defines as unknown)."""
+
+    def display(self, relative: str) -> str:
+        """A relative path as diagnostics show it."""
+        return f"{self.root_label}/{relative}" if self.root_label else relative
+
+
+def content_hash(files: Mapping[str, str]) -> str:
+    """sha256 over the sorted (path, text) pairs, each part followed by a NUL byte."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + files[path].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _role(relative: str) -> str | None:
+    """``plant`` for root YAML files, ``routing`` for routings/*.yaml, None for other files."""
+    parts = PurePosixPath(relative).parts
+    if not relative.endswith(".yaml"):
+        return None
+    if len(parts) == 1:
+        return "plant"
+    if len(parts) == 2 and parts[0] == "routings":
+        return "routing"
+    return None
+
+
+def _gather_plant_file(defs: Definitions, root: YMap, validator: Validator) -> None:
+    for key, value in root.entries:
+        if key.text in SITE_KEYS:
+            if isinstance(value, YScalar) and not value.is_empty:
+                first = defs.site.get(key.text)
+                if first is not None:
+                    validator.diagnostics.append(_twice(key, f"'{key.text}'", first, "set"))
+                else:
+                    defs.site[key.text] = value
+        elif key.text in NAMED_SECTIONS and isinstance(value, YMap):
+            known = defs.sections[key.text]
+            for name, definition in value.entries:
+                first_def = known.get(name.text)
+                if first_def is not None:
+                    what = f"{NAMED_SECTIONS[key.text]} '{name.text}'"
+                    validator.diagnostics.append(_twice(name, what, first_def[0], "defined"))
+                else:
+                    known[name.text] = (name, definition)
+
+
+def _twice(again: YScalar, what: str, first: YScalar, verb: str) -> Diagnostic:
+    return error(
+        again.span,
+        f"{what} is {verb} twice",
+        f"first {verb} at {first.span}; keep one of them",
+    )
+
+
+def _check_top_level(root: YMap, validator: Validator) -> None:
+    for key, _ in root.entries:
+        hint = _TOP_LEVEL_HINTS.get(key.text)
+        if hint is not None:
+            validator.diagnostics.append(
+                error(key.span, f"'{key.text}' does not belong in a plant file", hint)
+            )
+
+
+def gather(
+    files: Mapping[str, str], root_label: str, present: frozenset[str]
+) -> tuple[Definitions, list[Diagnostic]]:
+    """Parse and validate every YAML file of the plant and collect its definitions."""
+    defs = Definitions(root_label, files, present)
+    validator = Validator()
+    diagnostics = validator.diagnostics
+    for relative in sorted(files):
+        role = _role(relative)
+        if role is None:
+            continue
+        path = defs.display(relative)
+        root, problems = parse_yaml(files[relative], path)
+        diagnostics.extend(problems)
+        if role == "plant" and defs.first_file is None:
+            defs.first_file = path
+        if root is None:
+            defs.unreadable = defs.unreadable or any(p.is_error for p in problems)
+            if role == "routing" and not problems:
+                diagnostics.append(_empty_routing(path))
+            continue
+        declared = schema.SCHEMAS[role]
+        if not isinstance(root, YMap):
+            validator.check(root, declared, "a plant file", "")
+            continue
+        context = "a plant file" if role == "plant" else "a routing file"
+        start = Span.point(path, root.span.line, root.span.col)
+        if role == "plant":
+            plant_keys = YMap(
+                tuple((k, v) for k, v in root.entries if k.text not in _TOP_LEVEL_HINTS),
+                root.span,
+            )
+            _check_top_level(root, validator)
+            validator.check_section(plant_keys, declared, context, start)
+            _gather_plant_file(defs, root, validator)
+        else:
+            validator.check_section(root, declared, context, start)
+            defs.routings.append(root)
+    return defs, diagnostics
+
+
+def _unread_files(defs: Definitions, binary_paths: frozenset[str]) -> list[Diagnostic]:
+    """Errors for YAML files that are not UTF-8 text, warnings for ``.yml`` files."""
+    found: list[Diagnostic] = []
+    for relative in sorted(binary_paths):
+        if _role(relative) is not None:
+            defs.unreadable = True
+            found.append(
+                error(
+                    Span.point(defs.display(relative), 1, 1),
+                    "this file is not UTF-8 text",
+                    "save it as UTF-8",
+                )
+            )
+    for relative in sorted(defs.files):
+        if _role(relative.removesuffix(".yml") + ".yaml") is not None and relative.endswith(".yml"):
+            found.append(
+                warning(
+                    Span.point(defs.display(relative), 1, 1),
+                    "this file is ignored: plant files end in .yaml",
+                    "rename it to .yaml",
+                )
+            )
+    return found
+
+
+def _empty_routing(path: str) -> Diagnostic:
+    return error(
+        Span.point(path, 1, 1),
+        "this routing file is empty",
+        "a routing file needs routing, product and operations",
+    )
+
+
+def load_files(
+    files: Mapping[str, str], root_label: str, *, binary_paths: frozenset[str] = frozenset()
+) -> LoadResult:
+    """Load a plant from in-memory file texts (relative POSIX path → text).
+
+    ``binary_paths`` names files that exist but are not text (images, DER certificates), so
+    references to them are accepted. ``tests/`` is not part of the plant.
+    """
+    root_label = root_label.rstrip("/")
+    plant_files = {p: t for p, t in files.items() if not p.startswith("tests/")}
+    present = frozenset(plant_files) | binary_paths
+    defs, diagnostics = gather(plant_files, root_label, present)
+    diagnostics.extend(_unread_files(defs, binary_paths))
+    sources = MappingProxyType({defs.display(p): t for p, t in plant_files.items()})
+    if defs.unreadable:
+        return LoadResult(None, tuple(sorted(diagnostics, key=sort_key)), sources)
+    plant, problems = build_plant(defs, any(d.is_error for d in diagnostics))
+    everything = sorted([*diagnostics, *problems], key=sort_key)
+    if any(d.is_error for d in everything) or plant is None:
+        return LoadResult(None, tuple(everything), sources)
+    frozen = MappingProxyType(dict(plant_files))
+    plant = _with_files(plant, frozen)
+    return LoadResult(plant, tuple(everything), sources)
+
+
+def _with_files(plant: Plant, files: Mapping[str, str]) -> Plant:
+    return dataclasses.replace(plant, files=files, content_hash=content_hash(files))
+
+
+def read_folder(plant_dir: Path) -> tuple[dict[str, str], frozenset[str]]:
+    """The folder's text files by relative path, and the paths of its other files."""
+    texts: dict[str, str] = {}
+    binary: set[str] = set()
+    for path in sorted(plant_dir.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        relative = path.relative_to(plant_dir).as_posix()
+        if not relative.endswith(".yaml") and path.stat().st_size > MAX_FILE_BYTES:
+            binary.add(relative)
+            continue
+        try:
+            texts[relative] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            binary.add(relative)
+    return texts, frozenset(binary)
+
+
+def load(plant_dir: str | Path) -> LoadResult:
+    """Load and check the plant in ``plant_dir``."""
+    texts, binary = read_folder(Path(plant_dir))
+    return load_files(texts, str(plant_dir), binary_paths=binary)
+
+
+def load_or_raise(plant_dir: str | Path) -> Plant:
+    """Load a plant; :class:`PlantError` carrying every diagnostic when it has errors."""
+    result = load(plant_dir)
+    if result.plant is None:
+        raise PlantError(result.diagnostics, result.sources)
+    return result.plant

@@ -1,0 +1,433 @@
+"""The plant files' structure, declared once as plain data.
+
+The loader validates every YAML file against these declarations (:mod:`dsl.validate`), and
+``ferrule schema`` turns the same declarations into a JSON Schema (draft 2020-12) for editors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ScalarKind = Literal[
+    "text", "name", "path", "expression", "integer", "number", "bool", "date", "quantity", "value"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A single value. ``allowed`` restricts text to a set of words; ``dimension`` says which
+    dimension a quantity must have (``time``, ``percent``), None for any."""
+
+    kind: ScalarKind
+    allowed: tuple[str, ...] = ()
+    dimension: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    name: str
+    type: Type
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A mapping with fixed keys. Each group in ``exactly_one`` must have exactly one key set."""
+
+    keys: tuple[Key, ...]
+    exactly_one: tuple[tuple[str, ...], ...] = ()
+
+    def key(self, name: str) -> Key | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedMap:
+    """A mapping from names the engineer chooses to values of one type. ``what`` names one
+    entry in messages (``device``); ``identifier`` says the names appear in rules."""
+
+    what: str
+    value: Type
+    identifier: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    """A list; ``what`` names one item in messages (``interlock``)."""
+
+    what: str
+    item: Type
+    min_items: int = 0
+    max_items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """Either a scalar or a mapping (or a list), told apart by shape."""
+
+    options: tuple[Type, ...]
+
+
+Type = Scalar | Section | NamedMap | ListOf | OneOf
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+TEXT = Scalar("text")
+NAME = Scalar("name")
+PATH = Scalar("path")
+EXPRESSION = Scalar("expression")
+INTEGER = Scalar("integer")
+NUMBER = Scalar("number")
+BOOL = Scalar("bool")
+DATE = Scalar("date")
+QUANTITY = Scalar("quantity")
+DURATION = Scalar("quantity", dimension="time")
+FRACTION = Scalar("quantity", dimension="percent")
+VALUE = Scalar("value")
+
+
+def _described(what: str) -> Section:
+    return Section((Key("description", TEXT, f"What this {what} is."),))
+
+
+# ---------------------------------------------------------------- devices and tags
+
+OPCUA = Section(
+    (
+        Key("endpoint", Scalar("text"), "Server URL, opc.tcp://host:port/path.", required=True),
+        Key(
+            "security_policy",
+            Scalar("text", allowed=("None", "Basic256Sha256")),
+            "Message security; Basic256Sha256 needs certificate and private_key.",
+        ),
+        Key("certificate", PATH, "Client certificate file, relative to the plant folder."),
+        Key("private_key", PATH, "Client private key file, relative to the plant folder."),
+        Key("server_certificate", PATH, "The server's certificate file, to trust it."),
+        Key("publishing_interval", DURATION, "How often the server sends changes; default 100 ms."),
+        Key("timeout", DURATION, "Request timeout; default 2 s."),
+    )
+)
+
+MODBUS = Section(
+    (
+        Key("host", TEXT, "Host name or IP address of the Modbus TCP server.", required=True),
+        Key("port", INTEGER, "TCP port; default 502."),
+        Key("unit_id", INTEGER, "Modbus unit (slave) id; default 1."),
+        Key("poll_interval", DURATION, "How often registers are read; default 100 ms."),
+        Key("timeout", DURATION, "Request timeout; default 1 s."),
+    )
+)
+
+SIM = Section(
+    (
+        Key("value", VALUE, "The constant value, or where a walk or counter starts."),
+        Key("walk", ListOf("bound", NUMBER, 2, 2), "A random walk between [low, high]."),
+        Key("counter", NUMBER, "Increase by this much per second."),
+        Key("cycle", ListOf("value", VALUE, 1), "Step through these values."),
+        Key("every", DURATION, "How long each cycle value lasts; default 1 s."),
+    )
+)
+
+TAG_TYPES = ("number", "bool", "string", "int16", "uint16", "int32", "uint32", "float32")
+
+TAG = Section(
+    (
+        Key("node", TEXT, 'OPC UA node id, e.g. "ns=2;s=Line1.Press.Pressure".'),
+        Key("holding", INTEGER, "Modbus holding register address (0-based)."),
+        Key("input", INTEGER, "Modbus input register address (0-based)."),
+        Key("coil", INTEGER, "Modbus coil address (0-based)."),
+        Key("discrete", INTEGER, "Modbus discrete input address (0-based)."),
+        Key(
+            "type",
+            Scalar("text", allowed=TAG_TYPES),
+            "OPC UA: number, bool or string (default number). Modbus registers: int16, uint16, "
+            "int32, uint32, float32 (default uint16); coils and discrete inputs are bool.",
+        ),
+        Key(
+            "word_order",
+            Scalar("text", allowed=("big", "little")),
+            "Word order of 32-bit Modbus values; default big.",
+        ),
+        Key("scale", NUMBER, "Modbus: engineering value = raw * scale + offset; default 1."),
+        Key("offset", NUMBER, "Modbus: engineering value = raw * scale + offset; default 0."),
+        Key("unit", TEXT, "Engineering unit of the value, e.g. bar."),
+        Key("max_age", DURATION, "A value older than this reads as stale; default 5 s."),
+        Key("writable", BOOL, "Setpoints may write this tag; default false."),
+        Key("description", TEXT, "What this tag measures."),
+        Key("sim", SIM, "How `ferrule sim` moves this value."),
+    ),
+    exactly_one=(("node", "holding", "input", "coil", "discrete"),),
+)
+
+DEVICE = Section(
+    (
+        Key("description", TEXT, "What this device is."),
+        Key("opcua", OPCUA, "Connect over OPC UA."),
+        Key("modbus", MODBUS, "Connect over Modbus TCP."),
+        Key(
+            "tags", NamedMap("tag", TAG, identifier=True), "The values read from the device.", True
+        ),
+    ),
+    exactly_one=(("opcua", "modbus"),),
+)
+
+# ---------------------------------------------------------------- equipment, people, material
+
+STATE_NAMES = ("down", "setup", "running", "idle")
+
+STATE_RULE = Section(
+    tuple(Key(state, EXPRESSION, f"{state} while this holds.") for state in STATE_NAMES),
+    exactly_one=(STATE_NAMES,),
+)
+
+EQUIPMENT = Section(
+    (
+        Key("description", TEXT, "What this machine or tool is."),
+        Key("work_center", NAME, "The work center it stands in."),
+        Key("device", NAME, "The device its state rules read."),
+        Key("calibration_due", DATE, "Date the next calibration is due (YYYY-MM-DD)."),
+        Key("maintenance_due", DATE, "Date the next maintenance is due (YYYY-MM-DD)."),
+        Key(
+            "states",
+            ListOf("state rule", STATE_RULE),
+            "State rules, tried in order; the first that holds wins; otherwise idle.",
+        ),
+    )
+)
+
+QUALIFICATION = Section(
+    (
+        Key("description", TEXT, "What this qualification covers."),
+        Key("valid_for", DURATION, "How long training stays valid, e.g. 365 d."),
+    )
+)
+
+TRACKING = Scalar("text", allowed=("serial", "lot"))
+
+PART = Section(
+    (
+        Key("description", TEXT, "What this part is."),
+        Key("tracking", TRACKING, "lot (default) or serial."),
+        Key("unit", TEXT, "Unit it is counted or measured in; default pcs."),
+        Key("shelf_life", DURATION, "Sets a received lot's expiry, e.g. 730 d."),
+    )
+)
+
+BOM_LINE = Section(
+    (
+        Key("part", NAME, "The part.", required=True),
+        Key("qty", QUANTITY, "Quantity per product unit, in the part's unit.", required=True),
+    )
+)
+
+PRODUCT = Section(
+    (
+        Key("description", TEXT, "What this product is."),
+        Key("tracking", TRACKING, "serial: one unit per serial number; lot: batches.", True),
+        Key("unit", TEXT, "Unit of quantity; default pcs (lot products: kg, L, ...)."),
+        Key(
+            "number_pattern",
+            TEXT,
+            "Serial/lot numbers: {yyyy} {yy} {mm} {dd} {seq:N} {wo}; default NAME-{seq:6}.",
+        ),
+        Key("routing", NAME, "The routing that makes it; default the routing naming it."),
+        Key("bom", ListOf("BOM line", BOM_LINE), "Components per unit of product."),
+    )
+)
+
+PLANT_FILE = Section(
+    (
+        Key("site", NAME, "The site's name (once, in one file)."),
+        Key("timezone", TEXT, "IANA time zone, e.g. Europe/Berlin; required with site."),
+        Key("description", TEXT, "What this site makes."),
+        Key("work_centers", NamedMap("work center", _described("work center")), "Work centers."),
+        Key("roles", NamedMap("role", _described("role")), "User roles."),
+        Key("qualifications", NamedMap("qualification", QUALIFICATION), "Qualifications."),
+        Key("devices", NamedMap("device", DEVICE, identifier=True), "Device connections."),
+        Key("equipment", NamedMap("equipment", EQUIPMENT), "Machines and tools."),
+        Key("parts", NamedMap("part", PART), "Purchased or made materials."),
+        Key("products", NamedMap("product", PRODUCT), "What the plant makes."),
+    )
+)
+
+# ---------------------------------------------------------------- routings
+
+FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date")
+
+DATA_FIELD = Section(
+    (
+        Key("type", Scalar("text", allowed=FIELD_TYPES), "Kind of value entered.", required=True),
+        Key("unit", TEXT, "Unit of a number field, e.g. mm."),
+        Key("required", BOOL, "Must be entered to complete; default false."),
+        Key("min", QUANTITY, "Lowest accepted value (number and integer fields)."),
+        Key("max", QUANTITY, "Highest accepted value (number and integer fields)."),
+        Key("choices", ListOf("choice", TEXT, 1), "The values of a choice field."),
+        Key("label", TEXT, "Label shown on the form; default the field name."),
+        Key("help", TEXT, "Help text shown under the input."),
+    )
+)
+
+INTERLOCK = Section(
+    (
+        Key("require", EXPRESSION, "Condition that must hold to start.", required=True),
+        Key("because", TEXT, "Shown to the operator when it blocks."),
+        Key("name", TEXT, "Short name; default the because text."),
+    )
+)
+
+SETPOINT = Section(
+    (
+        Key("tag", NAME, "The writable tag, device.tag.", required=True),
+        Key("value", EXPRESSION, "Value to write (an expression).", required=True),
+        Key("tolerance", QUANTITY, "Accepted read-back difference, in the tag's unit."),
+    )
+)
+
+CONSUMPTION = Section(
+    (
+        Key("part", NAME, "The part consumed (must be in the product's BOM).", required=True),
+        Key("qty", QUANTITY, "Quantity consumed, in the part's unit.", required=True),
+        Key("tolerance", FRACTION, "Allowed deviation of the actual quantity, e.g. 2 %."),
+    )
+)
+
+SAMPLING = Section(
+    (
+        Key("every", INTEGER, "Every n-th item."),
+        Key("first", INTEGER, "The first n items of each work order."),
+        Key("percent", NUMBER, "This percentage of items."),
+    ),
+    exactly_one=(("every", "first", "percent"),),
+)
+
+FAIL_ACTIONS = ("hold", "nonconformance", "scrap")
+
+REWORK = Section(
+    (
+        Key("rework", NAME, "The operation to send the item back to.", required=True),
+        Key("max", INTEGER, "Most rework loops; default 3, then a nonconformance."),
+    )
+)
+
+GATE = Section(
+    (
+        Key("name", TEXT, "Short name; default 'gate N'."),
+        Key("check", EXPRESSION, "Condition the item must meet.", required=True),
+        Key("because", TEXT, "Shown when the check fails."),
+        Key("sample", SAMPLING, "Which items are checked; default every item."),
+        Key(
+            "on_fail",
+            OneOf((Scalar("text", allowed=FAIL_ACTIONS), REWORK)),
+            "hold, nonconformance, scrap or {rework: OPERATION, max: N}.",
+            required=True,
+        ),
+    )
+)
+
+SIGNATURE = Section(
+    (
+        Key("role", NAME, "Role of the person who signs.", required=True),
+        Key("meaning", TEXT, "What the signature means, shown when signing.", required=True),
+    )
+)
+
+OPERATION = Section(
+    (
+        Key("id", NAME, "Unique in the routing; used as op.field in rules.", required=True),
+        Key("title", TEXT, "Title shown to the operator; default the id."),
+        Key("work_center", NAME, "Where it is done."),
+        Key("equipment", NAME, "Machine used; implies not-down and calibration interlocks."),
+        Key("qualification", NAME, 'Implies the interlock operator.qualified("NAME").'),
+        Key("instructions", PATH, "Markdown work instructions, relative to the plant folder."),
+        Key("interlocks", ListOf("interlock", INTERLOCK), "Conditions to start."),
+        Key("setpoints", ListOf("setpoint", SETPOINT), "Values written to devices at start."),
+        Key("consume", ListOf("consumption", CONSUMPTION), "Components consumed."),
+        Key("capture", ListOf("tag", NAME), "Tags snapshotted with the completion record."),
+        Key("collect", NamedMap("field", DATA_FIELD, identifier=True), "Data the operator enters."),
+        Key("gates", ListOf("gate", GATE), "Quality checks at completion."),
+        Key("sign", ListOf("signature", SIGNATURE), "Signatures needed to complete."),
+    )
+)
+
+ROUTING_FILE = Section(
+    (
+        Key("routing", NAME, "The routing's name.", required=True),
+        Key("product", NAME, "The product it makes.", required=True),
+        Key("description", TEXT, "What this routing does."),
+        Key("operations", ListOf("operation", OPERATION, 1), "Operations in order.", True),
+    )
+)
+
+SCHEMAS: dict[str, Section] = {"plant": PLANT_FILE, "routing": ROUTING_FILE}
+
+# ---------------------------------------------------------------- JSON Schema
+
+_NUMBER_TEXT = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+QUANTITY_PATTERN = rf"^\s*{_NUMBER_TEXT}\s*\S.*$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+_SCALAR_JSON: dict[ScalarKind, dict[str, object]] = {
+    "text": {"type": ["string", "number", "boolean"]},
+    "name": {"type": ["string", "number"]},
+    "path": {"type": "string"},
+    "expression": {"type": ["string", "number", "boolean"]},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "date": {"type": "string", "pattern": DATE_PATTERN},
+    "quantity": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": QUANTITY_PATTERN}]},
+    "value": {"type": ["string", "number", "boolean"]},
+}
+
+
+def json_schema_of(declared: Type, description: str | None = None) -> dict[str, object]:
+    """The JSON Schema of one declared type."""
+    result: dict[str, object]
+    if isinstance(declared, Scalar):
+        result = (
+            {"enum": list(declared.allowed)}
+            if declared.allowed
+            else dict(_SCALAR_JSON[declared.kind])
+        )
+    elif isinstance(declared, Section):
+        result = {
+            "type": "object",
+            "properties": {k.name: json_schema_of(k.type, k.description) for k in declared.keys},
+            "additionalProperties": False,
+        }
+        required = [k.name for k in declared.keys if k.required]
+        if required:
+            result["required"] = required
+        groups = [{"oneOf": [{"required": [name]} for name in g]} for g in declared.exactly_one]
+        if len(groups) == 1:
+            result.update(groups[0])
+        elif groups:
+            result["allOf"] = groups
+    elif isinstance(declared, NamedMap):
+        result = {"type": "object", "additionalProperties": json_schema_of(declared.value)}
+        if declared.identifier:
+            result["propertyNames"] = {"pattern": IDENTIFIER_PATTERN}
+    elif isinstance(declared, ListOf):
+        result = {"type": "array", "items": json_schema_of(declared.item)}
+        if declared.min_items:
+            result["minItems"] = declared.min_items
+        if declared.max_items is not None:
+            result["maxItems"] = declared.max_items
+    else:
+        result = {"anyOf": [json_schema_of(option) for option in declared.options]}
+    if description:
+        result["description"] = description
+    return result
+
+
+def json_schema(kind: Literal["plant", "routing"]) -> dict[str, object]:
+    """A complete JSON Schema document for plant files (``*.yaml``) or routing files."""
+    title = "Ferrule plant file" if kind == "plant" else "Ferrule routing file"
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://ferrule.dev/schema/{kind}.json",
+        "title": title,
+        **json_schema_of(SCHEMAS[kind]),
+    }

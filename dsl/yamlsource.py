@@ -1,0 +1,326 @@
+"""YAML with positions: a small located tree built from PyYAML's event stream.
+
+Every node remembers its span, so the loader can point a diagnostic at the exact line and
+column. Scalars stay text (with their quoting style): the schema decides what ``2027-06-30`` or
+``0.5 m`` means, not YAML's type resolution. Anchors, aliases and explicit tags are refused
+(no alias bombs, no surprises), duplicate keys are errors, and input size and nesting are bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import yaml
+
+from dsl.diagnostics import Diagnostic, Span, error
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 64
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True, slots=True)
+class YScalar:
+    """A scalar as written: ``text`` is the value, ``style`` None for plain, else the quote or
+    block indicator (``'``, ``"``, ``|``, ``>``)."""
+
+    text: str
+    style: str | None
+    span: Span
+
+    @property
+    def is_plain(self) -> bool:
+        return self.style is None
+
+    @property
+    def is_empty(self) -> bool:
+        """A plain empty value (``key:`` with nothing after it)."""
+        return self.style is None and self.text == ""
+
+    @property
+    def text_span(self) -> Span:
+        """Where the value's first character stands (inside the quotes for quoted scalars)."""
+        if self.style in ("'", '"') and self.span.line == self.span.end_line:
+            return Span(
+                self.span.path,
+                self.span.line,
+                self.span.col + 1,
+                self.span.line,
+                self.span.end_col - 1,
+            )
+        return self.span
+
+
+@dataclass(frozen=True, slots=True)
+class YSeq:
+    items: tuple[YNode, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class YMap:
+    """A mapping; keys are scalars (their text is unique, duplicates were reported)."""
+
+    entries: tuple[tuple[YScalar, YNode], ...]
+    span: Span
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for position, (key, _) in enumerate(self.entries):
+            self._index.setdefault(key.text, position)
+
+    def get(self, key: str) -> YNode | None:
+        position = self._index.get(key)
+        return None if position is None else self.entries[position][1]
+
+    def key(self, key: str) -> YScalar | None:
+        """The key scalar itself (for spans pointing at ``key:``)."""
+        position = self._index.get(key)
+        return None if position is None else self.entries[position][0]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._index
+
+
+YNode = YScalar | YSeq | YMap
+
+
+def describe(node: YNode) -> str:
+    """What a node is, in words, for "expected X, found Y" messages."""
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    if node.is_empty:
+        return "nothing"
+    text = node.text if len(node.text) <= 40 else node.text[:37] + "..."
+    return f"'{text}'"
+
+
+# ---------------------------------------------------------------- building from events
+
+
+class _Refused(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def _span(path: str, event: yaml.Event) -> Span:
+    start, end = event.start_mark, event.end_mark
+    assert start is not None and end is not None
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _check_event(path: str, event: yaml.Event) -> None:
+    anchor = getattr(event, "anchor", None)
+    if isinstance(event, yaml.AliasEvent) or anchor is not None:
+        raise _Refused(
+            error(
+                _span(path, event),
+                "YAML anchors and aliases (&name, *name) are not supported",
+                "write the value out in full where it is needed",
+            )
+        )
+    if getattr(event, "tag", None) is not None:
+        raise _Refused(
+            error(
+                _span(path, event),
+                f"YAML tags such as '{event.tag}' are not supported",  # type: ignore[attr-defined]
+                "remove the tag; values are read as text and checked against the plant schema",
+            )
+        )
+
+
+class _Builder:
+    """Turns a flat event stream into a located tree without recursion."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def build(self, events: Iterator[yaml.Event]) -> YNode | None:
+        # Each open collection: (start span, 'map' or 'seq', children so far).
+        stack: list[tuple[Span, str, list[object]]] = []
+        root: YNode | None = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _Refused(
+                        error(
+                            _span(self.path, event),
+                            "a plant file holds one YAML document, found a second one",
+                            "remove the '---' line, or move the second document to its own file",
+                        )
+                    )
+                continue
+            if isinstance(
+                event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent
+            ):
+                continue
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                start, kind, items = stack.pop()
+                end = event.end_mark
+                assert end is not None
+                span = Span(self.path, start.line, start.col, end.line + 1, end.column + 1)
+                node: YNode = (
+                    self._mapping(items, span) if kind == "map" else YSeq(_nodes(items), span)
+                )
+            else:
+                _check_event(self.path, event)
+                if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                    if len(stack) >= MAX_DEPTH:
+                        raise _Refused(
+                            error(
+                                _span(self.path, event),
+                                f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                            )
+                        )
+                    kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+                    stack.append((_span(self.path, event), kind, []))
+                    continue
+                assert isinstance(event, yaml.ScalarEvent)
+                node = YScalar(event.value, event.style or None, _span(self.path, event))
+            if stack:
+                stack[-1][2].append(node)
+            else:
+                root = node
+        return root
+
+    def _mapping(self, items: list[object], span: Span) -> YMap:
+        entries: list[tuple[YScalar, YNode]] = []
+        seen: dict[str, YScalar] = {}
+        for key, value in zip(items[0::2], items[1::2], strict=True):
+            assert isinstance(value, YScalar | YSeq | YMap)
+            if not isinstance(key, YScalar):
+                assert isinstance(key, YSeq | YMap)
+                self.diagnostics.append(
+                    error(key.span, "a mapping key must be a plain name, found " + describe(key))
+                )
+                continue
+            first = seen.get(key.text)
+            if first is not None:
+                self.diagnostics.append(
+                    error(
+                        key.span,
+                        f"duplicate key '{key.text}'",
+                        f"'{key.text}' is already set at line {first.span.line}; keep one of them",
+                    )
+                )
+                continue
+            seen[key.text] = key
+            entries.append((key, value))
+        return YMap(tuple(entries), span)
+
+
+def _nodes(items: list[object]) -> tuple[YNode, ...]:
+    return tuple(item for item in items if isinstance(item, YScalar | YSeq | YMap))
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_REWORDED: tuple[tuple[str, str, str | None], ...] = (
+    (
+        "mapping values are not allowed",
+        "unexpected ':' here",
+        "put text that contains ': ' in quotes, or check this line's indentation",
+    ),
+    (
+        "did not find expected key",
+        "expected 'key: value' here",
+        "check this line's indentation against the lines above it",
+    ),
+    (
+        "could not find expected ':'",
+        "expected ':' after a key",
+        "write 'key: value', or quote text that spans lines",
+    ),
+    (
+        "did not find expected '-' indicator",
+        "expected a list item ('- ...') here",
+        "check this line's indentation against the list above it",
+    ),
+    (
+        "did not find expected ',' or ']'",
+        "expected ',' or ']' in this [ ... ] list",
+        None,
+    ),
+    (
+        "did not find expected ',' or '}'",
+        "expected ',' or '}' in this { ... } mapping",
+        None,
+    ),
+    (
+        "found unexpected end of stream",
+        "the file ends inside a quoted text",
+        "close the quote",
+    ),
+    (
+        "block sequence entries are not allowed",
+        "unexpected list item ('- ') here",
+        "start the list on its own line, indented under its key",
+    ),
+    (
+        "did not find expected node content",
+        "expected a value here",
+        None,
+    ),
+    (
+        "found undefined alias",
+        "YAML anchors and aliases (&name, *name) are not supported",
+        None,
+    ),
+)
+
+
+def _syntax_diagnostic(path: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = str(getattr(exc, "problem", None) or exc)
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
+        return error(
+            Span.point(path, line, col),
+            "tab characters are not allowed in YAML indentation",
+            "indent with spaces",
+        )
+    for needle, message, hint in _REWORDED:
+        if needle in problem:
+            return error(Span.point(path, line, col), message, hint)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return error(Span.point(path, line, col), message)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
+    """Parse one YAML file into a located tree; problems come back as diagnostics.
+
+    The tree is None when the file cannot be read as YAML at all, or is empty.
+    """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        return None, [
+            error(
+                Span.point(path, 1, 1),
+                f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                "split it into several files",
+            )
+        ]
+    builder = _Builder(path)
+    try:
+        root = builder.build(yaml.parse(text, Loader=_Loader))
+    except _Refused as refused:
+        return None, [*builder.diagnostics, refused.diagnostic]
+    except yaml.YAMLError as exc:
+        return None, [*builder.diagnostics, _syntax_diagnostic(path, text, exc)]
+    if isinstance(root, YScalar) and root.is_empty:
+        root = None
+    return root, builder.diagnostics

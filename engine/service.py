@@ -1,0 +1,358 @@
+"""The engine's typed facade: one method per command or query, used by the web layer, the CLI
+and the tests.
+
+Every command runs in one transaction, may carry an idempotency key (a retry with the same key
+returns the first result without running again), and writes audit rows for every state change.
+The methods only delegate; the work is done in the modules named in each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from dsl.model import Plant
+from engine import execution, quality, queries, versions, workorders
+from engine.base import utcnow
+from engine.bom import ConsumptionInput
+from engine.db import Database
+from engine.errors import Blocked
+from engine.execution import CompleteResult, StartResult
+from engine.idempotency import JsonResult, fingerprint, run_once
+from engine.items import ItemState, find_item
+from engine.quality import NonconformanceInfo
+from engine.runtime import Runtime, operation_of
+from engine.signatures import (
+    SignatureInput,
+    SignatureRefused,
+    Signed,
+    Signer,
+    audit_refusal,
+    authenticate,
+)
+from engine.signatures import cover as cover_signatures
+from engine.tagsource import SetpointWriter, TagSource
+from engine.workorders import WorkOrderInfo
+
+R = TypeVar("R", bound=JsonResult)
+Clock = Callable[[], dt.datetime]
+
+
+class Ferrule:
+    """The engine, bound to a database, a tag source and (optionally) a setpoint writer."""
+
+    def __init__(
+        self,
+        db: Database,
+        tag_source: TagSource,
+        setpoint_writer: SetpointWriter | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.db = db
+        self.runtime = Runtime(versions.plant_for_version, tag_source, setpoint_writer)
+        self.clock: Clock = clock or utcnow
+
+    # ------------------------------------------------------------ plumbing
+
+    def _command(
+        self,
+        name: str,
+        request: Mapping[str, Any],
+        key: str | None,
+        fn: Callable[[Session, dt.datetime], R],
+        load: Callable[[Mapping[str, Any]], R],
+    ) -> R:
+        now = self.clock()
+        with self.db.transaction() as session:
+            return run_once(
+                session, key, name, fingerprint(name, request), lambda: fn(session, now), load=load
+            )
+
+    def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
+        """Re-authenticate signers before the command's transaction; a refusal is audited."""
+        try:
+            with self.db.session() as session:
+                return authenticate(session, inputs)
+        except SignatureRefused as refused:
+            with self.db.transaction() as session:
+                audit_refusal(session, refused, record=record)
+            raise
+
+    def plant(self) -> tuple[int, Plant]:
+        """The active config version's id and plant."""
+        return versions.active_plant(self.db)
+
+    # ------------------------------------------------------------ work orders
+
+    def create_work_order(
+        self,
+        *,
+        actor: str,
+        product: str,
+        quantity: float,
+        number: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> WorkOrderInfo:
+        """See :func:`engine.workorders.create_work_order`."""
+        request = {"actor": actor, "product": product, "quantity": quantity, "number": number}
+        return self._command(
+            "create_work_order",
+            request,
+            idempotency_key,
+            lambda s, now: workorders.create_work_order(
+                s, self.runtime, product=product, quantity=quantity, actor=actor, now=now,
+                number=number,
+            ),
+            WorkOrderInfo.from_json,
+        )  # fmt: skip
+
+    def release_work_order(
+        self, *, actor: str, number: str, idempotency_key: str | None = None
+    ) -> WorkOrderInfo:
+        """See :func:`engine.workorders.release_work_order`."""
+        return self._command(
+            "release_work_order",
+            {"actor": actor, "number": number},
+            idempotency_key,
+            lambda s, now: workorders.release_work_order(
+                s, self.runtime, number=number, actor=actor, now=now
+            ),
+            WorkOrderInfo.from_json,
+        )
+
+    def cancel_work_order(
+        self, *, actor: str, number: str, reason: str, idempotency_key: str | None = None
+    ) -> WorkOrderInfo:
+        """See :func:`engine.workorders.cancel_work_order`."""
+        return self._command(
+            "cancel_work_order",
+            {"actor": actor, "number": number, "reason": reason},
+            idempotency_key,
+            lambda s, now: workorders.cancel_work_order(
+                s, number=number, actor=actor, reason=reason, now=now
+            ),
+            WorkOrderInfo.from_json,
+        )
+
+    def complete_work_order(
+        self, *, actor: str, number: str, idempotency_key: str | None = None
+    ) -> WorkOrderInfo:
+        """See :func:`engine.workorders.complete_work_order`."""
+        return self._command(
+            "complete_work_order",
+            {"actor": actor, "number": number},
+            idempotency_key,
+            lambda s, now: workorders.complete_work_order(s, number=number, actor=actor, now=now),
+            WorkOrderInfo.from_json,
+        )
+
+    # ------------------------------------------------------------ execution
+
+    def start_operation(
+        self,
+        *,
+        actor: str,
+        item: str,
+        operation: str,
+        idempotency_key: str | None = None,
+    ) -> StartResult:
+        """Start an operation; a blocked start is recorded, then raised as :class:`Blocked`."""
+        result = self._command(
+            "start_operation",
+            {"actor": actor, "item": item, "operation": operation},
+            idempotency_key,
+            lambda s, now: execution.start_operation(
+                s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now
+            ),
+            StartResult.from_json,
+        )
+        if not result.allowed:
+            raise Blocked(result.message, checks=result.checks)
+        return result
+
+    def check_start(self, *, actor: str, item: str, operation: str) -> StartResult:
+        """Like :meth:`start_operation` but returns a blocked result instead of raising."""
+        try:
+            return self.start_operation(actor=actor, item=item, operation=operation)
+        except Blocked as blocked:
+            return StartResult(item, operation, False, blocked.checks, blocked.message, -1)
+
+    def complete_operation(
+        self,
+        *,
+        actor: str,
+        item: str,
+        operation: str,
+        data: Mapping[str, Any] | None = None,
+        units: Mapping[str, str] | None = None,
+        consume: Sequence[ConsumptionInput] = (),
+        signatures: Sequence[SignatureInput] = (),
+        expected_revision: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CompleteResult:
+        """Complete a started operation (see :func:`engine.execution.complete_operation`).
+
+        ``signatures`` are re-authentication inputs; they are checked against the operation's
+        ``sign`` requirements before anything is written."""
+        signed: tuple[Signed, ...] = ()
+        signers = self._signers(signatures, f"{item}/{operation}") if signatures else ()
+        with self.db.session() as session:
+            row = find_item(session, item)
+            plant = self.runtime.plants(session, row.config_version_id)
+            requirements = operation_of(plant, row, operation)[1].signatures
+        if requirements or signers:
+            signed = cover_signatures(requirements, signers, f"'{operation}' on {row.label}")
+        request = {
+            "actor": actor,
+            "item": item,
+            "operation": operation,
+            "data": dict(data or {}),
+            "units": dict(units or {}),
+            "consume": [[c.part, c.lot, c.quantity] for c in consume],
+            "signers": [[s.username, s.meaning] for s in signers],
+            "expected_revision": expected_revision,
+        }
+        return self._command(
+            "complete_operation",
+            request,
+            idempotency_key,
+            lambda s, now: execution.complete_operation(
+                s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now,
+                data=data or {}, units=units, consumptions=consume, signed=signed,
+                expected_revision=expected_revision,
+            ),
+            CompleteResult.from_json,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ quality
+
+    def hold(
+        self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
+    ) -> ItemState:
+        """See :func:`engine.quality.hold_item`."""
+        return self._command(
+            "hold",
+            {"actor": actor, "item": item, "reason": reason},
+            idempotency_key,
+            lambda s, now: quality.hold_item(
+                s, item_number=item, actor=actor, reason=reason, now=now
+            ),
+            ItemState.from_json,
+        )
+
+    def release(
+        self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
+    ) -> ItemState:
+        """See :func:`engine.quality.release_item`."""
+        return self._command(
+            "release",
+            {"actor": actor, "item": item, "reason": reason},
+            idempotency_key,
+            lambda s, now: quality.release_item(
+                s, item_number=item, actor=actor, reason=reason, now=now
+            ),
+            ItemState.from_json,
+        )
+
+    def open_nonconformance(
+        self,
+        *,
+        actor: str,
+        item: str,
+        defect_code: str,
+        description: str,
+        idempotency_key: str | None = None,
+    ) -> NonconformanceInfo:
+        """See :func:`engine.quality.open_nonconformance`."""
+        request = {"actor": actor, "item": item, "code": defect_code, "text": description}
+        return self._command(
+            "open_nonconformance",
+            request,
+            idempotency_key,
+            lambda s, now: quality.open_nonconformance(
+                s, item_number=item, actor=actor, defect_code=defect_code,
+                description=description, now=now,
+            ),
+            NonconformanceInfo.from_json,
+        )  # fmt: skip
+
+    def disposition(
+        self,
+        *,
+        actor: str,
+        nonconformance_id: int,
+        decision: str,
+        reason: str,
+        signature: SignatureInput,
+        target_operation: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> NonconformanceInfo:
+        """A signed disposition (see :func:`engine.quality.disposition`)."""
+        (signer,) = self._signers([signature], f"nonconformance/{nonconformance_id}")
+        request = {
+            "actor": actor,
+            "nc": nonconformance_id,
+            "decision": decision,
+            "reason": reason,
+            "target": target_operation,
+            "signer": [signer.username, signer.meaning],
+        }
+        return self._command(
+            "disposition",
+            request,
+            idempotency_key,
+            lambda s, now: quality.disposition(
+                s, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
+                decision=decision, reason=reason, signer=signer, now=now,
+                target_operation=target_operation,
+            ),
+            NonconformanceInfo.from_json,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ queries
+
+    def item(self, number: str) -> queries.ItemView:
+        """See :func:`engine.queries.item_view`."""
+        with self.db.session() as session:
+            return queries.item_view(session, number)
+
+    def work_order(self, number: str) -> WorkOrderInfo:
+        with self.db.session() as session:
+            return workorders.work_order(session, number)
+
+    def work_orders(self, *, status: str | None = None) -> list[WorkOrderInfo]:
+        with self.db.session() as session:
+            return workorders.work_orders(session, status=status)
+
+    def nonconformance(self, nonconformance_id: int) -> NonconformanceInfo:
+        with self.db.session() as session:
+            return quality.nonconformance(session, nonconformance_id)
+
+    def nonconformances(
+        self, *, open_only: bool = False, item: str | None = None
+    ) -> list[NonconformanceInfo]:
+        with self.db.session() as session:
+            return quality.nonconformances(session, open_only=open_only, item_number=item)
+
+    def wip(self) -> list[queries.WipRow]:
+        """See :func:`engine.queries.wip`."""
+        with self.db.session() as session:
+            return queries.wip(session)
+
+    def history(self, number: str) -> list[queries.Event]:
+        """See :func:`engine.queries.history`."""
+        with self.db.session() as session:
+            return queries.history(session, number)
+
+    def genealogy(self, number: str) -> queries.Genealogy:
+        """See :func:`engine.queries.backward`."""
+        with self.db.session() as session:
+            return queries.backward(session, number)
+
+    def where_used(self, part: str, lot: str) -> list[queries.UsedIn]:
+        """See :func:`engine.queries.forward`."""
+        with self.db.session() as session:
+            return queries.forward(session, part, lot)

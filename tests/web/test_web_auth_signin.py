@@ -1,0 +1,140 @@
+"""Sign-in, sessions with a timeout, CSRF, rate limiting and auditing of failed sign-ins."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import PASSWORD, csrf_of, sign_in
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from engine.db import Database
+from engine.tables import AuditRecord
+
+
+def _audit_actions(db: Database, actor: str) -> list[str]:
+    with db.session() as session:
+        rows = session.scalars(
+            select(AuditRecord.action).where(AuditRecord.actor == actor).order_by(AuditRecord.seq)
+        )
+        return list(rows)
+
+
+def test_signin_starts_a_session_with_the_users_roles(client: FlaskClient, users: object) -> None:
+    sign_in(client, "omar")
+    response = client.get("/api/me")
+    assert response.status_code == 200
+    assert response.json == {
+        "username": "omar",
+        "roles": ["operator", "supervisor"],
+        "via": "session",
+    }
+
+
+def test_wrong_password_is_refused_and_audited(
+    client: FlaskClient, users: object, db: Database
+) -> None:
+    response = client.post(
+        "/signin",
+        data={"username": "anna", "password": "nope", "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert client.get("/api/me").status_code == 401
+    assert _audit_actions(db, "anna") == ["signin_failed"]
+
+
+def test_five_failures_lock_out_the_sixth_try_even_with_the_right_password(
+    client: FlaskClient, users: object, db: Database
+) -> None:
+    token = csrf_of(client)
+    for _ in range(5):
+        bad = {"username": "anna", "password": "guess", "csrf_token": token}
+        assert client.post("/signin", data=bad).status_code == 401
+    good = {"username": "anna", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/signin", data=good)
+    assert response.status_code == 429
+    assert (
+        "Too many failed sign-ins for anna; wait 5 minutes and try again, or ask an admin to "
+        "reset the password." in response.get_data(as_text=True)
+    )
+    assert _audit_actions(db, "anna") == ["signin_failed"] * 5 + ["signin_refused"]
+    # another user from the same address is not affected
+    assert client.post("/signin", data={**good, "username": "sam"}).status_code == 303
+
+
+def test_a_success_resets_the_failure_count(client: FlaskClient, users: object) -> None:
+    token = csrf_of(client)
+    for _ in range(4):
+        client.post("/signin", data={"username": "anna", "password": "x", "csrf_token": token})
+    sign_in(client, "anna")
+    token = csrf_of(client)
+    for _ in range(4):
+        client.post("/signin", data={"username": "anna", "password": "x", "csrf_token": token})
+    assert (
+        client.post(
+            "/signin", data={"username": "anna", "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 303
+    )
+
+
+def test_session_times_out_after_inactivity(client: FlaskClient, users: object) -> None:
+    sign_in(client, "anna")
+    with client.session_transaction() as session:
+        session["seen"] = time.time() - 31 * 60
+    response = client.get("/api/me")
+    assert response.status_code == 401
+    assert response.json == {
+        "error": "unauthenticated",
+        "message": "Your session timed out; sign in again.",
+    }
+
+
+def test_a_page_without_a_session_redirects_to_signin(client: FlaskClient, users: object) -> None:
+    response = client.get("/api/me", headers={"Accept": "text/html"})
+    assert response.status_code == 401  # API paths always answer JSON
+    sign_in(client, "anna")
+    response = client.post("/signout", data={"csrf_token": csrf_of(client)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/signin"
+    assert client.get("/api/me").status_code == 401
+
+
+def test_signin_without_csrf_token_is_refused(client: FlaskClient, users: object) -> None:
+    response = client.post("/signin", data={"username": "anna", "password": PASSWORD})
+    assert response.status_code == 403
+    assert (
+        "This form has expired or did not come from Ferrule; reload the page and try again."
+        in response.get_data(as_text=True)
+    )
+
+
+def test_api_calls_from_a_session_need_the_csrf_header(client: FlaskClient, users: object) -> None:
+    token = sign_in(client, "ada")
+    body = {"name": "erp", "username": "sam", "roles": ["supervisor"]}
+    refused = client.post("/api/tokens", json=body)
+    assert refused.status_code == 403
+    assert refused.json is not None
+    assert refused.json["message"] == (
+        "This form has expired or did not come from Ferrule; reload the page and try again."
+    )
+    accepted = client.post("/api/tokens", json=body, headers={"X-CSRF-Token": token})
+    assert accepted.status_code == 201
+
+
+def test_signin_redirects_only_to_local_paths(client: FlaskClient, users: object) -> None:
+    token = csrf_of(client)
+    form = {"username": "anna", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/signin", data={**form, "next": "//evil.example/x"})
+    assert response.headers["Location"] == "/"
+    token = csrf_of(client)
+    response = client.post("/signin", data={**form, "csrf_token": token, "next": "/station?x=1"})
+    assert response.headers["Location"] == "/station?x=1"
+
+
+def test_signin_form_is_a_page_with_csrf_field(client: FlaskClient) -> None:
+    page = client.get("/signin?next=/quality").get_data(as_text=True)
+    assert 'name="csrf_token"' in page
+    assert 'name="next" value="/quality"' in page
+    assert "autofocus" in page

@@ -1,0 +1,86 @@
+"""The Flask application factory: wires the engine's database, the adapters' tag cache and the web
+layer's blueprints into one WSGI app. gunicorn calls :func:`create_app` once in every worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from engine.db import Database
+from engine.tagsource import SetpointWriter, TagSource
+from web.api import bp as api_bp
+from web.auth import init_auth
+from web.errors import register_error_handlers
+from web.health import bp as health_bp
+from web.metrics import init_metrics
+from web.services import Services
+from web.settings import Settings
+from web.tags import CacheTagSource
+
+log = logging.getLogger("ferrule.web")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    tags: TagSource | None = None,
+    setpoints: SetpointWriter | None = None,
+) -> Flask:
+    """A Ferrule web app. Tests pass their own database and tag source; by default they come from
+    the settings (environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask("web")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        PERMANENT_SESSION_LIFETIME=settings.session_timeout,
+        SESSION_COOKIE_NAME="ferrule_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["ferrule"] = Services(
+        settings=settings,
+        db=db or Database.from_url(settings.database_url),
+        tags=tags or CacheTagSource(settings.tag_cache),
+        setpoints=setpoints,
+    )
+    register_error_handlers(app)
+    init_metrics(app)
+    init_auth(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
+    app.before_request(_tag_request)
+    app.after_request(_access_log)
+    return app
+
+
+def _tag_request() -> None:
+    g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    g.access_started = time.perf_counter()
+
+
+def _access_log(response: Response) -> Response:
+    started = g.get("access_started")
+    caller = g.get("caller")
+    log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "user": caller.username if caller is not None else None,
+        },
+    )
+    response.headers["X-Request-Id"] = str(g.get("request_id", ""))
+    return response

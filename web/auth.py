@@ -1,0 +1,266 @@
+"""Who is calling, and may they: sign-in and sign-out, sessions with a timeout, CSRF tokens, API
+tokens, and the role checks every page and endpoint declares with :func:`requires`.
+
+A browser signs in with a password and gets a signed session cookie (no server-side session state,
+so any worker serves any request); it expires after the configured minutes of inactivity. Every
+form carries a CSRF token (``{{ csrf_field() }}``); scripts calling the API from a signed-in page
+send it as the ``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``;
+a token acts as its user but only within its roles. Roles are read from the database on each
+request, so a revoked role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+
+from engine import access, audit, people
+from engine.base import utcnow
+from web.errors import NotPermitted, TooManyAttempts, Unauthenticated
+from web.services import services
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SEEN_REFRESH_S = 60  # rewrite the session's last-seen stamp at most once a minute
+
+bp = Blueprint("auth", __name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person (or machine client) behind a request, with the roles it may use now."""
+
+    username: str
+    roles: frozenset[str]
+    via: Literal["session", "token"]
+
+
+def current_caller() -> Caller | None:
+    """The signed-in caller of this request, or None (loaded once per request)."""
+    if "caller" not in g:
+        g.caller = _load_caller()
+    caller: Caller | None = g.caller
+    return caller
+
+
+def require_caller() -> Caller:
+    """The caller, or :class:`Unauthenticated` saying how to sign in."""
+    caller = current_caller()
+    if caller is None:
+        if g.get("session_expired"):
+            raise Unauthenticated("Your session timed out; sign in again.")
+        raise Unauthenticated("Sign in first (API clients: send 'Authorization: Bearer <token>').")
+    return caller
+
+
+def requires(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Allow the view only to callers holding one of ``roles`` (none given: any signed-in)."""
+    allowed = frozenset(roles)
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            caller = require_caller()
+            if allowed and not caller.roles & allowed:
+                held = ", ".join(sorted(caller.roles)) or "no role"
+                raise NotPermitted(
+                    f"This needs the role {' or '.join(sorted(allowed))}; {caller.username} has "
+                    f"{held}. Ask an admin to grant the role."
+                )
+            return view(*args, **kwargs)
+
+        guarded.required_roles = allowed  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def _load_caller() -> Caller | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        return _token_caller(header)
+    username = session.get("user")
+    if not isinstance(username, str):
+        return None
+    now = time.time()
+    seen = float(session.get("seen", 0))
+    if now - seen > services().settings.session_timeout.total_seconds():
+        session.clear()
+        g.session_expired = True
+        return None
+    if now - seen > SEEN_REFRESH_S:
+        session["seen"] = now
+    with services().db.session() as db_session:
+        roles = frozenset(people.roles_of(db_session, username))
+    return Caller(username, roles, "session")
+
+
+def _token_caller(header: str) -> Caller:
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    with services().db.session() as db_session:
+        token = access.token_for_secret(db_session, secret.strip(), utcnow())
+        if token is None:
+            raise Unauthenticated(
+                "The API token is unknown, revoked or expired; ask an admin for a new one."
+            )
+        roles = frozenset(people.roles_of(db_session, token.username)) & set(token.roles)
+    return Caller(token.username, roles, "token")
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (created on first use)."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def csrf_field() -> Markup:
+    """The hidden input every POST form includes: ``{{ csrf_field() }}``."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
+
+
+def _check_csrf() -> None:
+    """Refuse an unsafe request that relies on the session cookie without the session's token."""
+    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+        return
+    if request.path.startswith("/api/") and "user" not in session:
+        return  # no ambient credentials: the endpoint itself answers 401
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise NotPermitted(
+            "This form has expired or did not come from Ferrule; reload the page and try again."
+        )
+
+
+# ---------------------------------------------------------------- sign-in and sign-out
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect to a path on this site (never to another host)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _signin_page(message: str = "", status: int = 200, username: str = "") -> Response:
+    html = render_template(
+        "signin.html",
+        message=message,
+        username=username,
+        next=_safe_next(request.values.get("next")),
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/signin")
+def signin_form() -> Response:
+    """The sign-in form."""
+    return _signin_page()
+
+
+@bp.post("/signin")
+def signin() -> ResponseReturnValue:
+    """Check the password (rate-limited per username and address), start a session."""
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return _signin_page("Enter your username and password.", 400, username)
+    address = request.remote_addr or "unknown"
+    now = utcnow()
+    with services().db.transaction() as db_session:
+        failures = access.recent_failures(db_session, username, address, now)
+        if failures >= access.SIGNIN_MAX_FAILURES:
+            audit.record(
+                db_session,
+                username,
+                "signin_refused",
+                "user",
+                username,
+                None,
+                {"address": address},
+                "too many failed sign-ins",
+            )
+            refused = True
+        else:
+            refused = False
+            ok = people.verify_password(db_session, username, password)
+            access.record_attempt(db_session, username, address, ok, now)
+            audit.record(
+                db_session,
+                username,
+                "signin" if ok else "signin_failed",
+                "user",
+                username,
+                None,
+                {"address": address},
+                "" if ok else "wrong username or password",
+            )
+    if refused:
+        minutes = int(access.SIGNIN_WINDOW.total_seconds() // 60)
+        raise TooManyAttempts(
+            f"Too many failed sign-ins for {username}; wait {minutes} minutes and try again, "
+            "or ask an admin to reset the password."
+        )
+    if not ok:
+        return _signin_page("Wrong username or password.", 401, username)
+    session.clear()  # a fresh session (and CSRF token) after sign-in: no session fixation
+    session.permanent = True
+    session["user"] = username
+    session["seen"] = time.time()
+    return redirect(_safe_next(request.form.get("next")), 303)
+
+
+@bp.post("/signout")
+def signout() -> ResponseReturnValue:
+    """End the session."""
+    caller = current_caller()
+    if caller is not None and caller.via == "session":
+        with services().db.transaction() as db_session:
+            audit.record(
+                db_session, caller.username, "signout", "user", caller.username, None, None, ""
+            )
+    session.clear()
+    return redirect("/signin", 303)
+
+
+def init_auth(app: Flask) -> None:
+    """Register the sign-in routes, the CSRF check and the template helpers on ``app``."""
+    app.register_blueprint(bp)
+    app.before_request(_check_csrf)
+    app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_caller"] = current_caller

@@ -1,0 +1,307 @@
+"""JSON Schemas of the API's bodies (OpenAPI 3.1 components), written as data.
+
+Request schemas are strict (``additionalProperties: false``) so a misspelt field is an error that
+names it; response schemas describe what the engine's results serialise to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Schema = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One documented response: a status, what it means, and its body's schema (None: no body)."""
+
+    status: int
+    description: str
+    schema: Schema | None = None
+
+
+def ref(name: str) -> Schema:
+    """A reference to the component schema ``name``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array_of(name: str) -> Schema:
+    return {"type": "array", "items": ref(name)}
+
+
+def obj(required: Mapping[str, Schema], optional: Mapping[str, Schema] | None = None) -> Schema:
+    """A closed object schema: every ``required`` property must be there, nothing unknown."""
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def open_obj(
+    required: Mapping[str, Schema], optional: Mapping[str, Schema] | None = None
+) -> Schema:
+    """A response object: these properties, and possibly more added later."""
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": list(required),
+    }
+
+
+STRING: Schema = {"type": "string"}
+TEXT: Schema = {"type": "string", "minLength": 1}
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+INTEGER: Schema = {"type": "integer"}
+NUMBER: Schema = {"type": "number"}
+BOOLEAN: Schema = {"type": "boolean"}
+TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
+NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
+ROLE: Schema = {"enum": ["operator", "supervisor", "quality", "engineer", "admin"]}
+ANY_OBJECT: Schema = {"type": "object"}
+
+NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+INTEGER_OR_NULL: Schema = {"type": ["integer", "null"]}
+STRINGS: Schema = {"type": "array", "items": STRING}
+STRING_MAP: Schema = {"type": "object", "additionalProperties": STRING}
+DATE: Schema = {"type": "string", "format": "date"}
+NULLABLE_DATE: Schema = {"type": ["string", "null"], "format": "date"}
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": open_obj(
+        {"error": STRING, "message": STRING},
+        {
+            "field": NULLABLE_STRING,
+            "checks": {"type": "array", "items": ANY_OBJECT},
+            "diagnostics": array_of("Diagnostic"),
+        },
+    ),
+    "Token": open_obj(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "username": STRING,
+            "roles": STRINGS,
+            "created_at": TIMESTAMP,
+            "created_by": STRING,
+            "expires_at": NULLABLE_TIMESTAMP,
+            "revoked_at": NULLABLE_TIMESTAMP,
+        }
+    ),
+    "NewToken": open_obj(
+        {"token": ref("Token"), "secret": {"type": "string", "pattern": "^ferrule_"}}
+    ),
+    "WorkOrder": open_obj(
+        {
+            "number": STRING,
+            "product": STRING,
+            "routing": STRING,
+            "quantity": NUMBER,
+            "status": STRING,
+            "config_version_id": INTEGER,
+            "created_by": STRING,
+            "created_at": TIMESTAMP,
+            "released_at": NULLABLE_TIMESTAMP,
+            "items": STRINGS,
+        }
+    ),
+    "ItemState": open_obj(
+        {
+            "item": STRING,
+            "status": STRING,
+            "current_operation": NULLABLE_STRING,
+            "revision": INTEGER,
+            "message": STRING,
+        }
+    ),
+    "Item": open_obj(
+        {
+            "number": STRING,
+            "product": STRING,
+            "kind": {"enum": ["unit", "lot"]},
+            "quantity": NUMBER,
+            "status": STRING,
+            "status_reason": STRING,
+            "current_operation": NULLABLE_STRING,
+            "operation_started": BOOLEAN,
+            "started_by": NULLABLE_STRING,
+            "rework_counts": {"type": "object", "additionalProperties": INTEGER},
+            "revision": INTEGER,
+            "work_order": STRING,
+            "config_version_id": INTEGER,
+        }
+    ),
+    "Check": open_obj({"name": STRING}, {"because": STRING}),
+    "StartResult": open_obj(
+        {
+            "item": STRING,
+            "operation": STRING,
+            "allowed": BOOLEAN,
+            "checks": array_of("Check"),
+            "message": STRING,
+            "revision": INTEGER,
+        }
+    ),
+    "GateVerdict": open_obj(
+        {
+            "gate": STRING,
+            "outcome": STRING,
+            "sampled": BOOLEAN,
+            "draw": NUMBER_OR_NULL,
+            "because": STRING,
+        }
+    ),
+    "CompleteResult": open_obj(
+        {
+            "item": STRING,
+            "operation": STRING,
+            "run_id": INTEGER,
+            "route": STRING,
+            "next_operation": NULLABLE_STRING,
+            "reason": STRING,
+            "status": STRING,
+            "revision": INTEGER,
+            "nonconformance_id": INTEGER_OR_NULL,
+            "gates": array_of("GateVerdict"),
+        }
+    ),
+    "Nonconformance": open_obj(
+        {
+            "id": INTEGER,
+            "item": STRING,
+            "operation": NULLABLE_STRING,
+            "gate": NULLABLE_STRING,
+            "defect_code": STRING,
+            "description": STRING,
+            "opened_by": STRING,
+            "opened_at": TIMESTAMP,
+            "decision": NULLABLE_STRING,
+            "target_operation": NULLABLE_STRING,
+            "decided_by": NULLABLE_STRING,
+            "decided_at": NULLABLE_TIMESTAMP,
+            "open": BOOLEAN,
+        }
+    ),
+    "WipRow": open_obj(
+        {
+            "work_order": STRING,
+            "product": STRING,
+            "operation": NULLABLE_STRING,
+            "status": STRING,
+            "count": INTEGER,
+            "quantity": NUMBER,
+        }
+    ),
+    "Event": open_obj(
+        {
+            "at": TIMESTAMP,
+            "kind": STRING,
+            "operation": NULLABLE_STRING,
+            "actor": STRING,
+            "summary": STRING,
+            "detail": ANY_OBJECT,
+        }
+    ),
+    "Genealogy": open_obj(
+        {
+            "root": STRING,
+            "items": {"type": "array", "items": ANY_OBJECT},
+            "lots": {"type": "array", "items": ANY_OBJECT},
+            "runs": {"type": "array", "items": ANY_OBJECT},
+            "config_versions": STRING_MAP,
+        }
+    ),
+    "UsedIn": open_obj(
+        {
+            "number": STRING,
+            "product": STRING,
+            "status": STRING,
+            "depth": INTEGER,
+            "via": NULLABLE_STRING,
+        }
+    ),
+    "Lot": open_obj(
+        {
+            "id": INTEGER,
+            "part": STRING,
+            "number": STRING,
+            "quantity": NUMBER,
+            "received_quantity": NUMBER,
+            "unit": STRING,
+            "status": STRING,
+            "expires_on": NULLABLE_DATE,
+            "supplier": STRING,
+            "hold_reason": {"type": ["string", "null"]},
+        }
+    ),
+    "Version": open_obj(
+        {
+            "id": INTEGER,
+            "site": STRING,
+            "content_hash": STRING,
+            "created_at": TIMESTAMP,
+            "created_by": STRING,
+            "note": STRING,
+            "files": INTEGER,
+            "active": BOOLEAN,
+        }
+    ),
+    "Diagnostic": open_obj(
+        {
+            "severity": {"enum": ["error", "warning"]},
+            "path": STRING,
+            "line": INTEGER,
+            "col": INTEGER,
+            "message": STRING,
+        },
+        {"end_line": INTEGER, "end_col": INTEGER, "hint": NULLABLE_STRING},
+    ),
+    "Deployment": open_obj(
+        {"version": ref("Version"), "created": BOOLEAN, "warnings": array_of("Diagnostic")}
+    ),
+    "Validation": open_obj(
+        {"ok": BOOLEAN, "site": NULLABLE_STRING, "diagnostics": array_of("Diagnostic")}
+    ),
+    "TagValue": open_obj(
+        {
+            "key": STRING,
+            "unit": NULLABLE_STRING,
+            "value": {"type": ["number", "boolean", "string", "null"]},
+            "quality": {"enum": ["good", "bad", "stale", "unknown"]},
+            "age_s": NUMBER_OR_NULL,
+            "writable": BOOLEAN,
+        }
+    ),
+    "Device": open_obj(
+        {
+            "name": STRING,
+            "protocol": {"enum": ["opcua", "modbus"]},
+            "description": STRING,
+            "tags": array_of("TagValue"),
+        }
+    ),
+}
+
+_ERRORS = {
+    400: "The request is malformed; the message names the field.",
+    401: "No valid session or API token.",
+    403: "None of the caller's roles may do this.",
+    404: "A named thing (work order, unit, lot, version) does not exist.",
+    409: "Wrong state for this command, an interlock blocks it, or someone else changed it first.",
+    422: "The data breaks a rule of the plant config; the message names the field.",
+}
+
+
+def error_responses(has_body: bool, has_params: bool, is_command: bool) -> tuple[Response, ...]:
+    """The error responses a route can give, each with the Error body."""
+    statuses = [401, 403]
+    if has_body:
+        statuses.append(400)
+    if has_params or is_command:
+        statuses.append(404)
+    if is_command:
+        statuses += [409, 422]
+    return tuple(Response(s, _ERRORS[s], ref("Error")) for s in sorted(statuses))

@@ -1,0 +1,60 @@
+"""``ferrule tokens``: create, list and revoke API tokens for machine clients (ERP, scripts)."""
+
+from __future__ import annotations
+
+import click
+
+from engine import access
+from engine.base import utcnow
+from engine.db import Database
+from engine.errors import DomainError
+
+
+@click.group("tokens")
+def tokens_command() -> None:
+    """API tokens for machine clients, each scoped to roles of its user."""
+
+
+@tokens_command.command("create")
+@click.option("--name", required=True, help="Who uses it, e.g. 'SAP ERP'.")
+@click.option("--user", "username", required=True, help="The user the token acts as.")
+@click.option("--role", "roles", multiple=True, required=True, help="A role it may use (repeat).")
+@click.option("--by", "actor", default="admin", show_default=True, help="Who creates it.")
+def create(name: str, username: str, roles: tuple[str, ...], actor: str) -> None:
+    """Create a token and print its secret (shown only this once)."""
+    db = Database.from_url()
+    try:
+        with db.transaction() as session:
+            token, secret = access.create_token(
+                session, name=name, username=username, roles=roles, created_by=actor
+            )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"token {token.id} for {username} ({', '.join(token.roles)}):")
+    click.echo(secret)
+
+
+@tokens_command.command("list")
+def list_() -> None:
+    """List tokens (never their secrets)."""
+    db = Database.from_url()
+    with db.session() as session:
+        for token in access.list_tokens(session):
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            click.echo(
+                f"{token.id:>4}  {token.name:<20} {token.username:<16} "
+                f"{','.join(token.roles):<24} {state}"
+            )
+
+
+@tokens_command.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--by", "actor", default="admin", show_default=True)
+def revoke(token_id: int, actor: str) -> None:
+    """Revoke a token at once."""
+    db = Database.from_url()
+    with db.transaction() as session:
+        token = access.revoke_token(session, token_id, actor=actor, now=utcnow())
+        if token is None:
+            raise click.ClickException(f"there is no token {token_id}; see `ferrule tokens list`")
+    click.echo(f"token {token_id} revoked")
