@@ -18,6 +18,12 @@ from pathlib import Path
 
 from adapters.cache import Value
 
+
+def socket_next_to(cache_path: Path) -> Path:
+    """The control socket of the adapter process that writes ``cache_path``."""
+    return cache_path.with_suffix(".sock")
+
+
 WriteHandler = Callable[[str, Value, float], Awaitable[Value]]
 MAX_REQUEST_BYTES = 4096
 

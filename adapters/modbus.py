@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -86,7 +86,7 @@ class ModbusDriver:
             try:
                 response: ModbusPDU = await readers[kind](address, count=count, device_id=unit)
             except ModbusException as exc:
-                raise DeviceError(f"reading {kind.value} {address}: {exc}") from exc
+                raise self._failure(exc) from exc
         if response.isError():
             raise DeviceError(
                 f"reading {kind.value} {address}..{address + count - 1}: "
@@ -95,6 +95,14 @@ class ModbusDriver:
         if kind in (RegisterKind.COIL, RegisterKind.DISCRETE):
             return list(response.bits[:count])
         return list(response.registers)
+
+    def _failure(self, exc: ModbusException) -> DeviceError:
+        """What a failed request means, in words (pymodbus' texts are long and vague)."""
+        if isinstance(exc, ModbusIOException):
+            return DeviceError(f"no answer within {self.connection.timeout_s:g} s")
+        if isinstance(exc, ConnectionException):
+            return DeviceError("connection lost")
+        return DeviceError(str(exc))
 
     async def serve(self, sink: DeviceSink) -> None:
         """Poll every block once per poll interval until a request fails."""
@@ -142,7 +150,7 @@ class ModbusDriver:
                         address.address, registers, device_id=unit
                     )
             except ModbusException as exc:
-                raise DeviceError(f"writing {tag.key}: {exc}") from exc
+                raise self._failure(exc) from exc
         if response.isError():
             raise DeviceError(f"writing {tag.key}: device answered with an exception response")
 

@@ -191,11 +191,13 @@ class OpcUaDriver:
         while True:
             done, _ = await asyncio.wait({self._lost}, timeout=timeout / 2)
             if done:
-                raise DeviceError(f"connection lost: {self._lost.result()!r}")
+                raise DeviceError("connection lost") from self._lost.result()
             try:
                 await asyncio.wait_for(client.nodes.server_state.read_value(), timeout)
             except TimeoutError as exc:
                 raise DeviceError(f"no answer within {timeout:g} s") from exc
+            except (ConnectionError, OSError) as exc:
+                raise DeviceError("connection lost") from exc
             sink.confirm()
 
     def _report(self, sink: DeviceSink, tag: Tag, data: ua.DataValue) -> None:
@@ -250,8 +252,6 @@ class OpcUaDriver:
 
 # ---------------------------------------------------------------- browsing
 
-_SERVER_OBJECT = ua.NodeId.from_string("i=2253")
-
 
 @dataclass(frozen=True, slots=True)
 class BrowsedNode:
@@ -264,7 +264,7 @@ class BrowsedNode:
 
 
 async def browse(endpoint: str, timeout_s: float = 5.0, max_depth: int = 6) -> list[BrowsedNode]:
-    """Every variable below the Objects folder (the server's own diagnostics left out)."""
+    """Every variable below the Objects folder (the standard namespace 0 left out)."""
     client = Client(endpoint, timeout=timeout_s)
     found: list[BrowsedNode] = []
     async with asyncio.timeout(timeout_s * 4):
@@ -281,7 +281,7 @@ async def _walk(node: Any, path: str, depth: int, found: list[BrowsedNode]) -> N
     if depth == 0:
         return
     for child in await node.get_children():
-        if child.nodeid == _SERVER_OBJECT:
+        if child.nodeid.NamespaceIndex == 0:
             continue
         name = (await child.read_browse_name()).Name
         child_path = f"{path}/{name}" if path else name

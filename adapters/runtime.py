@@ -119,11 +119,10 @@ class DeviceRunner:
                 await driver.serve(self)
                 raise DeviceError("connection ended")
             except Exception as exc:  # any failure of a device means: mark bad, back off, retry
-                reason = str(exc) or type(exc).__name__
-                if isinstance(exc, TimeoutError):
-                    reason = f"no answer within {timeout:g} s"
+                reason = describe_failure(exc, timeout)
                 self.driver = None
-                self.mark_lost(reason)
+                if reason != self.failure or attempt == 0:
+                    self.mark_lost(reason)
                 if attempt == 0:
                     log.warning(
                         "device %s failed: %s; reconnecting with backoff (repeats logged quietly)",
@@ -161,6 +160,21 @@ class DeviceRunner:
             )
         self.value(tag, read_back, time.time())
         return read_back
+
+
+def describe_failure(exc: Exception, timeout: float) -> str:
+    """A short, stable reason for a failed connection (it ends up next to the tag's value)."""
+    if isinstance(exc, DeviceError):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionError):
+        return "connection lost"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc) or type(exc).__name__
 
 
 def _matches(tag: Tag, wanted: Value, got: Value, tolerance: float) -> bool:

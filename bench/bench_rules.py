@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import rule_engine
+import zen
 
-import rule_engine  # noqa: E402
-import zen  # noqa: E402
-
-from dsl import env as keys  # noqa: E402
-from dsl.diagnostics import Span  # noqa: E402
-from dsl.expressions import CONDITION, compile_expression  # noqa: E402
-from dsl.rules import CompiledRule  # noqa: E402
-from dsl.scope import Scope, Symbol  # noqa: E402
+from dsl import env as keys
+from dsl.diagnostics import Span
+from dsl.expressions import CONDITION, compile_expression
+from dsl.rules import CompiledRule
+from dsl.scope import Scope, Symbol
 
 INPUTS = 100_000
 SLOW_INPUTS = 10_000  # rule-engine and zen run on the first inputs only, to bound the run
@@ -71,9 +67,9 @@ RULES: list[tuple[str, Callable[[dict[str, Any]], bool], str, str]] = [
             and 0.00145 <= v["field:crimp.crimp_height"] <= 0.00165
             and v["field:crimp.visual"] == "ok"
         ),
-        'pull_force >= 60 and crimp_height >= 0.00145 and crimp_height <= 0.00165 '
+        "pull_force >= 60 and crimp_height >= 0.00145 and crimp_height <= 0.00165 "
         'and visual == "ok"',
-        'pull_force >= 60 and crimp_height >= 0.00145 and crimp_height <= 0.00165 '
+        "pull_force >= 60 and crimp_height >= 0.00145 and crimp_height <= 0.00165 "
         'and visual == "ok"',
     ),
     (
@@ -131,7 +127,11 @@ def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     today = keys.date_value(dt.date(2026, 5, 4))
     states = ("running", "idle", "down", "setup")
-    qualification_sets = (frozenset({"crimping"}), frozenset({"cutting"}), frozenset())
+    qualification_sets: tuple[frozenset[str], ...] = (
+        frozenset({"crimping"}),
+        frozenset({"cutting"}),
+        frozenset(),
+    )
     return [
         {
             "tag:press1.pressure": rng.uniform(55e5, 85e5),
@@ -156,8 +156,7 @@ def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
 def flat(environment: dict[str, Any]) -> dict[str, Any]:
     """The same values under identifier keys; sets as lists (what zen and rule-engine take)."""
     return {
-        FLAT_KEYS[k]: (sorted(v) if isinstance(v, frozenset) else v)
-        for k, v in environment.items()
+        FLAT_KEYS[k]: (sorted(v) if isinstance(v, frozenset) else v) for k, v in environment.items()
     }
 
 
@@ -180,7 +179,9 @@ def best_time(run: Callable[[], object]) -> float:
     return best
 
 
-def run_all(functions: Sequence[Callable[[Any], object]], inputs: Sequence[Any]) -> Callable[[], None]:
+def run_all(
+    functions: Sequence[Callable[[Any], object]], inputs: Sequence[Any]
+) -> Callable[[], None]:
     def run() -> None:
         for function in functions:
             for item in inputs:
@@ -197,7 +198,9 @@ def main() -> None:
     engine_rules = [rule_engine.Rule(entry[2]) for entry in RULES]
     zen_rules = [zen.compile_expression(entry[3]) for entry in RULES]
 
-    for rule, function, engine_rule, zen_rule in zip(rules, lambdas, engine_rules, zen_rules, strict=True):
+    for rule, function, engine_rule, zen_rule in zip(
+        rules, lambdas, engine_rules, zen_rules, strict=True
+    ):
         for e, f in zip(envs[:200], flats[:200], strict=True):
             expected = function(e)
             assert (rule.evaluate(e).value == "pass") == expected, rule.source
@@ -211,7 +214,8 @@ def main() -> None:
     zen_time = best_time(run_all([z.evaluate for z in zen_rules], flats)) / slow_evaluations
     engine_time = best_time(run_all([r.matches for r in engine_rules], flats)) / slow_evaluations
 
-    print(f"{len(RULES)} rules x {INPUTS} inputs (zen, rule-engine: x {SLOW_INPUTS}), best of {REPEATS}")
+    sizes = f"{INPUTS} inputs (zen, rule-engine: {SLOW_INPUTS})"
+    print(f"{len(RULES)} rules x {sizes}, best of {REPEATS}")
     for name, seconds in (
         ("ferrule compiled", ferrule),
         ("hand-written lambda", lambda_time),

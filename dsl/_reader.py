@@ -7,8 +7,9 @@ reported twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 
 from dsl import scalars
 from dsl.diagnostics import Diagnostic, Span, did_you_mean, error, warning
@@ -101,6 +102,7 @@ class Reporter:
 
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
+        self._compiled: dict[Hashable, CompiledRule] = {}
 
     def error(self, span: Span, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(error(span, message, hint))
@@ -136,12 +138,39 @@ class Reporter:
         return node.text.strip()
 
     def rule(self, node: YScalar, scope: Scope, expect: Expect) -> CompiledRule | None:
-        """Compile the expression written in ``node``; its diagnostics point into the file."""
+        """Compile the expression written in ``node``; its diagnostics point into the file.
+
+        A rule that compiled before with the same text, the same expectation and the same
+        meaning of every name it can mention is reused (with this node's span): plants repeat
+        rules a lot, starting with the implicit interlocks of every operation.
+        """
+        key = _rule_key(node.text, scope, expect)
+        known = self._compiled.get(key)
+        if known is not None:
+            return dataclasses.replace(known, span=node.text_span)
         compiled = compile_expression(node.text, node.text_span, scope, expect)
         if isinstance(compiled, list):
             self.extend(compiled)
             return None
+        self._compiled[key] = compiled
         return compiled
+
+
+def _rule_key(source: str, scope: Scope, expect: Expect) -> Hashable:
+    """What a successful compilation depends on: names it resolved appear in its text, so
+    fields whose names do not occur in ``source`` cannot change the result."""
+    fields = frozenset((n, s) for n, s in scope.fields.items() if n in source)
+    return (
+        source,
+        expect,
+        id(scope.tags),
+        fields,
+        scope.operator,
+        scope.equipment,
+        scope.item,
+        scope.qualifications,
+        scope.roles,
+    )
 
 
 def _defined(what: str, known: Mapping[str, object]) -> str:

@@ -71,8 +71,7 @@ class YMap:
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for position, (key, _) in enumerate(self.entries):
-            self._index.setdefault(key.text, position)
+        self._index.update({key.text: n for n, (key, _) in enumerate(self.entries)})
 
     def get(self, key: str) -> YNode | None:
         position = self._index.get(key)
@@ -148,45 +147,49 @@ class _Builder:
         stack: list[tuple[Span, str, list[object]]] = []
         root: YNode | None = None
         documents = 0
+        path = self.path
         for event in events:
-            if isinstance(event, yaml.DocumentStartEvent):
+            kind = type(event)
+            if isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None or event.tag is not None:
+                    _check_event(path, event)
+                start, end = event.start_mark, event.end_mark
+                assert start is not None and end is not None
+                node: YNode = YScalar(
+                    event.value,
+                    event.style or None,
+                    Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1),
+                )
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                _check_event(path, event)
+                if len(stack) >= MAX_DEPTH:
+                    message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
+                    raise _Refused(error(_span(path, event), message))
+                shape = "map" if kind is yaml.MappingStartEvent else "seq"
+                stack.append((_span(path, event), shape, []))
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                start_span, shape, items = stack.pop()
+                end = event.end_mark
+                assert end is not None
+                span = Span(path, start_span.line, start_span.col, end.line + 1, end.column + 1)
+                node = self._mapping(items, span) if shape == "map" else YSeq(_nodes(items), span)
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise _Refused(
                         error(
-                            _span(self.path, event),
+                            _span(path, event),
                             "a plant file holds one YAML document, found a second one",
                             "remove the '---' line, or move the second document to its own file",
                         )
                     )
                 continue
-            if isinstance(
-                event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent
-            ):
+            elif kind is yaml.AliasEvent:
+                _check_event(path, event)
                 continue
-            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                start, kind, items = stack.pop()
-                end = event.end_mark
-                assert end is not None
-                span = Span(self.path, start.line, start.col, end.line + 1, end.column + 1)
-                node: YNode = (
-                    self._mapping(items, span) if kind == "map" else YSeq(_nodes(items), span)
-                )
             else:
-                _check_event(self.path, event)
-                if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                    if len(stack) >= MAX_DEPTH:
-                        raise _Refused(
-                            error(
-                                _span(self.path, event),
-                                f"the YAML is nested more than {MAX_DEPTH} levels deep",
-                            )
-                        )
-                    kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
-                    stack.append((_span(self.path, event), kind, []))
-                    continue
-                assert isinstance(event, yaml.ScalarEvent)
-                node = YScalar(event.value, event.style or None, _span(self.path, event))
+                continue
             if stack:
                 stack[-1][2].append(node)
             else:

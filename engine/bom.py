@@ -2,8 +2,9 @@
 enough left, a serial never used twice — then the consumption itself and its genealogy links.
 
 A component the routing consumes is either a purchased part (a lot, or a serialized component
-stored as a lot of quantity 1) or, when the part's name is also a product made here, a finished
-item of that product (a sub-assembly), consumed whole and only once.
+stored as a lot of quantity 1) or, when the part's name is also a product made here and the scanned
+number is one of its items, a finished item of that product (a sub-assembly), consumed whole and
+only once.
 """
 
 from __future__ import annotations
@@ -123,21 +124,23 @@ def plan_consumptions(
                 f"{line.part}; scan a lot of {line.part}."
             )
         quantities = _quantities(line, given, operation)
-        made_here = line.part in plant.products and line.part not in plant.parts
         for scanned, quantity in zip(given, quantities, strict=True):
-            if made_here:
-                planned.append(_plan_component(session, line, scanned, item))
-            else:
-                planned.append(
-                    _plan_lot(
-                        session,
-                        plant=plant,
-                        line=line,
-                        scanned=scanned,
-                        quantity=quantity,
-                        today=today,
-                    )
+            component = (
+                _plan_component(session, line, scanned, item)
+                if line.part in plant.products
+                else None
+            )
+            planned.append(
+                component
+                or _plan_lot(
+                    session,
+                    plant=plant,
+                    line=line,
+                    scanned=scanned,
+                    quantity=quantity,
+                    today=today,
                 )
+            )
     return planned
 
 
@@ -220,14 +223,13 @@ def _used_in(session: Session, lot_id: int) -> str:
 
 def _plan_component(
     session: Session, line: ConsumeLine, scanned: ConsumptionInput, item: ItemRow
-) -> PlannedConsumption:
+) -> PlannedConsumption | None:
+    """A made item of the part's product; None when no item has that number (a bought one)."""
     row = session.execute(
         select(_items.c.id, _items.c.product, _items.c.status).where(_items.c.number == scanned.lot)
     ).one_or_none()
     if row is None:
-        raise NotFound(
-            f"There is no {line.part} '{scanned.lot}'; check the label and scan it again."
-        )
+        return None
     if row.product != line.part:
         raise _problem(
             f"'{scanned.lot}' is a {row.product}, not a {line.part}; scan a {line.part}."

@@ -36,6 +36,7 @@ SQLITE_PRAGMAS = (
 _BEGIN_OPTION = "ferrule_sqlite_begin"
 # PostgreSQL SQLSTATEs that mean "someone else got there first; retrying may succeed".
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}
+_PG_DUPLICATE = "23505"  # a unique key two concurrent transactions both inserted
 
 
 def configured_url() -> str:
@@ -97,19 +98,11 @@ class Database:
         try:
             with self._writes() as session, session.begin():
                 yield session
-        except OperationalError as exc:
-            if _is_busy(exc):
-                raise Conflict(
-                    "The database is busy with another change; try the command again."
-                ) from exc
-            raise
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE:
-                raise Conflict(
-                    "Another command changed the same records at the same time; "
-                    "try the command again."
-                ) from exc
-            raise
+            conflict = _conflict(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -166,6 +159,18 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _conflict(exc: DBAPIError) -> Conflict | None:
+    """The Conflict a database error stands for, if it is one that a retry can resolve."""
+    state = getattr(exc.orig, "sqlstate", None)
     text = str(exc.orig).lower()
-    return "database is locked" in text or "database is busy" in text
+    if state == _PG_DUPLICATE or "unique constraint failed" in text:
+        return Conflict(
+            "Another command created the same record at the same moment; reload and try again."
+        )
+    if state in _PG_RETRYABLE:
+        return Conflict(
+            "Another command changed the same records at the same time; try the command again."
+        )
+    if isinstance(exc, OperationalError) and ("database is locked" in text or "is busy" in text):
+        return Conflict("The database is busy with another change; try the command again.")
+    return None

@@ -54,16 +54,16 @@ from engine.routing import Route, RouteDecision, decide
 from engine.runtime import (
     Runtime,
     equipment_facts,
-    field_keys,
     full_name,
     needs_equipment,
     needs_operator,
     operation_of,
     operator_facts,
+    reads_earlier_fields,
     stored_rule_value,
 )
 from engine.sampling import decide as sample
-from engine.signatures import Signed, content_hash, store
+from engine.signatures import Signed, Signer, content_hash, cover, store
 from engine.tagsource import TagValue
 from engine.validation import FieldValue, validate
 
@@ -327,7 +327,7 @@ def _facts(
         else None
     )
     fields = dict(current)
-    if field_keys(rule_keys):
+    if reads_earlier_fields(rule_keys, operation.id):
         fields = {**_earlier_fields(session, plant, item, operation.id), **current}
     return build_environment(
         plant,
@@ -501,6 +501,17 @@ def _gate_verdicts(
     return verdicts, details, failed
 
 
+def _text_of(value: object) -> str:
+    """A captured value as people read it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return format_number(float(value))
+    return str(value)
+
+
 def _capture_rows(
     plant: Plant, operation: Operation, readings: Mapping[str, TagValue], now: dt.datetime
 ) -> list[dict[str, Any]]:
@@ -516,7 +527,7 @@ def _capture_rows(
             {
                 "tag": name,
                 "value_num": number,
-                "value_text": "" if value is None else str(value),
+                "value_text": _text_of(value),
                 "unit": tag.unit,
                 "quality": reading_quality(tag, reading, now) if reading else "bad",
                 "source_time": reading.source_time if reading else None,
@@ -565,10 +576,12 @@ def complete_operation(
     data: Mapping[str, Any],
     units: Mapping[str, str] | None = None,
     consumptions: Sequence[ConsumptionInput] = (),
-    signed: Sequence[Signed] = (),
+    signers: Sequence[Signer] = (),
     expected_revision: int | None = None,
 ) -> CompleteResult:
-    """Complete the started operation on the item; everything in the caller's transaction."""
+    """Complete the started operation on the item; everything in the caller's transaction.
+
+    ``signers`` (already re-authenticated) must cover the operation's signature requirements."""
     item = find_item(session, item_number)
     if expected_revision is not None and expected_revision != item.revision:
         raise Conflict(
@@ -582,6 +595,11 @@ def complete_operation(
     if problem:
         raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
     full_name(session, actor)
+    signed = (
+        cover(operation.signatures, signers, f"'{operation.id}' on {item.label}")
+        if operation.signatures or signers
+        else ()
+    )
     values = validate(operation, data, units)
     current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
     today = site_today(plant, now)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Integer, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -322,7 +322,7 @@ def backward(session: Session, number: str) -> Genealogy:
     tree = select(
         literal(root.id).label("item_id"),
         literal(0).label("depth"),
-        literal(None).label("parent_id"),
+        cast(null(), Integer).label("parent_id"),
     ).cte("tree", recursive=True)
     tree = tree.union_all(
         select(_links.c.component_item_id, tree.c.depth + 1, _links.c.item_id).where(
@@ -367,11 +367,12 @@ def backward(session: Session, number: str) -> Genealogy:
     values = _by_run(session, _measurements, run_ids)
     captures = _by_run(session, _captures, run_ids)
     version_ids = {r.config_version_id for r in found} | {r.config_version_id for r in runs}
-    hashes = dict(
-        session.execute(
+    hashes = {
+        row.id: row.content_hash
+        for row in session.execute(
             select(_versions.c.id, _versions.c.content_hash).where(_versions.c.id.in_(version_ids))
-        ).tuples()
-    )
+        )
+    }
     return Genealogy(
         root=root.number,
         items=[
@@ -422,7 +423,7 @@ def forward(session: Session, part: str, lot_number: str) -> list[UsedIn]:
         select(
             _links.c.item_id.label("item_id"),
             literal(1).label("depth"),
-            literal(None).label("via_id"),
+            cast(null(), Integer).label("via_id"),
         )
         .where(_links.c.lot_id == lot_id)
         .cte("used", recursive=True)

@@ -122,8 +122,10 @@ def needs_equipment(rule_keys: frozenset[str]) -> bool:
     return any(k.startswith("equipment.") for k in rule_keys)
 
 
-def field_keys(rule_keys: frozenset[str]) -> bool:
-    return any(k.startswith(keys.FIELD) for k in rule_keys)
+def reads_earlier_fields(rule_keys: frozenset[str], operation: str) -> bool:
+    """True when rules read fields entered at operations other than ``operation``."""
+    own = keys.field_key(operation, "")
+    return any(k.startswith(keys.FIELD) and not k.startswith(own) for k in rule_keys)
 
 
 def stored_rule_value(value_num: float | None, value_text: str, unit: str | None, kind: str) -> Any:

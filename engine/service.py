@@ -22,18 +22,16 @@ from engine.db import Database
 from engine.errors import Blocked
 from engine.execution import CompleteResult, StartResult
 from engine.idempotency import JsonResult, fingerprint, run_once
-from engine.items import ItemState, find_item
+from engine.items import ItemState
 from engine.quality import NonconformanceInfo
-from engine.runtime import Runtime, operation_of
+from engine.runtime import Runtime
 from engine.signatures import (
     SignatureInput,
     SignatureRefused,
-    Signed,
     Signer,
     audit_refusal,
     authenticate,
 )
-from engine.signatures import cover as cover_signatures
 from engine.tagsource import SetpointWriter, TagSource
 from engine.workorders import WorkOrderInfo
 
@@ -197,14 +195,7 @@ class Ferrule:
 
         ``signatures`` are re-authentication inputs; they are checked against the operation's
         ``sign`` requirements before anything is written."""
-        signed: tuple[Signed, ...] = ()
         signers = self._signers(signatures, f"{item}/{operation}") if signatures else ()
-        with self.db.session() as session:
-            row = find_item(session, item)
-            plant = self.runtime.plants(session, row.config_version_id)
-            requirements = operation_of(plant, row, operation)[1].signatures
-        if requirements or signers:
-            signed = cover_signatures(requirements, signers, f"'{operation}' on {row.label}")
         request = {
             "actor": actor,
             "item": item,
@@ -221,7 +212,7 @@ class Ferrule:
             idempotency_key,
             lambda s, now: execution.complete_operation(
                 s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now,
-                data=data or {}, units=units, consumptions=consume, signed=signed,
+                data=data or {}, units=units, consumptions=consume, signers=signers,
                 expected_revision=expected_revision,
             ),
             CompleteResult.from_json,

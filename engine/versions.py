@@ -290,7 +290,8 @@ def _activate(session: Session, stored: ConfigVersion, kind: str, actor: str, re
 
 
 def _load_stored(stored: ConfigVersion) -> Plant:
-    result = load_files(stored.files, f"plants/{stored.site}", binary_paths=frozenset(stored.assets))
+    label, binary = f"plants/{stored.site}", frozenset(stored.assets)
+    result = load_files(stored.files, label, binary_paths=binary)
     if result.plant is None:
         first = result.errors[0].render(result.sources) if result.errors else "unknown error"
         raise Conflict(

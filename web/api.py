@@ -31,8 +31,6 @@ from web.errors import BadRequest
 from web.metrics import INTERLOCK_BLOCKS
 from web.openapi import api_route, document, idempotency_key, payload
 from web.schemas import (
-    ANY_OBJECT,
-    BOOLEAN,
     INTEGER,
     NULLABLE_STRING,
     NULLABLE_TIMESTAMP,
@@ -40,8 +38,8 @@ from web.schemas import (
     ROLE,
     STRING,
     STRING_MAP,
-    STRINGS,
     TEXT,
+    Schema,
     array_of,
     obj,
     open_obj,
@@ -233,3 +231,548 @@ def revoke_token(token_id: int) -> tuple[Response, int]:
     if token is None:
         raise NotFound(f"There is no API token {token_id}; list them with GET /api/tokens.")
     return _json(token.to_json())
+
+
+# ---------------------------------------------------------------- work orders
+
+
+@api_route(
+    bp,
+    "/work-orders",
+    "GET",
+    summary="List work orders",
+    tag="work orders",
+    roles=ANYONE,
+    query={"status": STRING},
+    responses=(Doc(200, "Work orders.", array_of("WorkOrder")),),
+)
+def list_work_orders() -> tuple[Response, int]:
+    orders = services().ferrule.work_orders(status=request.args.get("status") or None)
+    return _json([o.to_json() for o in orders])
+
+
+@api_route(
+    bp,
+    "/work-orders",
+    "POST",
+    summary="Create a work order",
+    tag="work orders",
+    roles=PLANNERS,
+    command=True,
+    body=obj(
+        {"product": TEXT, "quantity": {"type": "number", "exclusiveMinimum": 0}},
+        {"number": TEXT},
+    ),
+    responses=(Doc(201, "The new work order (not yet released).", ref("WorkOrder")),),
+)
+def create_work_order() -> tuple[Response, int]:
+    body = payload()
+    order = services().ferrule.create_work_order(
+        actor=_actor(),
+        product=body["product"],
+        quantity=body["quantity"],
+        number=body.get("number"),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(order.to_json(), 201)
+
+
+@api_route(
+    bp,
+    "/work-orders/<number>",
+    "GET",
+    summary="One work order with its items",
+    tag="work orders",
+    roles=ANYONE,
+    responses=(Doc(200, "The work order.", ref("WorkOrder")),),
+)
+def get_work_order(number: str) -> tuple[Response, int]:
+    return _json(services().ferrule.work_order(number).to_json())
+
+
+@api_route(
+    bp,
+    "/work-orders/<number>/release",
+    "POST",
+    summary="Release a work order: create its serial numbers or lots",
+    tag="work orders",
+    roles=PLANNERS,
+    command=True,
+    responses=(Doc(200, "The released work order.", ref("WorkOrder")),),
+)
+def release_work_order(number: str) -> tuple[Response, int]:
+    order = services().ferrule.release_work_order(
+        actor=_actor(), number=number, idempotency_key=idempotency_key()
+    )
+    return _json(order.to_json())
+
+
+@api_route(
+    bp,
+    "/work-orders/<number>/cancel",
+    "POST",
+    summary="Cancel a work order",
+    tag="work orders",
+    roles=PLANNERS,
+    command=True,
+    body=obj({"reason": TEXT}),
+    responses=(Doc(200, "The cancelled work order.", ref("WorkOrder")),),
+)
+def cancel_work_order(number: str) -> tuple[Response, int]:
+    order = services().ferrule.cancel_work_order(
+        actor=_actor(), number=number, reason=payload()["reason"], idempotency_key=idempotency_key()
+    )
+    return _json(order.to_json())
+
+
+@api_route(
+    bp,
+    "/work-orders/<number>/complete",
+    "POST",
+    summary="Close a work order whose items are all finished",
+    tag="work orders",
+    roles=PLANNERS,
+    command=True,
+    responses=(Doc(200, "The completed work order.", ref("WorkOrder")),),
+)
+def complete_work_order(number: str) -> tuple[Response, int]:
+    order = services().ferrule.complete_work_order(
+        actor=_actor(), number=number, idempotency_key=idempotency_key()
+    )
+    return _json(order.to_json())
+
+
+# ---------------------------------------------------------------- execution
+
+
+@api_route(
+    bp,
+    "/items/<number>/operations/<operation>/start",
+    "POST",
+    summary="Start an operation on a unit or lot (every interlock is checked and recorded)",
+    tag="execution",
+    roles=RUNNERS,
+    command=True,
+    responses=(
+        Doc(200, "Started; every check passed.", ref("StartResult")),
+        Doc(409, "Blocked by an interlock (each check in 'checks') or wrong state.", ref("Error")),
+    ),
+)
+def start_operation(number: str, operation: str) -> tuple[Response, int]:
+    try:
+        result = services().ferrule.start_operation(
+            actor=_actor(), item=number, operation=operation, idempotency_key=idempotency_key()
+        )
+    except Blocked:
+        INTERLOCK_BLOCKS.labels(operation).inc()
+        raise
+    return _json(result.to_json())
+
+
+COMPLETION = obj(
+    {},
+    {
+        "data": {"type": "object", "description": "Entered values by field name."},
+        "units": {**STRING_MAP, "description": "A unit per field when not the configured one."},
+        "consume": {
+            "type": "array",
+            "items": obj({"part": TEXT, "lot": TEXT}, {"quantity": NUMBER}),
+        },
+        "signatures": {
+            "type": "array",
+            "items": obj({"username": TEXT, "password": TEXT, "meaning": TEXT}),
+        },
+        "expected_revision": INTEGER,
+    },
+)
+
+
+@api_route(
+    bp,
+    "/items/<number>/operations/<operation>/complete",
+    "POST",
+    summary="Complete a started operation: data, consumptions, signatures; gates route the item",
+    tag="execution",
+    roles=RUNNERS,
+    command=True,
+    body=COMPLETION,
+    responses=(Doc(200, "Where the item went.", ref("CompleteResult")),),
+)
+def complete_operation(number: str, operation: str) -> tuple[Response, int]:
+    body = payload()
+    result = services().ferrule.complete_operation(
+        actor=_actor(),
+        item=number,
+        operation=operation,
+        data=body.get("data", {}),
+        units=body.get("units"),
+        consume=[
+            ConsumptionInput(c["part"], c["lot"], c.get("quantity"))
+            for c in body.get("consume", [])
+        ],
+        signatures=[
+            SignatureInput(s["username"], s["password"], s["meaning"])
+            for s in body.get("signatures", [])
+        ],
+        expected_revision=body.get("expected_revision"),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(result.to_json())
+
+
+# ---------------------------------------------------------------- items: holds, state, records
+
+
+REASON = obj({"reason": TEXT})
+
+
+@api_route(
+    bp,
+    "/items/<number>/hold",
+    "POST",
+    summary="Put a unit or lot on hold",
+    tag="holds",
+    roles=HOLDERS,
+    command=True,
+    body=REASON,
+    responses=(Doc(200, "The item, now on hold.", ref("ItemState")),),
+)
+def hold_item(number: str) -> tuple[Response, int]:
+    state = services().ferrule.hold(
+        actor=_actor(), item=number, reason=payload()["reason"], idempotency_key=idempotency_key()
+    )
+    return _json(state.to_json())
+
+
+@api_route(
+    bp,
+    "/items/<number>/release",
+    "POST",
+    summary="Release a held unit or lot",
+    tag="holds",
+    roles=HOLDERS,
+    command=True,
+    body=REASON,
+    responses=(Doc(200, "The item, released.", ref("ItemState")),),
+)
+def release_item(number: str) -> tuple[Response, int]:
+    state = services().ferrule.release(
+        actor=_actor(), item=number, reason=payload()["reason"], idempotency_key=idempotency_key()
+    )
+    return _json(state.to_json())
+
+
+@api_route(
+    bp,
+    "/items/<number>",
+    "GET",
+    summary="A unit or lot's current state",
+    tag="records",
+    roles=ANYONE,
+    responses=(Doc(200, "The item.", ref("Item")),),
+)
+def get_item(number: str) -> tuple[Response, int]:
+    return _json(services().ferrule.item(number).to_json())
+
+
+@api_route(
+    bp,
+    "/items/<number>/history",
+    "GET",
+    summary="Everything that happened to a unit or lot, oldest first",
+    tag="records",
+    roles=ANYONE,
+    responses=(Doc(200, "Its events.", array_of("Event")),),
+)
+def item_history(number: str) -> tuple[Response, int]:
+    return _json([e.to_json() for e in services().ferrule.history(number)])
+
+
+@api_route(
+    bp,
+    "/items/<number>/genealogy",
+    "GET",
+    summary="Backward genealogy: every component, lot, run and config version in a unit",
+    tag="genealogy",
+    roles=ANYONE,
+    responses=(Doc(200, "The trace.", ref("Genealogy")),),
+)
+def genealogy(number: str) -> tuple[Response, int]:
+    return _json(services().ferrule.genealogy(number).to_json())
+
+
+@api_route(
+    bp,
+    "/lots/<part>/<lot>/where-used",
+    "GET",
+    summary="Forward genealogy: every unit that contains a lot (a recall)",
+    tag="genealogy",
+    roles=ANYONE,
+    responses=(Doc(200, "Items containing the lot.", array_of("UsedIn")),),
+)
+def where_used(part: str, lot: str) -> tuple[Response, int]:
+    return _json([u.to_json() for u in services().ferrule.where_used(part, lot)])
+
+
+@api_route(
+    bp,
+    "/wip",
+    "GET",
+    summary="Work in progress per work order, operation and status",
+    tag="records",
+    roles=ANYONE,
+    responses=(Doc(200, "WIP rows.", array_of("WipRow")),),
+)
+def wip() -> tuple[Response, int]:
+    return _json([row.to_json() for row in services().ferrule.wip()])
+
+
+# ---------------------------------------------------------------- nonconformances
+
+
+@api_route(
+    bp,
+    "/nonconformances",
+    "GET",
+    summary="Nonconformances, newest first",
+    tag="nonconformances",
+    roles=ANYONE,
+    query={"open": {"enum": ["true", "false"]}, "item": STRING},
+    responses=(Doc(200, "Nonconformances.", array_of("Nonconformance")),),
+)
+def list_nonconformances() -> tuple[Response, int]:
+    found = services().ferrule.nonconformances(
+        open_only=request.args.get("open") == "true", item=request.args.get("item") or None
+    )
+    return _json([nc.to_json() for nc in found])
+
+
+@api_route(
+    bp,
+    "/nonconformances",
+    "POST",
+    summary="Open a nonconformance on a unit or lot",
+    tag="nonconformances",
+    roles=REPORTERS,
+    command=True,
+    body=obj({"item": TEXT, "defect_code": TEXT, "description": TEXT}),
+    responses=(Doc(201, "The new nonconformance.", ref("Nonconformance")),),
+)
+def open_nonconformance() -> tuple[Response, int]:
+    body = payload()
+    nc = services().ferrule.open_nonconformance(
+        actor=_actor(),
+        item=body["item"],
+        defect_code=body["defect_code"],
+        description=body["description"],
+        idempotency_key=idempotency_key(),
+    )
+    return _json(nc.to_json(), 201)
+
+
+@api_route(
+    bp,
+    "/nonconformances/<int:nc_id>",
+    "GET",
+    summary="One nonconformance",
+    tag="nonconformances",
+    roles=ANYONE,
+    responses=(Doc(200, "The nonconformance.", ref("Nonconformance")),),
+)
+def get_nonconformance(nc_id: int) -> tuple[Response, int]:
+    return _json(services().ferrule.nonconformance(nc_id).to_json())
+
+
+@api_route(
+    bp,
+    "/nonconformances/<int:nc_id>/disposition",
+    "POST",
+    summary="Disposition a nonconformance with an electronic signature (the caller signs)",
+    tag="nonconformances",
+    roles=QUALITY,
+    command=True,
+    body=obj(
+        {
+            "decision": {"enum": list(DISPOSITIONS)},
+            "reason": TEXT,
+            "signature": obj({"password": TEXT, "meaning": TEXT}),
+        },
+        {"target_operation": NULLABLE_STRING},
+    ),
+    responses=(Doc(200, "The decided nonconformance.", ref("Nonconformance")),),
+)
+def disposition(nc_id: int) -> tuple[Response, int]:
+    body = payload()
+    actor = _actor()
+    signature = body["signature"]
+    nc = services().ferrule.disposition(
+        actor=actor,
+        nonconformance_id=nc_id,
+        decision=body["decision"],
+        reason=body["reason"],
+        signature=SignatureInput(actor, signature["password"], signature["meaning"]),
+        target_operation=body.get("target_operation"),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(nc.to_json())
+
+
+# ---------------------------------------------------------------- config versions
+
+
+BUNDLE: dict[str, Schema] = {
+    "files": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": STRING,
+        "description": "Text files by path relative to the plant folder (site.yaml, routings/…).",
+    },
+    "assets": {
+        "type": "object",
+        "additionalProperties": STRING,
+        "description": "Binary files (images) by path, base64-encoded.",
+    },
+}
+
+
+def _assets(body: Mapping[str, Any]) -> dict[str, bytes]:
+    decoded: dict[str, bytes] = {}
+    for path, text in body.get("assets", {}).items():
+        try:
+            decoded[path] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest(
+                f"assets.{path}: not valid base64; encode the file's bytes with base64.",
+                field=f"assets.{path}",
+            ) from None
+    return decoded
+
+
+@api_route(
+    bp,
+    "/config/versions",
+    "GET",
+    summary="Deployed config versions, newest first",
+    tag="config",
+    roles=CONFIGURERS,
+    responses=(Doc(200, "Versions.", array_of("Version")),),
+)
+def list_versions() -> tuple[Response, int]:
+    return _json([v.to_json() for v in versions.list_versions(services().db)])
+
+
+@api_route(
+    bp,
+    "/config/validate",
+    "POST",
+    summary="Check a config bundle without deploying it",
+    tag="config",
+    roles=CONFIGURERS,
+    body=obj({"files": BUNDLE["files"]}, {"assets": BUNDLE["assets"]}),
+    responses=(Doc(200, "Every diagnostic; ok is false when any is an error.", ref("Validation")),),
+)
+def validate_bundle() -> tuple[Response, int]:
+    body = payload()
+    result = load_files(body["files"], "bundle", binary_paths=frozenset(_assets(body)))
+    return _json(
+        {
+            "ok": result.plant is not None,
+            "site": result.plant.site.name if result.plant is not None else None,
+            "diagnostics": [d.to_json() for d in result.diagnostics],
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/config/versions",
+    "POST",
+    summary="Deploy a config bundle (refused with diagnostics when it has errors)",
+    tag="config",
+    roles=CONFIGURERS,
+    command=True,
+    body=obj({"files": BUNDLE["files"]}, {"assets": BUNDLE["assets"], "note": STRING}),
+    responses=(
+        Doc(201, "Deployed and active.", ref("Deployment")),
+        Doc(422, "Refused: the bundle has errors ('diagnostics' lists them).", ref("Error")),
+    ),
+)
+def deploy() -> tuple[Response, int]:
+    body = payload()
+    assets = _assets(body)
+
+    def run() -> Mapping[str, Any]:
+        deployed = versions.deploy(
+            services().db,
+            body["files"],
+            actor=_actor(),
+            note=body.get("note", ""),
+            assets=assets,
+            label="bundle",
+        )
+        return deployed.to_json()
+
+    return _json(_once("deploy", body, run), 201)
+
+
+@api_route(
+    bp,
+    "/config/versions/<int:version_id>/rollback",
+    "POST",
+    summary="Re-activate an older config version",
+    tag="config",
+    roles=CONFIGURERS,
+    command=True,
+    body=obj({"reason": TEXT}),
+    responses=(Doc(200, "The version now active.", ref("Version")),),
+)
+def rollback(version_id: int) -> tuple[Response, int]:
+    reason = payload()["reason"]
+
+    def run() -> Mapping[str, Any]:
+        version = versions.rollback(services().db, version_id, actor=_actor(), reason=reason)
+        return version.to_json()
+
+    return _json(_once("rollback", {"version": version_id, "reason": reason}, run))
+
+
+# ---------------------------------------------------------------- devices
+
+
+@api_route(
+    bp,
+    "/devices",
+    "GET",
+    summary="Devices of the active config with every tag's live value, quality and age",
+    tag="devices",
+    roles=ANYONE,
+    responses=(Doc(200, "Devices.", array_of("Device")),),
+)
+def devices() -> tuple[Response, int]:
+    _, plant = versions.active_plant(services().db)
+    readings = services().tags.read([t.key for t in plant.all_tags()])
+    now = time.time()
+    listed = []
+    for device in plant.devices.values():
+        tags = []
+        for tag in device.tags.values():
+            found = readings.get(tag.key)
+            tags.append(
+                {
+                    "key": tag.key,
+                    "unit": tag.unit,
+                    "value": found.value if found is not None else None,
+                    "quality": found.quality if found is not None else "unknown",
+                    "age_s": round(now - found.receive_time.timestamp(), 3) if found else None,
+                    "writable": tag.writable,
+                }
+            )
+        listed.append(
+            {
+                "name": device.name,
+                "protocol": device.protocol,
+                "description": device.description,
+                "tags": tags,
+            }
+        )
+    return _json(listed)

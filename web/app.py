@@ -9,13 +9,16 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from adapters.control import ControlClient, socket_next_to
 from engine.db import Database
+from engine.service import Ferrule
 from engine.tagsource import SetpointWriter, TagSource
 from web.api import bp as api_bp
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.health import bp as health_bp
 from web.metrics import init_metrics
+from web.pages import register_pages
 from web.services import Services
 from web.settings import Settings
 from web.tags import CacheTagSource
@@ -30,8 +33,9 @@ def create_app(
     tags: TagSource | None = None,
     setpoints: SetpointWriter | None = None,
 ) -> Flask:
-    """A Ferrule web app. Tests pass their own database and tag source; by default they come from
-    the settings (environment)."""
+    """A Ferrule web app. Tests pass their own database, tag source and setpoint writer; by default
+    they come from the settings: the database URL, and the adapter process's tag cache and
+    control socket (``<tag cache>.sock``)."""
     settings = settings or Settings.from_env()
     app = Flask("web")
     app.config.update(
@@ -44,17 +48,22 @@ def create_app(
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    database = db or Database.from_url(settings.database_url)
+    tag_source = tags or CacheTagSource(settings.tag_cache)
+    setpoints = setpoints or ControlClient(socket_next_to(settings.tag_cache))
     app.extensions["ferrule"] = Services(
         settings=settings,
-        db=db or Database.from_url(settings.database_url),
-        tags=tags or CacheTagSource(settings.tag_cache),
+        db=database,
+        tags=tag_source,
         setpoints=setpoints,
+        ferrule=Ferrule(database, tag_source, setpoints),
     )
     register_error_handlers(app)
     init_metrics(app)
     init_auth(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    register_pages(app)
     app.before_request(_tag_request)
     app.after_request(_access_log)
     return app

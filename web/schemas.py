@@ -77,6 +77,10 @@ COMPONENTS: dict[str, Schema] = {
             "field": NULLABLE_STRING,
             "checks": {"type": "array", "items": ANY_OBJECT},
             "diagnostics": array_of("Diagnostic"),
+            "problems": {
+                "type": "array",
+                "items": open_obj({"message": STRING}, {"field": NULLABLE_STRING}),
+            },
         },
     ),
     "Token": open_obj(

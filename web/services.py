@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from engine.db import Database
+from engine.service import Ferrule
 from engine.tagsource import SetpointWriter, TagSource
 from web.settings import Settings
 
@@ -21,6 +22,7 @@ class Services:
     db: Database
     tags: TagSource
     setpoints: SetpointWriter | None
+    ferrule: Ferrule
 
 
 def services() -> Services:

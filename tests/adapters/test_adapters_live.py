@@ -26,6 +26,9 @@ from adapters.control import ControlClient
 from dsl.model import Device, ModbusAddress, RegisterKind, SimBehaviour, ValueType
 
 H = RegisterKind.HOLDING
+LOST = ("connection lost", "connection refused", "no answer within 1 s")
+"""What a killed device reads as: the loss itself or a failed reconnect (a Modbus request in
+flight when the server dies only fails at its timeout)."""
 
 
 def constant(value: float | bool | str) -> SimBehaviour:
@@ -138,7 +141,8 @@ def test_a_killed_device_turns_bad_at_once_and_recovers_after_restart(
     sim.kill()
     for key in ("press.pressure", "tester.big"):
         bad = wait_for(reading(cache, key), lambda v: v.quality is Quality.BAD, 1.5, f"{key} bad")
-        assert bad.reason.startswith(key.partition(".")[0] + ": ")
+        device = key.partition(".")[0]
+        assert bad.reason in {f"{device}: {why}" for why in LOST}
     sim.start()
     wait_for(reading(cache, "press.pressure"), good(70.5), 15, "press.pressure recovered")
     wait_for(reading(cache, "tester.big"), good(2.5), 15, "tester.big recovered")
@@ -157,10 +161,11 @@ def test_a_hung_device_is_detected_within_its_timeout(
         bad = wait_for(
             reading(cache, "tester.big"), lambda v: v.quality is Quality.BAD, 2.5, "tester bad"
         )
-        print("REASON", repr(bad.reason), repr(cache.read("press.pressure").reason))
-        wait_for(
+        assert bad.reason == "tester: no answer within 1 s"
+        bad = wait_for(
             reading(cache, "press.pressure"), lambda v: v.quality is Quality.BAD, 2.5, "press bad"
         )
+        assert bad.reason == "press: no answer within 1 s"
         assert time.monotonic() - hung_at < 2.5
     finally:
         sim.signal(signal.SIGCONT)

@@ -125,11 +125,12 @@ def _arith(op: str, a: float, b: float) -> float:
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:
-    return {
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-        "==": a == b,
-        "!=": a != b,
-    }[op]
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    if op == ">=":
+        return bool(a >= b)
+    return bool(a == b) if op == "==" else bool(a != b)

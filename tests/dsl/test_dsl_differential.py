@@ -36,7 +36,9 @@ SCOPE = Scope(
     qualifications=frozenset({"x", "y"}),
 )
 
-PRESSURE_LEAVES = st.sampled_from(["a.p", "a.q", "f", "1 bar", "0.5 bar", "60 kPa", "2 psi", "0 bar"])
+PRESSURE_LEAVES = st.sampled_from(
+    ["a.p", "a.q", "f", "1 bar", "0.5 bar", "60 kPa", "2 psi", "0 bar"]
+)
 PLAIN_LEAVES = st.sampled_from(["a.n", "2", "0.5", "3", "unit.rework_count"])
 
 
@@ -105,7 +107,9 @@ ENVIRONMENTS = st.fixed_dictionaries(
         "field:op.f": _maybe(st.sampled_from([0.0, 1e5, 5e4])),
         "field:op.c": _maybe(st.booleans()),
         "operator.qualifications": _maybe(st.sampled_from([frozenset(), frozenset({"x"})])),
-        "equipment.calibration_due": _maybe(st.sampled_from([day("2026-05-01"), day("2026-06-30")])),
+        "equipment.calibration_due": _maybe(
+            st.sampled_from([day("2026-05-01"), day("2026-06-30")])
+        ),
         "equipment.state": _maybe(st.sampled_from(["running", "down"])),
         "item.rework_count": _maybe(st.sampled_from([0.0, 1.0, 2.0])),
         "today": _maybe(st.just(day("2026-05-04"))),
@@ -118,8 +122,10 @@ ENVIRONMENTS = st.fixed_dictionaries(
 def test_compiled_equals_reference(source: str, environments: list[dict[str, Any]]) -> None:
     rule = compile_expression(source, span(), SCOPE, CONDITION)
     if isinstance(rule, list):
-        # Only constant folding may refuse a generated expression: a division by a zero constant.
-        assert [d.message for d in rule] == ["division by zero"] * len(rule), source
+        # Generated expressions are well typed; only constant checks may refuse them.
+        for diagnostic in rule:
+            message = diagnostic.message
+            assert message == "division by zero" or message.startswith("empty range"), source
         return
     tree = _parser.parse(source)
     assert isinstance(tree, _parser.Node)

@@ -170,9 +170,7 @@ def test_explain_splits_the_top_level_and() -> None:
     explanation = rule.explain(env)
     assert explanation.outcome is U
     assert explanation.checks == (
-        CheckResult(
-            WINDOW, U, (Reading("press1.pressure", "unavailable", False),)
-        ),
+        CheckResult(WINDOW, U, (Reading("press1.pressure", "unavailable", False),)),
         CheckResult("not press1.fault", P, (Reading("press1.fault", "false", True),)),
         CheckResult(
             'operator.qualified("crimping")',

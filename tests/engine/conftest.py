@@ -70,6 +70,22 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     server.drop_database(name)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database without any table (for migrations and the CLI), on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        database = Database.from_url(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield database
+        database.dispose()
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    database = Database.from_url(server.url(name))
+    yield database
+    database.dispose()
+    server.drop_database(name)
+
+
 @pytest.fixture
 def plant(db: Database) -> Plant:
     """The acme-harness plant, deployed as the active version."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,52 @@ def test_naive_timestamps_are_refused(db: Database) -> None:
     with pytest.raises(StatementError, match="timestamps must be timezone-aware"):  # noqa: SIM117
         with db.transaction() as session:
             session.add(User(username="a", active=True, created_at=dt.datetime(2026, 1, 1)))
+
+
+def test_a_unique_key_inserted_by_two_transactions_at_once_is_a_conflict(db: Database) -> None:
+    """The second insert waits for the first transaction's lock, then collides with its row."""
+    inserted, release = threading.Event(), threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def first() -> None:
+        with db.transaction() as session:
+            session.add(User(username="x", full_name="", active=True))
+            session.flush()
+            inserted.set()
+            release.wait(timeout=30)
+
+    def second() -> None:
+        try:
+            with db.transaction() as session:
+                session.add(User(username="x", full_name="", active=True))
+                session.flush()
+            outcome.append(None)
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert inserted.wait(timeout=30)
+    two = threading.Thread(target=second)
+    two.start()
+    if not db.is_sqlite:  # on SQLite the second waits at BEGIN IMMEDIATE, before or after release
+        _wait_for_a_lock_wait(db)
+    release.set()
+    one.join(timeout=30)
+    two.join(timeout=30)
+    (error,) = outcome
+    assert isinstance(error, Conflict)
+    assert error.message == (
+        "Another command created the same record at the same moment; reload and try again."
+    )
+
+
+def _wait_for_a_lock_wait(db: Database, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            if session.execute(query).scalar():
+                return
+        time.sleep(0.01)
+    raise AssertionError("the second transaction never waited for the first one's lock")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from sqlalchemy import update
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,12 +23,13 @@ sys.path.insert(0, str(REPO / "tests" / "infra"))
 
 from postgres import PostgresServer, find_bindir  # noqa: E402
 
-import engine.access  # noqa: E402, F401  (registers the access tables before create_all)
+import engine.access  # noqa: E402  (registers the access tables before create_all)
 from dsl.model import Plant  # noqa: E402
 from engine import people, versions  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.materials import receive_lot  # noqa: E402
 from engine.tables import User  # noqa: E402
-from engine.tagsource import StaticTagSource  # noqa: E402
+from engine.tagsource import RecordingSetpointWriter, StaticTagSource  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.settings import Settings  # noqa: E402
 
@@ -109,6 +113,24 @@ def users(db: Database, password_hash: str) -> dict[str, tuple[str, ...]]:
 
 
 @pytest.fixture
+def shop(db: Database, plant: Plant, users: dict[str, tuple[str, ...]]) -> Plant:
+    """The deployed acme-harness with qualified operators and material in stock."""
+    with db.transaction() as session:
+        for operator in ("anna", "omar"):
+            for qualification in plant.qualifications:
+                people.grant_qualification(
+                    session, operator, qualification, actor="test", plant=plant
+                )
+        for part, lot, quantity in (
+            ("WIRE-18-RD", "W-001", 100.0),
+            ("TERM-22", "T-001", 1000.0),
+            ("HOUSING-4P", "H-001", 50.0),
+        ):
+            receive_lot(session, plant, part, lot, quantity, actor="test")
+    return plant
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         var_dir=tmp_path,
@@ -119,14 +141,33 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+# the acme-harness devices in a good state: every interlock passes, every gate passes
+GOOD_TAGS: dict[str, float | bool | str] = {
+    "press1.pressure": 70.0,
+    "press1.fault": False,
+    "press1.strokes": 1200.0,
+    "press1.target_force": 1200.0,
+    "tester.ready": True,
+    "tester.resistance": 2.4,
+    "tester.insulation": 500.0,
+}
+
+
 @pytest.fixture
 def tags() -> StaticTagSource:
-    return StaticTagSource({})
+    return StaticTagSource(GOOD_TAGS)
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, tags: StaticTagSource) -> Flask:
-    app = create_app(settings, db=db, tags=tags)
+def setpoints() -> RecordingSetpointWriter:
+    return RecordingSetpointWriter()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, db: Database, tags: StaticTagSource, setpoints: RecordingSetpointWriter
+) -> Flask:
+    app = create_app(settings, db=db, tags=tags, setpoints=setpoints)
     app.testing = True
     return app
 
@@ -152,3 +193,84 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> str
     )
     assert response.status_code == 303, response.get_data(as_text=True)
     return csrf_of(client)
+
+
+# ---------------------------------------------------------------- API calls checked against OpenAPI
+
+
+class Api:
+    """Calls the API as a user (through an API token of all their roles) and checks every answer
+    against the OpenAPI document: the status is documented and the body matches its schema."""
+
+    def __init__(self, app: Flask, db: Database) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.db = db
+        self.secrets: dict[str, str] = {}
+        self.document = self.client.get("/api/openapi.json").json
+        assert self.document is not None
+
+    def token(self, username: str) -> str:
+        if username not in self.secrets:
+            with self.db.transaction() as session:
+                roles = tuple(people.roles_of(session, username))
+                _, secret = engine.access.create_token(
+                    session, name="tests", username=username, roles=roles, created_by="test"
+                )
+            self.secrets[username] = secret
+        return self.secrets[username]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        user: str | None,
+        json: object = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        sent = dict(headers or {})
+        if user is not None:
+            sent["Authorization"] = f"Bearer {self.token(user)}"
+        response = self.client.open(path, method=method, json=json, headers=sent)
+        check_against_openapi(self.app, self.document, method, path, response)
+        return response
+
+    def get(self, path: str, user: str | None) -> Any:
+        return self.call("GET", path, user)
+
+    def post(self, path: str, user: str | None, json: object = None, **kw: Any) -> Any:
+        return self.call("POST", path, user, json=json, **kw)
+
+
+def check_against_openapi(
+    app: Flask, document: dict[str, Any], method: str, path: str, response: Any
+) -> None:
+    """Assert the response's status is documented for the route and its body fits the schema."""
+    rule, _ = app.url_map.bind("localhost").match(
+        path.split("?", maxsplit=1)[0], method=method, return_rule=True
+    )
+    openapi_path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+    operation = document["paths"][openapi_path][method.lower()]
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, (
+        f"{method} {openapi_path} answered {response.status_code}, which is not documented: "
+        f"{response.get_data(as_text=True)}"
+    )
+    schema = documented.get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return
+    resolvable = _local_refs({**schema, "$defs": document["components"]["schemas"]})
+    errors = list(Draft202012Validator(resolvable).iter_errors(response.json))
+    assert not errors, f"{method} {openapi_path} {response.status_code}: {errors[0].message}"
+
+
+def _local_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI component references rewritten to local ``$defs`` for jsonschema."""
+    text = json.dumps(schema).replace("#/components/schemas/", "#/$defs/")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@pytest.fixture
+def api(app: Flask, db: Database) -> Api:
+    return Api(app, db)

@@ -3,7 +3,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:36:13.300785
+Create Date: 2026-11-22 02:42:43.766152
 """
 
 from __future__ import annotations

@@ -1,0 +1,42 @@
+"""Who may open which page, and the navigation each person sees."""
+
+from __future__ import annotations
+
+from web.auth import current_caller
+
+RUNNERS = ("operator", "supervisor")
+SUPERVISORS = ("supervisor", "admin")
+HOLDERS = ("supervisor", "quality")
+QUALITY = ("quality",)
+READERS = ("supervisor", "quality", "engineer", "admin")
+CONFIGURERS = ("engineer", "admin")
+DEVICE_WATCHERS = ("supervisor", "engineer", "admin")
+ADMINS = ("admin",)
+
+# Where a person lands after sign-in: the first of these their roles allow.
+START_PAGES: tuple[tuple[str, str], ...] = (
+    ("operator", "/station"),
+    ("supervisor", "/supervisor"),
+    ("quality", "/quality"),
+    ("engineer", "/admin/config"),
+    ("admin", "/admin/config"),
+)
+
+_LINKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Station", "/station", RUNNERS),
+    ("Dispatch", "/supervisor", SUPERVISORS),
+    ("Holds", "/supervisor/holds", HOLDERS),
+    ("Quality", "/quality", QUALITY),
+    ("History", "/quality/trace", READERS),
+    ("Config", "/admin/config", CONFIGURERS),
+    ("Devices", "/admin/devices", DEVICE_WATCHERS),
+    ("Users", "/admin/users", ADMINS),
+)
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """(label, path) of every page the signed-in caller may open."""
+    caller = current_caller()
+    if caller is None:
+        return []
+    return [(label, path) for label, path, roles in _LINKS if caller.roles & set(roles)]

@@ -1,0 +1,221 @@
+"""The operator station: scan a unit or lot, see its operation, instructions and interlocks,
+start it, enter the collected data, scan components, sign, and read where the item went."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from dsl.model import FailAction, Plant
+from engine.base import utcnow
+from engine.bom import ConsumptionInput
+from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
+from engine.execution import CompleteResult
+from engine.queries import ItemView
+from engine.validation import InvalidData
+from web import forms
+from web.auth import require_caller, requires
+from web.instructions import render_instructions, version_paths
+from web.interlocks import Panel, start_panel
+from web.metrics import INTERLOCK_BLOCKS
+from web.pages.components import check_component
+from web.pages.nav import RUNNERS
+from web.services import services
+
+bp = Blueprint("operator", __name__, url_prefix="/station")
+
+OUTCOME = "outcome"
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """An outcome in plain words and its kind (ok, warn, bad) for the banner's colour."""
+
+    text: str
+    kind: str
+
+
+def outcome_of(result: CompleteResult, plant: Plant, after: ItemView) -> Said:
+    """Where a completion sent the item (``after``: the item now), as the operator reads it."""
+    route = result.route
+    if route == "next":
+        return Said(f"Next: {result.next_operation}", "ok")
+    if route == "completed":
+        return Said("Completed", "ok")
+    if route == "hold":
+        return Said(f"Held: {result.reason}", "bad")
+    if route == "nonconformance":
+        return Said(f"Nonconformance NC-{result.nonconformance_id or 0:04d} opened", "bad")
+    if route == "scrap":
+        return Said(f"Scrapped: {result.reason}", "bad")
+    failed = {g.gate for g in result.gates if g.outcome == "fail"}
+    operation = plant.routing_for(after.product).operation(result.operation)
+    limit = next(
+        (
+            g.on_fail.max_loops
+            for g in operation.gates
+            if g.name in failed and g.on_fail.action is FailAction.REWORK
+        ),
+        None,
+    )
+    of = f" of {limit}" if limit is not None else ""
+    done = after.rework_counts.get(result.next_operation or "", 0)
+    return Said(
+        f"Sent back to {result.next_operation} for rework ({done}{of}): {result.reason}",
+        "warn",
+    )
+
+
+def _panel(number: str) -> tuple[Plant, Panel]:
+    ferrule = services().ferrule
+    with ferrule.db.session() as session:
+        return start_panel(
+            session, ferrule.runtime, number=number, actor=require_caller().username, now=utcnow()
+        )
+
+
+def _page(
+    number: str,
+    *,
+    status: int = 200,
+    message: str = "",
+    values: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    """The item page: panel, instructions, and the completion form once started."""
+    plant, panel = _panel(number)
+    operation = panel.operation
+    instructions = None
+    if operation is not None and operation.instructions:
+        version = panel.item.config_version_id
+        text = plant.files.get(operation.instructions, "")
+        instructions = render_instructions(
+            version, operation.instructions, text, version_paths(services().db, version)
+        )
+    form = forms.operation_form(plant, operation) if operation and panel.started else None
+    html = render_template(
+        "station_item.html",
+        panel=panel,
+        plant=plant,
+        instructions=instructions,
+        form=form,
+        message=message,
+        values=values or {},
+        problems=problems or {},
+        request_key=uuid.uuid4().hex,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/")
+@requires(*RUNNERS)
+def scan() -> ResponseReturnValue:
+    """The scan field; a scanned number opens that item."""
+    number = request.args.get("number", "").strip()
+    if not number:
+        return render_template("station.html", message="", number="")
+    return redirect(url_for("operator.item", number=number), 303)
+
+
+@bp.get("/<number>")
+@requires(*RUNNERS)
+def item(number: str) -> ResponseReturnValue:
+    """The item's current operation, ready to start or complete."""
+    try:
+        return _page(number)
+    except NotFound as missing:
+        html = render_template("station.html", message=missing.message, number=number)
+        return Response(html, status=404, mimetype="text/html")
+
+
+@bp.get("/<number>/panel")
+@requires(*RUNNERS)
+def panel(number: str) -> ResponseReturnValue:
+    """The interlock panel alone, for the page's live refresh."""
+    _, shown = _panel(number)
+    return render_template("_panel.html", panel=shown)
+
+
+@bp.post("/<number>/start")
+@requires(*RUNNERS)
+def start(number: str) -> ResponseReturnValue:
+    """Start the operation; a block is shown with every check's reason."""
+    operation = request.form.get("operation", "")
+    try:
+        services().ferrule.start_operation(
+            actor=require_caller().username,
+            item=number,
+            operation=operation,
+            idempotency_key=request.form.get("request_key") or None,
+        )
+    except Blocked as blocked:
+        INTERLOCK_BLOCKS.labels(operation).inc()
+        return _page(number, status=409, message=blocked.message)
+    except (Conflict, Forbidden) as refused:
+        return _page(number, status=409, message=refused.message)
+    return redirect(url_for("operator.item", number=number), 303)
+
+
+@bp.post("/<number>/complete")
+@requires(*RUNNERS)
+def complete(number: str) -> ResponseReturnValue:
+    """Complete the operation with the posted form; errors are shown next to their inputs."""
+    ferrule = services().ferrule
+    operation_id = request.form.get("operation", "")
+    plant, panel = _panel(number)
+    if panel.operation is None or panel.operation.id != operation_id:
+        where = panel.item.current_operation or panel.item.status
+        message = f"{number} is now at '{where}', not '{operation_id}'; this page was old."
+        return _page(number, status=409, message=message)
+    spec = forms.operation_form(plant, panel.operation)
+    posted = forms.parse_completion(request.form, spec)
+    values = forms.entered_values(request.form, spec)
+    if posted.problems:
+        return _page(number, status=422, values=values, problems=posted.problems)
+    revision = request.form.get("revision", "")
+    try:
+        result = ferrule.complete_operation(
+            actor=require_caller().username,
+            item=number,
+            operation=operation_id,
+            data=posted.data,
+            consume=posted.consume,
+            signatures=posted.signatures,
+            expected_revision=int(revision) if revision.isdigit() else None,
+            idempotency_key=request.form.get("request_key") or None,
+        )
+    except InvalidData as bad:
+        placed = forms.problems_by_input([(p.field, p.message) for p in bad.problems], spec)
+        return _page(number, status=422, values=values, problems=placed)
+    except Invalid as bad:
+        placed = forms.problems_by_input([(bad.field, bad.message)], spec)
+        return _page(number, status=422, values=values, problems=placed)
+    except Forbidden as refused:
+        key = spec.signatures[0].username_input if spec.signatures else ""
+        return _page(number, status=403, values=values, problems={key: refused.message})
+    except (NotFound, Conflict) as refused:
+        status = 404 if isinstance(refused, NotFound) else 409
+        placed = {"consume": refused.message} if isinstance(refused, NotFound) else {}
+        message = "" if placed else refused.message
+        return _page(number, status=status, message=message, values=values, problems=placed)
+    said = outcome_of(result, plant, ferrule.item(number))
+    flash(said.text, f"{OUTCOME}-{said.kind}")
+    return redirect(url_for("operator.item", number=number), 303)
+
+
+@bp.get("/<number>/component")
+@requires(*RUNNERS)
+def component(number: str) -> ResponseReturnValue:
+    """Check one scanned component at once: right part, available, not expired, not on hold."""
+    part = request.args.get("part", "").strip()
+    lot = request.args.get("lot", "").strip()
+    if not part or not lot:
+        return jsonify({"ok": False, "message": "Scan a lot or serial number."}), 400
+    try:
+        message = check_component(services().ferrule, number, ConsumptionInput(part, lot))
+    except DomainError as problem:
+        return jsonify({"ok": False, "message": problem.message}), 200
+    return jsonify({"ok": True, "message": message}), 200

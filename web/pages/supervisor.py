@@ -1,0 +1,163 @@
+"""Supervisor pages: the dispatch list (create and release work orders), WIP per operation, and
+holds with their release."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from engine.errors import DomainError, Invalid
+from engine.production_tables import Item, WorkOrder, table
+from engine.queries import WipRow
+from web.auth import require_caller, requires
+from web.pages.nav import HOLDERS, SUPERVISORS
+from web.services import services
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+DONE = "done"
+_items = table(Item)
+_orders = table(WorkOrder)
+
+
+def _wip_by_operation(rows: list[WipRow]) -> list[tuple[str, dict[str, int]]]:
+    """Items per operation, by status, in the order operations first appear."""
+    grouped: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = grouped.setdefault(row.operation or "(none)", {})
+        counts[row.status] = counts.get(row.status, 0) + row.count
+    return list(grouped.items())
+
+
+def _dispatch(status: int = 200, message: str = "", form: dict[str, str] | None = None) -> Response:
+    ferrule = services().ferrule
+    _, plant = ferrule.plant()
+    orders = [o for o in ferrule.work_orders() if o.status in ("created", "released")]
+    wip = ferrule.wip()
+    html = render_template(
+        "supervisor.html",
+        orders=orders,
+        products=sorted(plant.products.values(), key=lambda p: p.name),
+        wip=wip,
+        by_operation=_wip_by_operation(wip),
+        message=message,
+        form=form or {},
+        request_key=uuid.uuid4().hex,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/")
+@requires(*SUPERVISORS)
+def dispatch() -> ResponseReturnValue:
+    """Released and waiting work orders, WIP per operation, and the new-order form."""
+    return _dispatch()
+
+
+def _quantity(text: str) -> float:
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise Invalid(
+            f"The quantity '{text}' is not a number; enter how many to make, like 10.",
+            field="quantity",
+        ) from None
+
+
+@bp.post("/work-orders")
+@requires(*SUPERVISORS)
+def create_work_order() -> ResponseReturnValue:
+    """Create a work order, and release it at once when asked."""
+    ferrule = services().ferrule
+    actor = require_caller().username
+    form = request.form.to_dict()
+    try:
+        order = ferrule.create_work_order(
+            actor=actor,
+            product=form.get("product", ""),
+            quantity=_quantity(form.get("quantity", "")),
+            number=form.get("number", "").strip() or None,
+            idempotency_key=form.get("request_key") or None,
+        )
+        if form.get("release"):
+            order = ferrule.release_work_order(actor=actor, number=order.number)
+    except DomainError as refused:
+        return _dispatch(422 if isinstance(refused, Invalid) else 409, refused.message, form)
+    said = "created and released" if order.status == "released" else "created"
+    flash(f"Work order {order.number} {said} ({len(order.items)} items).", DONE)
+    return redirect(url_for("supervisor.dispatch"), 303)
+
+
+@bp.post("/work-orders/<number>/release")
+@requires(*SUPERVISORS)
+def release_work_order(number: str) -> ResponseReturnValue:
+    """Release a created work order: its units or lots get their numbers."""
+    try:
+        order = services().ferrule.release_work_order(
+            actor=require_caller().username, number=number
+        )
+    except DomainError as refused:
+        return _dispatch(409, refused.message)
+    flash(f"Work order {order.number} released: {', '.join(order.items)}.", DONE)
+    return redirect(url_for("supervisor.dispatch"), 303)
+
+
+def _held() -> list[dict[str, object]]:
+    """Items on hold or waiting for a disposition, newest change first."""
+    query = (
+        select(
+            _items.c.number,
+            _items.c.product,
+            _items.c.status,
+            _items.c.status_reason,
+            _items.c.current_operation,
+            _orders.c.number.label("work_order"),
+        )
+        .select_from(_items.join(_orders, _orders.c.id == _items.c.work_order_id))
+        .where(_items.c.status.in_(("on_hold", "nonconforming")))
+        .order_by(_items.c.number)
+    )
+    with services().db.session() as session:
+        return [dict(row) for row in session.execute(query).mappings()]
+
+
+def _holds(status: int = 200, message: str = "") -> Response:
+    html = render_template("holds.html", held=_held(), message=message)
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/holds")
+@requires(*HOLDERS)
+def holds() -> ResponseReturnValue:
+    """Held items with a release form each, and a form to hold an item."""
+    return _holds()
+
+
+def _hold_command(release: bool) -> ResponseReturnValue:
+    ferrule = services().ferrule
+    number = request.form.get("number", "").strip()
+    reason = request.form.get("reason", "")
+    command = ferrule.release if release else ferrule.hold
+    try:
+        state = command(actor=require_caller().username, item=number, reason=reason)
+    except DomainError as refused:
+        return _holds(422 if isinstance(refused, Invalid) else 409, refused.message)
+    flash(state.message, DONE)
+    return redirect(url_for("supervisor.holds"), 303)
+
+
+@bp.post("/holds")
+@requires(*HOLDERS)
+def hold() -> ResponseReturnValue:
+    """Put an item on hold (reason required)."""
+    return _hold_command(release=False)
+
+
+@bp.post("/holds/release")
+@requires(*HOLDERS)
+def release() -> ResponseReturnValue:
+    """Release a held item (reason required); it carries on where it was."""
+    return _hold_command(release=True)
