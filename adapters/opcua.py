@@ -188,7 +188,8 @@ class OpcUaDriver:
         """Read the server state every half timeout; raise when it fails or the link drops."""
         assert self._lost is not None
         timeout = self.connection.timeout_s
-        while True:
+        current = asyncio.current_task()
+        while current is None or not current.cancelling():
             done, _ = await asyncio.wait({self._lost}, timeout=timeout / 2)
             if done:
                 raise DeviceError("connection lost") from self._lost.result()
@@ -199,6 +200,7 @@ class OpcUaDriver:
             except (ConnectionError, OSError) as exc:
                 raise DeviceError("connection lost") from exc
             sink.confirm()
+        raise asyncio.CancelledError
 
     def _report(self, sink: DeviceSink, tag: Tag, data: ua.DataValue) -> None:
         bad = _status_text(data.StatusCode)

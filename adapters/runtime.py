@@ -44,6 +44,13 @@ class Backoff:
         return min(self.cap, self.first * 2.0 ** min(attempt, 30))
 
 
+def stopping() -> bool:
+    """Whether the current task is being cancelled (Python 3.11's ``wait_for`` can swallow a
+    cancel that races with a timeout, so loops check this as well)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class SetpointError(Exception):
     """A setpoint could not be written or was not confirmed; the message is for the operator."""
 
@@ -106,7 +113,7 @@ class DeviceRunner:
         """Connect, serve, and on failure mark bad and retry with backoff; until cancelled."""
         attempt = 0
         timeout = self.device.connection.timeout_s
-        while True:
+        while not stopping():
             driver = driver_for(self.device, self.plant_dir)
             try:
                 await asyncio.wait_for(driver.connect(), timeout * 2)
@@ -222,7 +229,7 @@ class AdapterRuntime:
 
     async def _track_states(self) -> None:
         self.states.evaluate()
-        while True:
+        while not stopping():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), STATE_REFRESH_S)
             self._wake.clear()

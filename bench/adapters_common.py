@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.runtime import AdapterRuntime  # noqa: E402
-from adapters.sim import serve  # noqa: E402
-from dsl.diagnostics import Span  # noqa: E402
-from dsl.model import (  # noqa: E402
+from adapters.runtime import AdapterRuntime
+from adapters.sim import serve
+from dsl.diagnostics import Span
+from dsl.model import (
     Device,
     ModbusAddress,
     ModbusConnection,

@@ -2,7 +2,8 @@
 
 Generates a plant of 200 routings x 20 operations (each with interlocks, data fields and gates)
 in a temporary folder, loads and checks it three times, and reports the best run as operations
-checked per second. Last line: ``dsl_check_ops_per_s: <number>`` (target >= 2,000).
+checked per second of CPU time (the machine's cores are shared, so wall time is printed but not
+used). Last line: ``dsl_check_ops_per_s: <number>`` (target >= 2,000).
 """
 
 from __future__ import annotations
@@ -94,18 +95,21 @@ def main() -> None:
         folder.mkdir()
         generate(folder)
         lines = sum(p.read_text().count("\n") for p in folder.rglob("*.yaml"))
-        timings = []
+        wall: list[float] = []
+        cpu: list[float] = []
         for _ in range(REPEATS):
-            start = time.perf_counter()
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
             result = dsl.load(folder)
-            timings.append(time.perf_counter() - start)
+            wall.append(time.perf_counter() - start_wall)
+            cpu.append(time.process_time() - start_cpu)
             if result.plant is None:
                 raise SystemExit(result.render())
     operations = ROUTINGS * OPERATIONS
-    best = min(timings)
+    best = min(cpu)
     print(f"plant: {ROUTINGS} routings x {OPERATIONS} operations, {lines:,} YAML lines")
-    print("runs (s): " + ", ".join(f"{t:.3f}" for t in timings))
-    print(f"best: {best:.3f} s, {lines / best:,.0f} lines/s")
+    print("wall time per run (s): " + ", ".join(f"{t:.3f}" for t in wall))
+    print("CPU time per run (s): " + ", ".join(f"{t:.3f}" for t in cpu))
+    print(f"best CPU time: {best:.3f} s, {lines / best:,.0f} YAML lines/s")
     print(f"dsl_check_ops_per_s: {operations / best:.0f}")
 
 

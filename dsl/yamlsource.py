@@ -87,6 +87,7 @@ class YMap:
 
 
 YNode = YScalar | YSeq | YMap
+_NODE_TYPES = (YScalar, YSeq, YMap)
 
 
 def describe(node: YNode) -> str:
@@ -200,9 +201,9 @@ class _Builder:
         entries: list[tuple[YScalar, YNode]] = []
         seen: dict[str, YScalar] = {}
         for key, value in zip(items[0::2], items[1::2], strict=True):
-            assert isinstance(value, YScalar | YSeq | YMap)
+            assert isinstance(value, _NODE_TYPES)
             if not isinstance(key, YScalar):
-                assert isinstance(key, YSeq | YMap)
+                assert isinstance(key, _NODE_TYPES)
                 self.diagnostics.append(
                     error(key.span, "a mapping key must be a plain name, found " + describe(key))
                 )
@@ -223,7 +224,7 @@ class _Builder:
 
 
 def _nodes(items: list[object]) -> tuple[YNode, ...]:
-    return tuple(item for item in items if isinstance(item, YScalar | YSeq | YMap))
+    return tuple(item for item in items if isinstance(item, _NODE_TYPES))
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -303,6 +304,22 @@ def _syntax_diagnostic(path: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
 # ---------------------------------------------------------------- entry point
 
 
+def _events(text: str) -> Iterator[yaml.Event]:
+    """The YAML event stream (like ``yaml.parse``, with one call per event)."""
+    loader = _Loader(text)
+    try:
+        get_event = loader.get_event
+        while True:
+            event = get_event()
+            if event is None:
+                return
+            yield event
+            if type(event) is yaml.StreamEndEvent:
+                return
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
     """Parse one YAML file into a located tree; problems come back as diagnostics.
 
@@ -319,7 +336,7 @@ def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
         ]
     builder = _Builder(path)
     try:
-        root = builder.build(yaml.parse(text, Loader=_Loader))
+        root = builder.build(_events(text))
     except _Refused as refused:
         return None, [*builder.diagnostics, refused.diagnostic]
     except yaml.YAMLError as exc:

@@ -1,6 +1,6 @@
 """Read-only questions about production: one item, WIP, an item's history, and genealogy.
 
-Genealogy walks the ``consumptions`` links with recursive CTEs: *backward* from a serial down
+Genealogy walks the ``consumptions`` links level by level: *backward* from a serial down
 through its sub-assemblies to every lot, operator, machine, captured value and config version
 that went into it; *forward* from a lot up to every item that contains it, directly or inside a
 sub-assembly (a recall list).
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, null, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -51,6 +51,7 @@ _signatures = table(Signature)
 _versions = table(ConfigVersion)
 
 ACTIVE = ("queued", "in_progress", "on_hold", "nonconforming")
+MAX_DEPTH = 50  # levels of sub-assemblies followed
 
 
 def _plain(value: Any) -> Any:
@@ -304,6 +305,17 @@ class TracedRun(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class _Reached:
+    id: int
+    number: str
+    product: str
+    status: str
+    config_version_id: int
+    depth: int
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Genealogy(_Json):
     """Everything that went into ``root``: items (itself first, then sub-assemblies), lots,
     operation runs with their operators, equipment, entered and captured values, and the config
@@ -316,37 +328,71 @@ class Genealogy(_Json):
     config_versions: dict[int, str]
 
 
-def backward(session: Session, number: str) -> Genealogy:
-    """The backward trace of a serial or lot number, through sub-assemblies."""
-    root = find_item(session, number)
-    tree = select(
-        literal(root.id).label("item_id"),
-        literal(0).label("depth"),
-        cast(null(), Integer).label("parent_id"),
-    ).cte("tree", recursive=True)
-    tree = tree.union_all(
-        select(_links.c.component_item_id, tree.c.depth + 1, _links.c.item_id).where(
-            _links.c.item_id == tree.c.item_id, _links.c.component_item_id.is_not(None)
-        )
-    )
-    parent = _items.alias("parent")
-    found = session.execute(
+def _walk(
+    session: Session, start: dict[int, int | None], down: bool
+) -> dict[int, tuple[int, int | None]]:
+    """Follow sub-assembly links level by level: item id → (depth, the item it came through).
+
+    ``down`` goes from an item to its components, otherwise from a component to the items built
+    from it. One indexed query per level (sub-assemblies nest a few levels deep), which stays fast
+    whatever the planner thinks of the table's statistics.
+    """
+    found = {item: (1 if not down else 0, via) for item, via in start.items()}
+    frontier = list(start)
+    depth = min(d for d, _ in found.values()) if found else 0
+    while frontier and depth < MAX_DEPTH:
+        depth += 1
+        if down:
+            query = select(_links.c.component_item_id, _links.c.item_id).where(
+                _links.c.item_id.in_(frontier), _links.c.component_item_id.is_not(None)
+            )
+        else:
+            query = select(_links.c.item_id, _links.c.component_item_id).where(
+                _links.c.component_item_id.in_(frontier)
+            )
+        frontier = []
+        for reached, came_from in session.execute(query):
+            if reached not in found:
+                found[reached] = (depth, came_from)
+                frontier.append(reached)
+    return found
+
+
+def _details(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    rows = session.execute(
         select(
             _items.c.id,
             _items.c.number,
             _items.c.product,
             _items.c.status,
             _items.c.config_version_id,
-            tree.c.depth,
-            parent.c.number.label("parent"),
+        ).where(_items.c.id.in_(ids))
+    )
+    return {row.id: row for row in rows}
+
+
+def _number_of(details: dict[int, Any], item_id: int | None) -> str | None:
+    return None if item_id is None else str(details[item_id].number)
+
+
+def backward(session: Session, number: str) -> Genealogy:
+    """The backward trace of a serial or lot number, through sub-assemblies."""
+    root = find_item(session, number)
+    walked = _walk(session, {root.id: None}, down=True)
+    details = _details(session, list(walked))
+    ordered = sorted(walked, key=lambda i: (walked[i][0], i))
+    found = [
+        _Reached(
+            details[i].id,
+            details[i].number,
+            details[i].product,
+            details[i].status,
+            details[i].config_version_id,
+            walked[i][0],
+            _number_of(details, walked[i][1]),
         )
-        .select_from(
-            tree.join(_items, _items.c.id == tree.c.item_id).outerjoin(
-                parent, parent.c.id == tree.c.parent_id
-            )
-        )
-        .order_by(tree.c.depth, _items.c.id)
-    ).all()
+        for i in ordered
+    ]
     ids = [r.id for r in found]
     numbers = {r.id: r.number for r in found}
     lots = session.execute(
@@ -419,37 +465,17 @@ def forward(session: Session, part: str, lot_number: str) -> list[UsedIn]:
     )
     if lot_id is None:
         raise NotFound(f"There is no lot '{lot_number}' of part '{part}'; check the lot label.")
-    tree = (
-        select(
-            _links.c.item_id.label("item_id"),
-            literal(1).label("depth"),
-            cast(null(), Integer).label("via_id"),
+    direct = session.scalars(select(_links.c.item_id).where(_links.c.lot_id == lot_id)).all()
+    walked = _walk(session, dict.fromkeys(direct), down=False)
+    details = _details(session, list(walked))
+    ordered = sorted(walked, key=lambda i: (walked[i][0], details[i].number))
+    return [
+        UsedIn(
+            details[i].number,
+            details[i].product,
+            details[i].status,
+            walked[i][0],
+            _number_of(details, walked[i][1]),
         )
-        .where(_links.c.lot_id == lot_id)
-        .cte("used", recursive=True)
-    )
-    tree = tree.union_all(
-        select(_links.c.item_id, tree.c.depth + 1, tree.c.item_id).where(
-            _links.c.component_item_id == tree.c.item_id
-        )
-    )
-    via = _items.alias("via")
-    rows = session.execute(
-        select(
-            _items.c.number,
-            _items.c.product,
-            _items.c.status,
-            tree.c.depth,
-            via.c.number.label("via"),
-        )
-        .select_from(
-            tree.join(_items, _items.c.id == tree.c.item_id).outerjoin(
-                via, via.c.id == tree.c.via_id
-            )
-        )
-        .order_by(tree.c.depth, _items.c.number)
-    ).all()
-    seen: dict[str, UsedIn] = {}
-    for r in rows:
-        seen.setdefault(r.number, UsedIn(r.number, r.product, r.status, r.depth, r.via))
-    return list(seen.values())
+        for i in ordered
+    ]

@@ -24,7 +24,7 @@ from engine.tagsource import StaticTagSource
 from web.settings import Settings
 
 PLANT = Path("plants/acme-harness")
-PASSWORD = "ferrule-demo"
+PASSWORD = "ferrule-demo"  # noqa: S105  (printed for everyone: it is the demo)
 # username, full name, roles, qualifications
 USERS = (
     ("anna", "Anna Operator", ("operator",), ("cutting", "crimping", "testing")),
@@ -115,7 +115,10 @@ def demo_command(port: int, workers: int, plant_dir: Path) -> None:
         [ferrule, "adapters", str(plant_dir), "--cache", str(settings.tag_cache)],
         [ferrule, "serve", "--port", str(port), "--workers", str(workers)],
     )
-    children = [subprocess.Popen(command, env=env) for command in commands]
+    # a pipe for stdin: the simulator listens for fault commands there, and the terminal's
+    # keystrokes belong to this process (Ctrl-C)
+    children = [subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE) for cmd in commands]
+    names = {c.pid: " ".join(cmd[1:3]) for c, cmd in zip(children, commands, strict=True)}
     click.echo(f"\nFerrule is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
     click.echo(f"demo logins (password '{PASSWORD}'):")
     for username, full_name, roles, _ in USERS:
@@ -125,7 +128,9 @@ def demo_command(port: int, workers: int, plant_dir: Path) -> None:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         failed = next(c for c in children if c.poll() is not None)
-        click.echo(f"{' '.join(failed.args)} exited with {failed.returncode}; stopping", err=True)
+        click.echo(
+            f"ferrule {names[failed.pid]} exited with {failed.returncode}; stopping", err=True
+        )
     except KeyboardInterrupt:
         click.echo("stopping …")
     finally:

@@ -19,7 +19,7 @@ from dsl.units import format_number
 from engine.environment import needs_of, reading_quality, rule_tags
 from engine.execution import _facts as rule_facts
 from engine.execution import explanation_json
-from engine.items import find_item
+from engine.items import ItemRow, find_item
 from engine.queries import ItemView, item_view
 from engine.runtime import Runtime, operation_of
 from engine.tagsource import TagValue
@@ -107,7 +107,7 @@ def tag_shown(
     return TagShown(key, shown, reading_quality(tag, reading, now), age)
 
 
-def _check(plant: Plant, data: Mapping[str, Any], tags: tuple[TagShown, ...]) -> CheckShown:
+def _check(data: Mapping[str, Any], tags: tuple[TagShown, ...]) -> CheckShown:
     tag_names = {t.key for t in tags}
     facts: dict[str, str] = {}
     for sub in data["checks"]:
@@ -128,7 +128,8 @@ def _checks(
     session: Session,
     runtime: Runtime,
     plant: Plant,
-    number: str,
+    *,
+    item: ItemRow,
     operation: Operation,
     actor: str,
     now: dt.datetime,
@@ -138,7 +139,7 @@ def _checks(
         session,
         runtime=runtime,
         plant=plant,
-        item=find_item(session, number),
+        item=item,
         operation=operation,
         actor=actor,
         now=now,
@@ -150,7 +151,7 @@ def _checks(
         data = explanation_json(interlock.name, interlock.because, interlock.rule.explain(env))
         keys = sorted(rule_tags(interlock.rule.keys))
         tags = tuple(tag_shown(plant, key, readings, now) for key in keys)
-        shown.append(_check(plant, data, tags))
+        shown.append(_check(data, tags))
     return tuple(shown)
 
 
@@ -164,7 +165,7 @@ def start_panel(
         return plant, Panel(item, None, (), (), _state_blocks(item))
     row = find_item(session, number)
     operation = operation_of(plant, row, item.current_operation)[1]
-    checks = _checks(session, runtime, plant, number, operation, actor, now)
+    checks = _checks(session, runtime, plant, item=row, operation=operation, actor=actor, now=now)
     failing = [c.because or c.name for c in checks if c.outcome != "pass"]
     blocked = _state_blocks(item)
     if not blocked and failing:

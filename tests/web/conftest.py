@@ -274,3 +274,7 @@ def _local_refs(schema: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def api(app: Flask, db: Database) -> Api:
     return Api(app, db)
+
+
+# ---------------------------------------------------------------- page and browser tests
+from pages_support import line_app, line_client, line_tags, stocked  # noqa: E402, F401

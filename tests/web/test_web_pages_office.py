@@ -1,0 +1,282 @@
+"""Supervisor, quality and engineer/admin pages through Flask's test client."""
+
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+
+from conftest import ACME, PASSWORD, sign_in
+from flask import Flask
+from flask.testing import FlaskClient
+from pages_support import CUT_FORM, form_token, release_unit
+
+from engine.bom import ConsumptionInput
+
+
+def _text(response: object) -> str:
+    return html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]
+
+
+def _hold_unit(app: Flask) -> str:
+    """A unit whose cut length failed its gate: on hold."""
+    ferrule = app.extensions["ferrule"].ferrule
+    unit = release_unit(app)
+    ferrule.start_operation(actor="anna", item=unit, operation="cut")
+    ferrule.complete_operation(
+        actor="anna",
+        item=unit,
+        operation="cut",
+        data={"length": 502, "strip_length": 7},
+        consume=[ConsumptionInput("WIRE-18-RD", "W-001")],
+    )
+    return unit
+
+
+def _nonconforming_unit(app: Flask) -> tuple[str, int]:
+    """A unit sent to a nonconformance by quality's own command."""
+    ferrule = app.extensions["ferrule"].ferrule
+    unit = release_unit(app)
+    nc = ferrule.open_nonconformance(
+        actor="quinn", item=unit, defect_code="SCRATCH", description="Scratched jacket"
+    )
+    return unit, nc.id
+
+
+def test_a_supervisor_creates_and_releases_a_work_order(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    csrf = sign_in(line_client, "sam")
+    page = line_client.get("/supervisor/").get_data(as_text=True)
+    assert '<option value="HA-100"' in page
+    response = line_client.post(
+        "/supervisor/work-orders",
+        data={"csrf_token": csrf, "product": "HA-100", "quantity": "2", "release": "1"},
+    )
+    assert response.status_code == 303
+    page = _text(line_client.get("/supervisor/"))
+    assert "Work order WO00001 created and released (2 items)." in page
+    assert "<td>WO00001</td><td>HA-100</td><td>2</td>" in page
+    assert "1 queued" not in page and "2 queued" in page  # WIP per operation
+
+
+def test_a_bad_quantity_is_refused_with_the_reason(line_client: FlaskClient) -> None:
+    csrf = sign_in(line_client, "sam")
+    response = line_client.post(
+        "/supervisor/work-orders",
+        data={"csrf_token": csrf, "product": "HA-100", "quantity": "many"},
+    )
+    assert response.status_code == 422
+    assert "The quantity 'many' is not a number; enter how many to make, like 10." in _text(
+        response
+    )
+
+
+def test_holds_are_listed_and_released_with_a_reason(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    unit = _hold_unit(line_app)
+    csrf = sign_in(line_client, "sam")
+    page = _text(line_client.get("/supervisor/holds"))
+    assert f'data-item="{unit}"' in page
+    assert "Cut length outside 500 ± 0.5 mm" in page
+    refused = line_client.post(
+        "/supervisor/holds/release", data={"csrf_token": csrf, "number": unit, "reason": " "}
+    )
+    assert refused.status_code == 422
+    assert (
+        f"Give a reason to release Unit {unit}; it goes into the record and the audit trail."
+        in _text(refused)
+    )
+    done = line_client.post(
+        "/supervisor/holds/release",
+        data={"csrf_token": csrf, "number": unit, "reason": "re-measured: 500.1 mm"},
+    )
+    assert done.status_code == 303
+    assert f"Unit {unit} was released and waits at &#39;crimp&#39;." in line_client.get(
+        "/supervisor/holds"
+    ).get_data(as_text=True)
+
+
+def test_quality_dispositions_a_nonconformance_with_a_signature(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    unit, nc_id = _nonconforming_unit(line_app)
+    csrf = sign_in(line_client, "quinn")
+    queue = _text(line_client.get("/quality/"))
+    assert f"NC-{nc_id:04d}" in queue and "Scratched jacket" in queue
+    page = _text(line_client.get(f"/quality/nc/{nc_id}"))
+    assert "You, quinn, are signing the disposition of" in page
+    form = {
+        "csrf_token": csrf,
+        "decision": "rework",
+        "target_operation": "cut",
+        "reason": "re-cut the wire",
+        "meaning": "Disposition approved",
+    }
+    wrong = line_client.post(f"/quality/nc/{nc_id}/disposition", data={**form, "password": "no"})
+    assert wrong.status_code == 403
+    assert (
+        "The password for 'quinn' is wrong; the signature was refused. Sign again with your own "
+        "username and password." in _text(wrong)
+    )
+    done = line_client.post(
+        f"/quality/nc/{nc_id}/disposition", data={**form, "password": PASSWORD}
+    )
+    assert done.status_code == 303
+    assert (
+        f"NC-{nc_id:04d} on {unit}: rework at an operation at 'cut', signed by quinn."
+        in _text(line_client.get("/quality/"))
+    )
+    history = _text(line_client.get(f"/quality/trace?number={unit}"))
+    assert "Signed by Quinn (quinn, quality) — “Disposition approved”" in history
+
+
+def test_the_trace_shows_history_versions_and_both_genealogies(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    unit = release_unit(line_app)
+    ferrule = line_app.extensions["ferrule"].ferrule
+    ferrule.start_operation(actor="anna", item=unit, operation="cut")
+    ferrule.complete_operation(
+        actor="anna",
+        item=unit,
+        operation="cut",
+        data={"length": 500, "strip_length": 7},
+        consume=[ConsumptionInput("WIRE-18-RD", "W-001")],
+    )
+    sign_in(line_client, "quinn")
+    page = _text(line_client.get(f"/quality/trace?number={unit}"))
+    assert "completed 'cut': next → crimp" in page
+    assert "<td>v1</td>" in page
+    assert "length = 500 mm" in page
+    assert 'lot <a href="/quality/trace?part=WIRE-18-RD&lot=W-001">WIRE-18-RD W-001</a>: 0.5 m' in page
+    forward = _text(line_client.get("/quality/trace?part=WIRE-18-RD&lot=W-001"))
+    assert f'<li data-node="{unit}"><a href="/quality/trace?number={unit}">{unit}</a> HA-100' in (
+        forward
+    )
+    missing = line_client.get("/quality/trace?number=NOPE")
+    assert missing.status_code == 404
+
+
+def _zip(files: dict[str, str]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(f"acme-harness/{path}", text)
+    buffer.seek(0)
+    return buffer
+
+
+def _acme_files() -> dict[str, str]:
+    return {
+        p.relative_to(ACME).as_posix(): p.read_text()
+        for p in ACME.rglob("*")
+        if p.is_file() and not p.relative_to(ACME).as_posix().startswith("tests/")
+    }
+
+
+def test_a_bundle_with_an_error_is_refused_with_its_diagnostics(
+    line_client: FlaskClient,
+) -> None:
+    files = _acme_files()
+    routing = "routings/harness-a.yaml"
+    files[routing] = files[routing].replace("pull_force >= 60 N", "pull_force >= 60 bar")
+    csrf = sign_in(line_client, "eve")
+    response = line_client.post(
+        "/admin/config/upload",
+        data={"csrf_token": csrf, "action": "deploy", "bundle": (_zip(files), "acme.zip")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    page = _text(response)
+    assert "The plant has 1 error; nothing was deployed and version 1 stays active." in page
+    assert "bundle/routings/harness-a.yaml:" in page
+    assert "^^^" in page
+    assert page.count("data-version=") == 1
+
+
+def test_a_clean_bundle_is_checked_then_deployed_and_diffed(line_client: FlaskClient) -> None:
+    files = _acme_files()
+    files["site.yaml"] = files["site.yaml"].replace(
+        "Wire-harness assembly, line 1", "Wire-harness assembly, line 2"
+    )
+    csrf = sign_in(line_client, "eve")
+    checked = line_client.post(
+        "/admin/config/upload",
+        data={"csrf_token": csrf, "action": "check", "bundle": (_zip(files), "acme.zip")},
+        content_type="multipart/form-data",
+    )
+    assert checked.status_code == 200
+    page = checked.get_data(as_text=True)
+    assert '<span class="badge pass">passed</span>' in page
+    deployed = line_client.post(
+        "/admin/config/deploy",
+        data={"csrf_token": csrf, "bundle": form_token(page, "bundle"), "note": "line 2"},
+    )
+    assert deployed.status_code == 303
+    listing = _text(line_client.get("/admin/config"))
+    assert "Version 2 (" in listing and ") deployed and active." in listing
+    diff = _text(line_client.get("/admin/config/diff?a=1&b=2"))
+    assert "<h3>site.yaml</h3>" in diff
+    assert '<span class="del">-description: Wire-harness assembly, line 1' in diff
+    assert '<span class="add">+description: Wire-harness assembly, line 2' in diff
+    rolled = line_client.post(
+        "/admin/config/versions/1/rollback", data={"csrf_token": csrf, "reason": "line 1 again"}
+    )
+    assert rolled.status_code == 303
+    assert "Version 1 is active again." in _text(line_client.get("/admin/config"))
+
+
+def test_an_admin_adds_a_user_and_grants_a_role(line_client: FlaskClient) -> None:
+    csrf = sign_in(line_client, "ada")
+    added = line_client.post(
+        "/admin/users",
+        data={"csrf_token": csrf, "username": "otto", "full_name": "Otto", "password": "long enough"},
+    )
+    assert added.status_code == 303
+    granted = line_client.post(
+        "/admin/users/role", data={"csrf_token": csrf, "username": "otto", "role": "operator"}
+    )
+    assert granted.status_code == 303
+    page = _text(line_client.get("/admin/users"))
+    assert "otto now has the role operator." in page
+    row = page.split('data-user="otto"')[1].split("</tr>")[0]
+    assert "<td>operator</td>" in row
+    unknown = line_client.post(
+        "/admin/users/role", data={"csrf_token": csrf, "username": "otto", "role": "wizard"}
+    )
+    assert unknown.status_code == 422
+    assert "The plant declares no role 'wizard'." in _text(unknown)
+
+
+def test_device_status_shows_live_values(line_client: FlaskClient) -> None:
+    sign_in(line_client, "eve")
+    page = _text(line_client.get("/admin/devices/live"))
+    row = page.split('data-tag="press1.pressure"')[1].split("</tr>")[0]
+    assert "<td>70 bar</td>" in row
+    assert '<span class="badge pass">good</span>' in row
+
+
+def test_instruction_images_are_served_and_config_text_is_not(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    sign_in(line_client, "anna")
+    image = line_client.get("/config/1/files/instructions/img/strip-gauge.svg")
+    assert image.status_code == 200
+    assert image.headers["Content-Type"] == "image/svg+xml"
+    assert "sandbox" in image.headers["Content-Security-Policy"]
+    assert image.headers["X-Content-Type-Options"] == "nosniff"
+    config = line_client.get("/config/1/files/site.yaml")
+    assert config.status_code == 403
+    missing = line_client.get("/config/1/files/instructions/img/nope.png")
+    assert missing.status_code == 404
+    assert "Config version 1 has no file 'instructions/img/nope.png'" in _text(missing)
+
+
+def test_office_forms_need_the_csrf_token(line_client: FlaskClient) -> None:
+    sign_in(line_client, "sam")
+    response = line_client.post(
+        "/supervisor/work-orders", data={"product": "HA-100", "quantity": "1"}
+    )
+    assert response.status_code == 403
