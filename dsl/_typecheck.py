@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from dsl import _parser as syntax
@@ -714,6 +714,10 @@ class _Checker:
     # ------------------------------------------------------------ arithmetic
 
     def negate(self, node: syntax.Negate) -> Expr | None:
+        if isinstance(node.operand, syntax.Number):
+            # -12 °C is the quantity -12 in °C, not the negation of 285.15 K.
+            literal = node.operand
+            return self.number(replace(literal, start=node.start, value=-literal.value))
         operand = self.expr(node.operand)
         if operand is None:
             return None

@@ -63,7 +63,8 @@ class Diagnostic:
             source_lines = text.splitlines()
             if 1 <= self.span.line <= len(source_lines):
                 source_line = source_lines[self.span.line - 1]
-                end = self.span.end_col if self.span.end_line == self.span.line else len(source_line) + 1
+                one_line = self.span.end_line == self.span.line
+                end = self.span.end_col if one_line else len(source_line) + 1
                 width = max(1, min(end, len(source_line) + 1) - self.span.col)
                 lines.append(f"    {source_line}")
                 lines.append("    " + " " * (self.span.col - 1) + "^" * width)

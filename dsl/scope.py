@@ -55,6 +55,4 @@ class Scope:
     item: Literal["unit", "lot"] | None = None
     qualifications: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
-    later_fields: Mapping[str, LaterField] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    later_fields: Mapping[str, LaterField] = field(default_factory=lambda: MappingProxyType({}))

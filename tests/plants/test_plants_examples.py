@@ -17,13 +17,7 @@ ALL_PLANTS = sorted(p for p in PLANTS.iterdir() if (p / "site.yaml").exists())
 
 # Each plant with the number of config test cases it ships, so a test file that silently stops
 # being read shows up as a wrong count.
-CONFIG_TESTED = {"brightwater-foods": 20, "northfield-machining": 16}
-
-NEGATIVE_CELSIUS_BUG = (
-    "dsl/_typecheck.py negates a folded literal after its offset is applied: '-12 °C' becomes "
-    "-285.15 K instead of 261.15 K, so brightwater's onion cold-chain gate always fails; "
-    "remove this marker once that is fixed"
-)
+CONFIG_TESTED = {"brightwater-foods": 20, "northfield-machining": 17}
 
 
 def _loaded(name: str) -> dsl.Plant:
@@ -40,13 +34,7 @@ def test_plant_checks_without_errors_or_warnings(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            "brightwater-foods",
-            marks=pytest.mark.xfail(strict=True, reason=NEGATIVE_CELSIUS_BUG),
-        ),
-        "northfield-machining",
-    ],
+    sorted(CONFIG_TESTED),
 )
 def test_plant_passes_its_config_tests(name: str) -> None:
     report = configtest.run(PLANTS / name)

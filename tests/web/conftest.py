@@ -277,4 +277,10 @@ def api(app: Flask, db: Database) -> Api:
 
 
 # ---------------------------------------------------------------- page and browser tests
+from browser_support import (  # noqa: E402, F401
+    browser,
+    live_url,
+    page,
+    pytest_runtest_makereport,
+)
 from pages_support import line_app, line_client, line_tags, stocked  # noqa: E402, F401

@@ -9,7 +9,7 @@ import zipfile
 from conftest import ACME, PASSWORD, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
-from pages_support import CUT_FORM, form_token, release_unit
+from pages_support import form_token, release_unit
 
 from engine.bom import ConsumptionInput
 
@@ -120,13 +120,10 @@ def test_quality_dispositions_a_nonconformance_with_a_signature(
         "The password for 'quinn' is wrong; the signature was refused. Sign again with your own "
         "username and password." in _text(wrong)
     )
-    done = line_client.post(
-        f"/quality/nc/{nc_id}/disposition", data={**form, "password": PASSWORD}
-    )
+    done = line_client.post(f"/quality/nc/{nc_id}/disposition", data={**form, "password": PASSWORD})
     assert done.status_code == 303
-    assert (
-        f"NC-{nc_id:04d} on {unit}: rework at an operation at 'cut', signed by quinn."
-        in _text(line_client.get("/quality/"))
+    assert f"NC-{nc_id:04d} on {unit}: rework at an operation at 'cut', signed by quinn." in _text(
+        line_client.get("/quality/")
     )
     history = _text(line_client.get(f"/quality/trace?number={unit}"))
     assert "Signed by Quinn (quinn, quality) — “Disposition approved”" in history
@@ -150,7 +147,9 @@ def test_the_trace_shows_history_versions_and_both_genealogies(
     assert "completed 'cut': next → crimp" in page
     assert "<td>v1</td>" in page
     assert "length = 500 mm" in page
-    assert 'lot <a href="/quality/trace?part=WIRE-18-RD&lot=W-001">WIRE-18-RD W-001</a>: 0.5 m' in page
+    assert (
+        'lot <a href="/quality/trace?part=WIRE-18-RD&lot=W-001">WIRE-18-RD W-001</a>: 0.5 m' in page
+    )
     forward = _text(line_client.get("/quality/trace?part=WIRE-18-RD&lot=W-001"))
     assert f'<li data-node="{unit}"><a href="/quality/trace?number={unit}">{unit}</a> HA-100' in (
         forward
@@ -232,7 +231,12 @@ def test_an_admin_adds_a_user_and_grants_a_role(line_client: FlaskClient) -> Non
     csrf = sign_in(line_client, "ada")
     added = line_client.post(
         "/admin/users",
-        data={"csrf_token": csrf, "username": "otto", "full_name": "Otto", "password": "long enough"},
+        data={
+            "csrf_token": csrf,
+            "username": "otto",
+            "full_name": "Otto",
+            "password": "long enough",
+        },
     )
     assert added.status_code == 303
     granted = line_client.post(

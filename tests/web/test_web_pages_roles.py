@@ -23,9 +23,7 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-def test_every_page_lets_in_exactly_its_roles(
-    line_client: FlaskClient, line_app: Flask
-) -> None:
+def test_every_page_lets_in_exactly_its_roles(line_client: FlaskClient, line_app: Flask) -> None:
     unit = release_unit(line_app)
     for username, roles in USERS.items():
         client = line_app.test_client()
@@ -46,7 +44,12 @@ def test_a_stranger_is_sent_to_sign_in(client: FlaskClient, page: str) -> None:
 def test_the_start_page_sends_each_role_to_its_work(
     line_app: Flask, line_client: FlaskClient
 ) -> None:
-    landing = {"anna": "/station", "sam": "/supervisor", "quinn": "/quality", "eve": "/admin/config"}
+    landing = {
+        "anna": "/station",
+        "sam": "/supervisor",
+        "quinn": "/quality",
+        "eve": "/admin/config",
+    }
     for username, target in landing.items():
         client = line_app.test_client()
         sign_in(client, username)
