@@ -202,7 +202,9 @@ def raw_times(path: Path, count: int) -> list[float]:
             seq += 1
             body = json.dumps({"seq": seq, "entity": entity, "at": stamp}, sort_keys=True)
             digest = hashlib.sha256((prev + body).encode()).hexdigest()
-            audit_rows.append((seq, stamp, "op", "complete", entity, str(item), "{}", "{}", "", prev, digest))
+            audit_rows.append(
+                (seq, stamp, "op", "complete", entity, str(item), "{}", "{}", "", prev, digest)
+            )
             prev = digest
         con.executemany(
             "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, old, new, reason, "

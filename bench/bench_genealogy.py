@@ -62,7 +62,20 @@ def generate(path: Path, units: int) -> None:
         (units, STAMP),
     )
     for batch in batches(
-        (lot, f"P{lot % 10}", f"L{lot:07d}", 1000.0, 1000.0, "pcs", "available", "", "", STAMP, "b", 1)
+        (
+            lot,
+            f"P{lot % 10}",
+            f"L{lot:07d}",
+            1000.0,
+            1000.0,
+            "pcs",
+            "available",
+            "",
+            "",
+            STAMP,
+            "b",
+            1,
+        )
         for lot in range(1, LOTS + 1)
     ):
         con.executemany(
@@ -154,9 +167,7 @@ def main() -> None:
         tops += [f"T{rng.randint(1, args.units - subs):07d}" for _ in range(SAMPLES // 2)]
         lots = [f"L{rng.randint(1, LOTS):07d}" for _ in range(SAMPLES)]
         with db.session() as session:
-            back, back_rows = timed(
-                tops, lambda n: len(queries.backward(session, n).lots)
-            )
+            back, back_rows = timed(tops, lambda n: len(queries.backward(session, n).lots))
             forward, forward_rows = timed(
                 lots, lambda n: len(queries.forward(session, f"P{int(n[1:]) % 10}", n))
             )

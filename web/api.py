@@ -115,16 +115,16 @@ def _once(
     key = idempotency_key()
     if key is None:
         return run()
-    print_ = fingerprint(command, {"actor": _actor(), **request_data})
+    digest = fingerprint(command, {"actor": _actor(), **request_data})
     db = services().db
     try:
         with db.session() as session:
-            return run_once(session, key, command, print_, _not_stored, load=_Stored).data
+            return run_once(session, key, command, digest, _not_stored, load=_Stored).data
     except _FirstTime:
         pass
     result = run()
     with db.transaction() as session:
-        stored = run_once(session, key, command, print_, lambda: _Stored(result), load=_Stored)
+        stored = run_once(session, key, command, digest, lambda: _Stored(result), load=_Stored)
     return stored.data
 
 

@@ -49,7 +49,9 @@ class Line:
         order = self.engine.create_work_order(
             actor=self.supervisor, product="HA-100", quantity=quantity
         )
-        return list(self.engine.release_work_order(actor=self.supervisor, number=order.number).items)
+        return list(
+            self.engine.release_work_order(actor=self.supervisor, number=order.number).items
+        )
 
     def cut(self, unit: str, **data: float) -> str:
         self.engine.start_operation(actor=self.operator, item=unit, operation="cut")

@@ -1,5 +1,7 @@
 """The BOM check at completion: wrong part, expired, on hold, not enough, serial reused."""
 
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,7 +79,10 @@ def test_split_across_two_lots_needs_quantities_that_add_up(line: Line, at_crimp
         "TERM-22: 3 pcs taken, but 'crimp' consumes 2 pcs; correct the quantity."
     )
     _crimp_with(
-        line, at_crimp, ConsumptionInput("TERM-22", "T-LOW", 1.0), ConsumptionInput("TERM-22", "T-001", 1.0)
+        line,
+        at_crimp,
+        ConsumptionInput("TERM-22", "T-LOW", 1.0),
+        ConsumptionInput("TERM-22", "T-001", 1.0),
     )
     with line.engine.db.session() as session:
         low = materials.find_lot(session, "TERM-22", "T-LOW")

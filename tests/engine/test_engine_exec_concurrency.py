@@ -1,5 +1,7 @@
 """Two operators completing the same unit's step at the same moment: exactly one wins."""
 
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
 from __future__ import annotations
 
 import threading
@@ -26,9 +28,13 @@ def test_concurrent_completions_one_wins_the_other_gets_a_conflict(line: Line) -
         try:
             outcomes.append(
                 line.engine.complete_operation(
-                    actor=line.operator, item=unit, operation="crimp", data=CRIMP_DATA,
-                    consume=[ConsumptionInput("TERM-22", "T-001")], expected_revision=revision,
-                )  # fmt: skip
+                    actor=line.operator,
+                    item=unit,
+                    operation="crimp",
+                    data=CRIMP_DATA,
+                    consume=[ConsumptionInput("TERM-22", "T-001")],
+                    expected_revision=revision,
+                )
             )
         except Conflict as conflict:
             outcomes.append(conflict)

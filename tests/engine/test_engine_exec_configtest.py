@@ -18,7 +18,9 @@ def test_acme_config_tests_pass() -> None:
     report = run(ACME)
     assert report.ok, report.render()
     assert len(report.results) >= 5
-    assert report.render().endswith(f"acme-harness: {len(report.results)} cases, {len(report.results)} passed, 0 failed")
+    assert report.render().endswith(
+        f"acme-harness: {len(report.results)} cases, {len(report.results)} passed, 0 failed"
+    )
 
 
 def test_a_failing_expectation_points_at_its_line(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 """A unit's walk through the acme-harness routing: starts, completions, work orders, queries."""
 
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +25,9 @@ def test_happy_path_completes_the_unit_and_records_everything(line: Line) -> Non
     assert kinds.count("start") == 3
     assert kinds.count("complete") == 3
     assert kinds.count("signature") == 1
-    crimp = next(e for e in line.engine.history(unit) if e.kind == "complete" and e.operation == "crimp")
+    crimp = next(
+        e for e in line.engine.history(unit) if e.kind == "complete" and e.operation == "crimp"
+    )
     assert crimp.detail["data"] == {"pull_force": "80 N", "crimp_height": "1.55 mm", "visual": "ok"}
     assert crimp.detail["captures"]["press1.pressure"] == "70 bar"
     assert line.tags.read(["press1.pressure"])  # the static source still answers
@@ -71,7 +75,9 @@ def test_wrong_operation_and_state_messages(line: Line) -> None:
         line.engine.start_operation(actor=line.operator, item=unit, operation="crimp")
     assert wrong.value.message == f"Unit {unit} waits at 'cut', not 'crimp'; start 'cut' first."
     with pytest.raises(Conflict) as not_started:
-        line.engine.complete_operation(actor=line.operator, item=unit, operation="cut", data=CUT_DATA)
+        line.engine.complete_operation(
+            actor=line.operator, item=unit, operation="cut", data=CUT_DATA
+        )
     assert not_started.value.message == f"'cut' on Unit {unit} is not started; start it first."
     line.engine.start_operation(actor=line.operator, item=unit, operation="cut")
     with pytest.raises(Conflict) as twice:
@@ -82,7 +88,10 @@ def test_wrong_operation_and_state_messages(line: Line) -> None:
     )
     with pytest.raises(NotFound) as unknown_op:
         line.engine.complete_operation(actor=line.operator, item=unit, operation="crimpp")
-    assert unknown_op.value.message == "Routing 'harness-a' has no operation 'crimpp'; did you mean 'crimp'?"
+    assert (
+        unknown_op.value.message
+        == "Routing 'harness-a' has no operation 'crimpp'; did you mean 'crimp'?"
+    )
     with pytest.raises(NotFound) as unknown:
         line.engine.start_operation(actor=line.operator, item="HA0000-99999", operation="cut")
     assert unknown.value.message == (
@@ -166,7 +175,9 @@ def test_every_state_change_is_audited(line: Line) -> None:
     line.cut(unit)
     with line.engine.db.session() as session:
         actions = session.scalars(
-            select(AuditRecord.action).where(AuditRecord.entity_id == unit).order_by(AuditRecord.seq)
+            select(AuditRecord.action)
+            .where(AuditRecord.entity_id == unit)
+            .order_by(AuditRecord.seq)
         ).all()
         lot_rows = session.scalar(
             select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "consume")

@@ -71,7 +71,9 @@ def test_backward_trace_goes_through_the_sub_assembly(shop: Shop) -> None:
 def test_forward_trace_finds_every_unit_containing_a_lot(shop: Shop) -> None:
     sub_a = shop.make("SUB-1", [ConsumptionInput("CORE", "C-1")], gap=0.2)
     sub_b = shop.make("SUB-1", [ConsumptionInput("CORE", "C-2")], gap=0.2)
-    top_a = shop.make("TOP-1", [ConsumptionInput("SUB-1", sub_a), ConsumptionInput("SENSOR", "SN-1")])
+    top_a = shop.make(
+        "TOP-1", [ConsumptionInput("SUB-1", sub_a), ConsumptionInput("SENSOR", "SN-1")]
+    )
     shop.make("TOP-1", [ConsumptionInput("SUB-1", sub_b), ConsumptionInput("SENSOR", "SN-2")])
     used = shop.engine.where_used("CORE", "C-1")
     assert [(u.number, u.depth, u.via) for u in used] == [(sub_a, 1, None), (top_a, 2, sub_a)]

@@ -1,5 +1,7 @@
 """Gates, sampling, rework limits, holds, nonconformances and electronic signatures."""
 
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +31,11 @@ def test_pull_test_is_sampled_every_tenth_unit(line: Line) -> None:
             select(GateResult.gate, GateResult.outcome, GateResult.sampled).order_by(GateResult.id)
         ).all()
     pull = [tuple(r) for r in rows if r.gate == "pull test"]
-    assert pull == [("pull test", "fail", True), ("pull test", "skipped", False), ("pull test", "fail", True)]
+    assert pull == [
+        ("pull test", "fail", True),
+        ("pull test", "skipped", False),
+        ("pull test", "fail", True),
+    ]
 
 
 def test_rework_loop_limit_opens_a_nonconformance(line: Line) -> None:
@@ -42,7 +48,8 @@ def test_rework_loop_limit_opens_a_nonconformance(line: Line) -> None:
     assert view.rework_counts == {"crimp": 2}
     (nc,) = line.engine.nonconformances(open_only=True)
     assert nc.description == (
-        "Crimp height or appearance out of specification; already reworked at 'crimp' 2 times (max 2)"
+        "Crimp height or appearance out of specification; "
+        "already reworked at 'crimp' 2 times (max 2)"
     )
     with pytest.raises(Conflict) as stopped:
         line.engine.start_operation(actor=line.operator, item=unit, operation="test")
@@ -83,7 +90,9 @@ def test_manual_hold_of_a_started_unit_resumes_in_progress(line: Line) -> None:
     assert held.status == "on_hold"
     with pytest.raises(Conflict) as again:
         line.engine.hold(actor=line.supervisor, item=unit, reason="x")
-    assert again.value.message == f"Unit {unit} is already on hold (reason: wire spool mislabelled)."
+    assert (
+        again.value.message == f"Unit {unit} is already on hold (reason: wire spool mislabelled)."
+    )
     released = line.engine.release(actor=line.supervisor, item=unit, reason="label checked")
     assert released.status == "in_progress"
 
@@ -95,7 +104,9 @@ def test_signature_is_required_checked_and_bound(line: Line) -> None:
     line.engine.start_operation(actor=line.operator, item=unit, operation="test")
     housing = [ConsumptionInput("HOUSING-4P", "H-001")]
     with pytest.raises(Forbidden) as missing:
-        line.engine.complete_operation(actor=line.operator, item=unit, operation="test", consume=housing)
+        line.engine.complete_operation(
+            actor=line.operator, item=unit, operation="test", consume=housing
+        )
     assert missing.value.message == (
         f"'test' on Unit {unit} needs a signature by a user with the role 'quality' meaning "
         "'Reviewed and approved'; sign with your username and password."
@@ -126,7 +137,9 @@ def test_signature_is_required_checked_and_bound(line: Line) -> None:
     with line.engine.db.session() as session:
         (signature,) = session.scalars(select(Signature)).all()
     assert (signature.username, signature.full_name, signature.meaning) == (
-        "quinn", "Quinn", "Reviewed and approved"
+        "quinn",
+        "Quinn",
+        "Reviewed and approved",
     )
     assert (signature.record_type, signature.record_id) == ("operation_run", result.run_id)
     assert len(signature.content_hash) == 64

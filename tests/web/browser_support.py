@@ -59,17 +59,17 @@ def live_url(line_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+def tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser tab at tablet size; on failure its screenshot goes to test-artifacts/."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(WAIT_MS)
-    tab = context.new_page()
-    yield tab
+    opened = context.new_page()
+    yield opened
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
-        tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        opened.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
 
 

@@ -280,7 +280,7 @@ def api(app: Flask, db: Database) -> Api:
 from browser_support import (  # noqa: E402, F401
     browser,
     live_url,
-    page,
     pytest_runtest_makereport,
+    tab,
 )
 from pages_support import line_app, line_client, line_tags, stocked  # noqa: E402, F401

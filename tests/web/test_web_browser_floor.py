@@ -24,13 +24,13 @@ from engine.tagsource import StaticTagSource
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
 
-def _scan(page: Page, number: str) -> None:
+def _scan(tab: Page, number: str) -> None:
     """Type a number into the scan field and press Enter, as a barcode scanner does."""
-    field = page.locator("#scan-number")
+    field = tab.locator("#scan-number")
     expect(field).to_be_focused()
     field.fill(number)
     field.press("Enter")
-    page.wait_for_url(f"**/station/{number}")
+    tab.wait_for_url(f"**/station/{number}")
 
 
 def _cut(app: Flask, unit: str, length: float = 500.0) -> None:
@@ -45,82 +45,80 @@ def _cut(app: Flask, unit: str, length: float = 500.0) -> None:
     )
 
 
-def _press(page: Page, button: str) -> None:
-    """Click a button that submits, and wait until the next page has loaded (scripts too)."""
-    with page.expect_navigation():
-        page.click(f"button:has-text('{button}')")
+def _press(tab: Page, button: str) -> None:
+    """Click a button that submits, and wait until the next tab has loaded (scripts too)."""
+    with tab.expect_navigation():
+        tab.click(f"button:has-text('{button}')")
 
 
-def _scan_component(page: Page, input_name: str, lot: str, feedback: str) -> None:
-    scan = page.locator(f"input[name='{input_name}']")
+def _scan_component(tab: Page, input_name: str, lot: str, feedback: str) -> None:
+    scan = tab.locator(f"input[name='{input_name}']")
     scan.fill(lot)
     scan.press("Enter")
-    expect(page.locator(f"#{input_name}-feedback")).to_have_text(feedback)
+    expect(tab.locator(f"#{input_name}-feedback")).to_have_text(feedback)
 
 
-def test_an_operator_runs_a_unit_end_to_end(page: Page, live_url: str, line_app: Flask) -> None:
+def test_an_operator_runs_a_unit_end_to_end(tab: Page, live_url: str, line_app: Flask) -> None:
     unit = release_unit(line_app)
-    sign_in_browser(page, live_url, "anna", PASSWORD)
-    page.goto(f"{live_url}/station/")
-    _scan(page, unit)
-    expect(page.locator(".instructions img")).to_have_attribute(
+    sign_in_browser(tab, live_url, "anna", PASSWORD)
+    tab.goto(f"{live_url}/station/")
+    _scan(tab, unit)
+    expect(tab.locator(".instructions img")).to_have_attribute(
         "src", "/config/1/files/instructions/img/strip-gauge.svg"
     )
-    _press(page, "Start cut")
+    _press(tab, "Start cut")
     # checked in the browser before anything is sent
-    page.click("button:has-text('Complete cut')")
-    expect(page.locator("#field-length-error")).to_have_text(
-        "length: required; enter a value in mm"
-    )
-    page.fill("#field-length", "520")
-    page.click("button:has-text('Complete cut')")
-    expect(page.locator("#field-length-error")).to_have_text(
+    tab.click("button:has-text('Complete cut')")
+    expect(tab.locator("#field-length-error")).to_have_text("length: required; enter a value in mm")
+    tab.fill("#field-length", "520")
+    tab.click("button:has-text('Complete cut')")
+    expect(tab.locator("#field-length-error")).to_have_text(
         "length: 520 mm is above the maximum 510 mm"
     )
-    page.fill("#field-length", "500")
-    page.fill("#field-strip_length", "7")
+    tab.fill("#field-length", "500")
+    tab.fill("#field-strip_length", "7")
     _scan_component(
-        page,
+        tab,
         "consume-WIRE-18-RD-0",
         "T-001",
         ("✗ Lot 'T-001' is a lot of TERM-22, not WIRE-18-RD; scan a lot of WIRE-18-RD."),
     )
-    _scan_component(page, "consume-WIRE-18-RD-0", "W-001", "✓ W-001: 0.5 m of WIRE-18-RD")
-    _press(page, "Complete cut")
-    expect(page.locator("[data-outcome]")).to_have_text("Next: crimp")
+    _scan_component(tab, "consume-WIRE-18-RD-0", "W-001", "✓ W-001: 0.5 m of WIRE-18-RD")
+    _press(tab, "Complete cut")
+    expect(tab.locator("[data-outcome]")).to_have_text("Next: crimp")
 
-    _press(page, "Start crimp")
-    page.fill("#field-pull_force", "80")
-    page.fill("#field-crimp_height", "1.55")
-    page.select_option("#field-visual", "ok")
-    _scan_component(page, "consume-TERM-22-0", "T-001", "✓ T-001: 2 pcs of TERM-22")
-    _press(page, "Complete crimp")
-    expect(page.locator("[data-outcome]")).to_have_text("Next: test")
+    _press(tab, "Start crimp")
+    tab.fill("#field-pull_force", "80")
+    tab.fill("#field-crimp_height", "1.55")
+    tab.select_option("#field-visual", "ok")
+    _scan_component(tab, "consume-TERM-22-0", "T-001", "✓ T-001: 2 pcs of TERM-22")
+    _press(tab, "Complete crimp")
+    expect(tab.locator("[data-outcome]")).to_have_text("Next: test")
 
-    _press(page, "Start test")
-    _scan_component(page, "consume-HOUSING-4P-0", "H-001", "✓ H-001: 1 pcs of HOUSING-4P")
-    expect(page.locator("fieldset.signature")).to_contain_text("Reviewed and approved")
-    page.fill("input[name='sign-0-username']", "quinn")
-    page.fill("input[name='sign-0-password']", PASSWORD)
-    _press(page, "Complete test")
-    expect(page.locator("[data-outcome]")).to_have_text("Completed")
-    expect(page.locator(".item .badge")).to_have_text("completed")
+    _press(tab, "Start test")
+    _scan_component(tab, "consume-HOUSING-4P-0", "H-001", "✓ H-001: 1 pcs of HOUSING-4P")
+    expect(tab.locator("fieldset.signature")).to_contain_text("Reviewed and approved")
+    tab.fill("input[name='sign-0-username']", "quinn")
+    tab.fill("input[name='sign-0-password']", PASSWORD)
+    _press(tab, "Complete test")
+    expect(tab.locator("[data-outcome]")).to_have_text("Completed")
+    expect(tab.locator(".item .badge")).to_have_text("completed")
 
 
 def test_a_blocked_interlock_is_shown_with_its_reason_and_clears_live(
-    page: Page, live_url: str, line_app: Flask, line_tags: StaticTagSource
+    tab: Page, live_url: str, line_app: Flask, line_tags: StaticTagSource
 ) -> None:
     unit = release_unit(line_app)
     _cut(line_app, unit)
     line_tags.set("press1.pressure", 50.0)
-    sign_in_browser(page, live_url, "anna", PASSWORD)
-    page.goto(f"{live_url}/station/{unit}")
-    expect(page.locator("#blocked-reason")).to_have_text(
+    sign_in_browser(tab, live_url, "anna", PASSWORD)
+    tab.goto(f"{live_url}/station/{unit}")
+    expect(tab.locator("#blocked-reason")).to_have_text(
         "Start is blocked: Press pressure is outside its 60–80 bar window."
     )
-    start = page.locator("button:has-text('Start crimp')")
+    start = tab.locator("button:has-text('Start crimp')")
     expect(start).to_be_disabled()
-    row = page.locator("tr[data-check]", has_text="Press pressure")
+    row = tab.locator("tr[data-check]", has_text="Press pressure")
     expect(row).to_contain_text("press1.pressure 50 bar")
     expect(row.locator(".badge")).to_have_text("fail")
     line_tags.set("press1.pressure", 70.0)  # the panel refreshes itself about once a second
@@ -128,21 +126,21 @@ def test_a_blocked_interlock_is_shown_with_its_reason_and_clears_live(
     expect(row.locator(".badge")).to_have_text("pass")
 
 
-def test_a_failing_gate_holds_the_unit(page: Page, live_url: str, line_app: Flask) -> None:
+def test_a_failing_gate_holds_the_unit(tab: Page, live_url: str, line_app: Flask) -> None:
     unit = release_unit(line_app)
-    sign_in_browser(page, live_url, "anna", PASSWORD)
-    page.goto(f"{live_url}/station/{unit}")
-    _press(page, "Start cut")
-    page.fill("#field-length", "502")
-    page.fill("#field-strip_length", "7")
-    _scan_component(page, "consume-WIRE-18-RD-0", "W-001", "✓ W-001: 0.5 m of WIRE-18-RD")
-    _press(page, "Complete cut")
-    expect(page.locator("[data-outcome]")).to_have_text("Held: Cut length outside 500 ± 0.5 mm")
-    expect(page.locator(".item .badge")).to_have_text("on hold")
+    sign_in_browser(tab, live_url, "anna", PASSWORD)
+    tab.goto(f"{live_url}/station/{unit}")
+    _press(tab, "Start cut")
+    tab.fill("#field-length", "502")
+    tab.fill("#field-strip_length", "7")
+    _scan_component(tab, "consume-WIRE-18-RD-0", "W-001", "✓ W-001: 0.5 m of WIRE-18-RD")
+    _press(tab, "Complete cut")
+    expect(tab.locator("[data-outcome]")).to_have_text("Held: Cut length outside 500 ± 0.5 mm")
+    expect(tab.locator(".item .badge")).to_have_text("on hold")
 
 
 def test_quality_dispositions_the_nonconformance_with_a_signature(
-    page: Page, live_url: str, line_app: Flask
+    tab: Page, live_url: str, line_app: Flask
 ) -> None:
     unit = release_unit(line_app)
     _cut(line_app, unit)
@@ -159,30 +157,30 @@ def test_quality_dispositions_the_nonconformance_with_a_signature(
     nc = ferrule.open_nonconformance(
         actor="quinn", item=unit, defect_code="BURR", description="Burr on terminal 2"
     )
-    sign_in_browser(page, live_url, "quinn", PASSWORD)
-    page.goto(f"{live_url}/quality/")
-    page.locator(f"tr[data-nc='{nc.id}'] a:has-text('Disposition')").click()
-    expect(page.locator("fieldset.signature")).to_contain_text(
+    sign_in_browser(tab, live_url, "quinn", PASSWORD)
+    tab.goto(f"{live_url}/quality/")
+    tab.locator(f"tr[data-nc='{nc.id}'] a:has-text('Disposition')").click()
+    expect(tab.locator("fieldset.signature")).to_contain_text(
         f"You, quinn, are signing the disposition of NC-{nc.id:04d} on {unit} (BURR: Burr on "
         "terminal 2)"
     )
-    page.check("input[value='rework']")
-    page.select_option("#target_operation", "crimp")
-    page.fill("#reason", "Re-crimp terminal 2")
-    page.select_option("#meaning", "Disposition approved")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign and decide')")
-    expect(page.locator(".notice")).to_have_text(
+    tab.check("input[value='rework']")
+    tab.select_option("#target_operation", "crimp")
+    tab.fill("#reason", "Re-crimp terminal 2")
+    tab.select_option("#meaning", "Disposition approved")
+    tab.fill("#password", PASSWORD)
+    tab.click("button:has-text('Sign and decide')")
+    expect(tab.locator(".notice")).to_have_text(
         f"NC-{nc.id:04d} on {unit}: rework at an operation at 'crimp', signed by quinn."
     )
-    page.goto(f"{live_url}/quality/trace?number={unit}")
-    expect(page.locator(".signed").first).to_contain_text(
+    tab.goto(f"{live_url}/quality/trace?number={unit}")
+    expect(tab.locator(".signed").first).to_contain_text(
         "Signed by Quinn (quinn, quality) — “Disposition approved”"
     )
 
 
 def test_an_engineer_deploys_a_config_with_an_error_and_sees_it_refused(
-    page: Page, live_url: str, tmp_path: Path
+    tab: Page, live_url: str, tmp_path: Path
 ) -> None:
     bundle = io.BytesIO()
     with zipfile.ZipFile(bundle, "w") as archive:
@@ -195,15 +193,15 @@ def test_an_engineer_deploys_a_config_with_an_error_and_sees_it_refused(
                 archive.writestr(relative, text)
     upload = tmp_path / "acme-broken.zip"
     upload.write_bytes(bundle.getvalue())
-    sign_in_browser(page, live_url, "eve", PASSWORD)
-    page.goto(f"{live_url}/admin/config")
-    page.set_input_files("input[name=bundle]", str(upload))
-    page.click("button:has-text('Check and deploy')")
-    expect(page.locator("[data-message]")).to_have_text(
+    sign_in_browser(tab, live_url, "eve", PASSWORD)
+    tab.goto(f"{live_url}/admin/config")
+    tab.set_input_files("input[name=bundle]", str(upload))
+    tab.click("button:has-text('Check and deploy')")
+    expect(tab.locator("[data-message]")).to_have_text(
         "The plant has 1 error; nothing was deployed and version 1 stays active. Fix the errors "
         "(`ferrule check bundle`) and deploy again."
     )
-    diagnostics = page.locator("[data-diagnostics]")
+    diagnostics = tab.locator("[data-diagnostics]")
     expect(diagnostics).to_contain_text("bundle/routings/harness-a.yaml:")
     expect(diagnostics).to_contain_text("unknown tag 'press1.presure'")
-    expect(page.locator("tr[data-version]")).to_have_count(1)
+    expect(tab.locator("tr[data-version]")).to_have_count(1)
