@@ -1,9 +1,10 @@
 """Latency from a value change on a device to its visibility in another process (a web worker).
 
-A simulated OPC UA device (its own process) changes 50 values 10 times a second, stamping each
-change with its source time; the adapter runtime subscribes with a 100 ms publishing interval;
-a separate reader process polls the shared cache every millisecond and records, for every new
-value it sees, how long ago the device made it. Same host, same clock.
+A simulated OPC UA device (its own process) changes 50 values every 73 ms (not a multiple of the
+publishing interval, so changes land at every phase of it), stamping each with its source time.
+The adapter runtime subscribes with a 100 ms publishing interval. A separate reader process polls
+the shared cache every millisecond and records, for every new value it sees, how long ago the
+device made it. Same host, same clock.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from adapters.cache import Quality, TagCache
 TAGS = 50
 PUBLISHING_MS = 100
 MEASURE_S = 8.0
+DEVICE_TICK_S = 0.073
 
 
 def watch(path: str, keys: list[str], seconds: float, results: Connection) -> None:
@@ -49,7 +51,7 @@ def watch(path: str, keys: list[str], seconds: float, results: Connection) -> No
 
 async def main() -> None:
     device = opcua_device("ua", TAGS, PUBLISHING_MS)
-    simulator = start_simulator([device], 0.1)
+    simulator = start_simulator([device], DEVICE_TICK_S)
     runtime = RuntimeInBackground(plant_of([device]))
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
@@ -71,12 +73,10 @@ async def main() -> None:
     if len(delays) < 100:
         raise SystemExit(f"only {len(delays)} changes seen; the runtime is not delivering")
     cuts = statistics.quantiles(delays, n=100)
-    print(
-        f"{len(delays)} changes of {TAGS} tags seen in {MEASURE_S:.0f} s, publishing {PUBLISHING_MS} ms"
-    )
-    print(
-        f"change to worker p50: {cuts[49]:.0f} ms, p90: {cuts[89]:.0f} ms, max: {max(delays):.0f} ms"
-    )
+    print(f"{len(delays)} changes of {TAGS} tags seen in {MEASURE_S:.0f} s")
+    print(f"publishing interval {PUBLISHING_MS} ms")
+    print(f"change to worker p50: {cuts[49]:.0f} ms, p90: {cuts[89]:.0f} ms")
+    print(f"max: {max(delays):.0f} ms")
     print(f"p99 / publishing interval: {cuts[98] / PUBLISHING_MS:.2f}")
     print(f"adapter_change_to_worker_p99_ms: {cuts[98]:.0f}")
 

@@ -118,7 +118,7 @@ def test_a_blocked_interlock_is_shown_with_its_reason_and_clears_live(
     )
     start = tab.locator("button:has-text('Start crimp')")
     expect(start).to_be_disabled()
-    row = tab.locator("tr[data-check]", has_text="Press pressure")
+    row = tab.locator("tr[data-check='Press pressure is outside its 60–80 bar window']")
     expect(row).to_contain_text("press1.pressure 50 bar")
     expect(row.locator(".badge")).to_have_text("fail")
     line_tags.set("press1.pressure", 70.0)  # the panel refreshes itself about once a second

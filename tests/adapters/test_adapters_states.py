@@ -1,0 +1,108 @@
+"""Equipment states from state rules over cache values, and interlocks over bad tags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from adapter_helpers import compile_rule, equipment_with, make_plant, make_tag
+
+from adapters.cache import TagCache, TagCacheWriter
+from adapters.envsource import tag_env
+from adapters.states import StateChange, StateTracker, state_key
+from dsl.model import (
+    Device,
+    EquipmentState,
+    ModbusAddress,
+    ModbusConnection,
+    Plant,
+    RegisterKind,
+    ValueType,
+)
+from dsl.rules import Outcome
+
+NOW = 1_800_000_000.0
+
+
+def press_plant() -> Plant:
+    tags = {
+        "pressure": make_tag(
+            "press", "pressure", ModbusAddress(RegisterKind.HOLDING, 0, "uint16"), unit="bar"
+        ),
+        "fault": make_tag(
+            "press", "fault", ModbusAddress(RegisterKind.COIL, 0, "bool"), value_type=ValueType.BOOL
+        ),
+    }
+    device = Device("press", ModbusConnection("127.0.0.1"), tags, "", tags["fault"].span)
+    bare = make_plant([device])
+    rules = [
+        (EquipmentState.DOWN, compile_rule("press.fault", bare)),
+        (EquipmentState.RUNNING, compile_rule("press.pressure > 10 bar", bare)),
+    ]
+    return make_plant([device], [equipment_with("crimp", rules)])
+
+
+def setup(
+    tmp_path: Path,
+) -> tuple[Plant, TagCacheWriter, TagCache, StateTracker, list[StateChange]]:
+    plant = press_plant()
+    path = tmp_path / "tags.mmap"
+    keys = ["press.fault", "press.pressure", state_key("crimp")]
+    writer = TagCacheWriter(path, keys, [5.0, 5.0, 5.0])
+    cache = TagCache.open(path)
+    changes: list[StateChange] = []
+    return plant, writer, cache, StateTracker(plant, cache, writer, changes.append), changes
+
+
+def test_states_follow_the_first_passing_rule_and_record_changes(tmp_path: Path) -> None:
+    _, writer, cache, tracker, changes = setup(tmp_path)
+    writer.publish("press.fault", False, NOW, NOW)
+    writer.publish("press.pressure", 70.0, NOW, NOW)
+    tracker.evaluate(now=NOW)
+    writer.publish("press.pressure", 2.0, NOW + 1, NOW + 1)
+    tracker.evaluate(tracker.affected(["press.pressure"]), now=NOW + 1)
+    writer.publish("press.fault", True, NOW + 2, NOW + 2)
+    tracker.evaluate(tracker.affected(["press.fault"]), now=NOW + 2)
+    tracker.evaluate(now=NOW + 2.5)  # no change, no new record
+    at = [dt.datetime.fromtimestamp(NOW + s, dt.UTC) for s in (0, 1, 2)]
+    assert changes == [
+        StateChange("crimp", None, EquipmentState.RUNNING, at[0]),
+        StateChange("crimp", EquipmentState.RUNNING, EquipmentState.IDLE, at[1]),
+        StateChange("crimp", EquipmentState.IDLE, EquipmentState.DOWN, at[2]),
+    ]
+    assert cache.read(state_key("crimp"), now=NOW + 2.5).value == "down"
+    assert cache.read(state_key("crimp"), now=NOW + 2.5).source_time == NOW + 2
+
+
+def test_a_machine_whose_tags_are_bad_is_down(tmp_path: Path) -> None:
+    _, writer, _, tracker, changes = setup(tmp_path)
+    writer.mark_bad("press.fault", "press: connection lost", NOW)
+    writer.publish("press.pressure", 70.0, NOW, NOW)
+    tracker.evaluate(now=NOW)
+    assert [c.new for c in changes] == [EquipmentState.DOWN]
+
+
+def test_stale_and_bad_tags_are_left_out_of_the_env_with_their_quality(tmp_path: Path) -> None:
+    plant, writer, cache, _, _ = setup(tmp_path)
+    writer.publish("press.pressure", 70.0, NOW - 1, NOW - 6)
+    writer.mark_bad("press.fault", "press: connection lost", NOW)
+    env = tag_env(cache, plant.all_tags(), NOW)
+    assert env == {
+        "tag:press.pressure.quality": "stale",
+        "tag:press.pressure.age": 1.0,
+        "tag:press.fault.quality": "bad",
+    }
+    writer.publish("press.pressure", 70.0, NOW - 1, NOW)
+    assert tag_env(cache, [plant.tag("press.pressure")], NOW)["tag:press.pressure"] == 7_000_000.0
+
+
+def test_an_interlock_over_a_bad_tag_is_unknown_and_names_it(tmp_path: Path) -> None:
+    plant, writer, cache, _, _ = setup(tmp_path)
+    writer.mark_bad("press.pressure", "press: connection lost", NOW)
+    rule = compile_rule("press.pressure between 60 bar and 80 bar", plant)
+    env = tag_env(cache, plant.all_tags(), NOW)
+    assert rule.evaluate(env) is Outcome.UNKNOWN
+    explanation = rule.explain(env)
+    assert explanation.outcome is Outcome.UNKNOWN
+    readings = [r for check in explanation.failing() for r in check.readings]
+    assert [(r.name, r.available) for r in readings] == [("press.pressure", False)]
