@@ -322,8 +322,11 @@ class OpcUaSimServer:
         )
         for tag in self.device.tags.values():
             node_id = ua.NodeId.from_string(_node_id(tag))
-            while len(await server.get_namespace_array()) <= node_id.NamespaceIndex:
-                await server.register_namespace(f"urn:ferrule:sim:{node_id.NamespaceIndex}")
+            namespaces = await server.get_namespace_array()
+            while len(namespaces) <= node_id.NamespaceIndex:
+                # Each URI must be new, or register_namespace returns the existing index.
+                await server.register_namespace(f"urn:ferrule:sim:{len(namespaces)}")
+                namespaces = await server.get_namespace_array()
             variant = _VARIANT_OF[tag.value_type]
             node = await folder.add_variable(node_id, tag.name, self.initial[tag.key], variant)
             if tag.writable:

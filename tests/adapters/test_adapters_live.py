@@ -3,6 +3,8 @@ runtime into the shared cache: types, scaling, word order, faults and setpoint w
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import signal
 import tempfile
 import time
@@ -23,7 +25,7 @@ from adapter_helpers import (
 
 from adapters.cache import Quality, TagCache, TagValue
 from adapters.control import ControlClient
-from dsl.model import Device, ModbusAddress, RegisterKind, SimBehaviour, ValueType
+from dsl.model import Device, ModbusAddress, OpcUaAddress, RegisterKind, SimBehaviour, ValueType
 
 H = RegisterKind.HOLDING
 LOST = ("connection lost", "connection refused", "no answer within 1 s")
@@ -223,3 +225,29 @@ def test_a_write_to_a_lost_device_fails_with_a_reason(
 def test_a_write_without_the_adapter_process_says_so(short_dir: Path) -> None:
     answer = ControlClient(short_dir / "control.sock").write("press.target", 10, 1.0)
     assert answer == "cannot write press.target: the adapter process for this site is not running"
+
+
+def test_the_simulator_serves_nodes_in_namespaces_beyond_two() -> None:
+    """PLCs such as the S7-1500 put their tags in ns=3 and above; the simulator must too."""
+    from asyncua import Client
+
+    from adapters.opcua import OpcUaSimServer
+
+    port = free_port()
+    device = opcua_device("plc", port, {"speed": {}})
+    tag = device.tags["speed"]
+    deep = dataclasses.replace(tag, address=OpcUaAddress("ns=4;s=DB1.Speed"))
+    device = dataclasses.replace(device, tags={"speed": deep})
+
+    async def scenario() -> float:
+        server = OpcUaSimServer(device, {"plc.speed": 42.0})
+        await asyncio.wait_for(server.start(), 20)
+        try:
+            endpoint = f"opc.tcp://127.0.0.1:{port}/ferrule/plc"
+            async with Client(endpoint, timeout=5) as client:
+                value = await client.get_node("ns=4;s=DB1.Speed").read_value()
+                return float(value)
+        finally:
+            await server.stop()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 40)) == 42.0
