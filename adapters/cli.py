@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -78,50 +77,37 @@ def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None
 # ---------------------------------------------------------------- ferrule adapters
 
 
-def journal(path: Path) -> Callable[[StateChange], None]:
-    """Record equipment state changes as JSON lines (the history OEE is computed from)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def record(change: StateChange) -> None:
-        line = {
-            "equipment": change.equipment,
-            "old": change.old.value if change.old else None,
-            "new": change.new.value,
-            "at": change.at.isoformat(),
-        }
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line) + "\n")
-        log.info("%s: %s -> %s", change.equipment, line["old"], line["new"])
-
-    return record
+StateRecorder = Callable[[Path], Callable[[StateChange], None]]
 
 
-@click.command("adapters")
-@PLANT_DIR
-@CACHE_OPTION
-def adapters_command(plant_dir: Path, cache_path: Path | None) -> None:
-    """Run the adapter process for PLANT_DIR: connect every declared device exactly once and
-    publish its tags to the shared cache that every web worker reads."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    plant = load_plant(plant_dir)
-    cache = cache_path or default_cache()
-    runtime = AdapterRuntime(
-        plant,
-        plant_dir,
-        cache,
-        journal(cache.with_name("equipment-states.jsonl")),
-        control_path=socket_next_to(cache),
-    )
-    log.info(
-        "site %s: %d devices, %d tags -> %s",
-        plant.site.name,
-        len(plant.devices),
-        len(plant.all_tags()),
-        cache,
-    )
-    run_until_signalled(runtime.run)
+def make_adapters_command(recorder: StateRecorder) -> click.Command:
+    """The ``ferrule adapters`` command; ``recorder(cache_path)`` makes the callback that stores
+    equipment state changes (the composition root passes one that writes to the database)."""
+
+    @click.command("adapters")
+    @PLANT_DIR
+    @CACHE_OPTION
+    def adapters_command(plant_dir: Path, cache_path: Path | None) -> None:
+        """Run the adapter process for PLANT_DIR: connect every declared device exactly once and
+        publish its tags to the shared cache that every web worker reads."""
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        plant = load_plant(plant_dir)
+        cache = cache_path or default_cache()
+        runtime = AdapterRuntime(
+            plant, plant_dir, cache, recorder(cache), control_path=socket_next_to(cache)
+        )
+        log.info(
+            "site %s: %d devices, %d tags -> %s",
+            plant.site.name,
+            len(plant.devices),
+            len(plant.all_tags()),
+            cache,
+        )
+        run_until_signalled(runtime.run)
+
+    return adapters_command
 
 
 # ---------------------------------------------------------------- ferrule sim

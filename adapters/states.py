@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.cache import TagCache, TagCacheWriter
 from adapters.envsource import tag_env
 from dsl.env import NOW, TODAY, date_value
 from dsl.model import Equipment, EquipmentState, Plant, Tag
-from dsl.rules import Outcome
 
 STATE_PREFIX = "equipment:"
 
@@ -37,17 +35,6 @@ class StateChange:
     old: EquipmentState | None
     new: EquipmentState
     at: dt.datetime
-
-
-def derive_state(equipment: Equipment, env: Mapping[str, Any]) -> EquipmentState:
-    """The state the rules give for ``env`` (see the module docstring for unknown)."""
-    for rule in equipment.state_rules:
-        outcome = rule.when.evaluate(env)
-        if outcome is Outcome.PASS:
-            return rule.state
-        if outcome is Outcome.UNKNOWN:
-            return EquipmentState.DOWN
-    return EquipmentState.IDLE
 
 
 def _rule_tags(plant: Plant, equipment: Equipment) -> tuple[Tag, ...]:
@@ -97,7 +84,7 @@ class StateTracker:
             if wanted is not None and item.name not in wanted:
                 continue
             env = base | tag_env(self.cache, self._tags[item.name], moment)
-            state = derive_state(item, env)
+            state = item.derive_state(env)
             old = self.current.get(item.name)
             if old is not state:
                 self.current[item.name] = state

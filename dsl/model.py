@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from dsl.diagnostics import Span
-from dsl.rules import CompiledRule
+from dsl.rules import CompiledRule, Env, Outcome
 
 # ---------------------------------------------------------------- site, devices and tags
 
@@ -181,6 +181,18 @@ class Equipment:
     maintenance_due: dt.date | None
     state_rules: tuple[StateRule, ...]
     span: Span
+
+    def derive_state(self, env: Env) -> EquipmentState:
+        """The first state rule that passes, or ``idle`` when none does. Fail safe: a rule
+        that cannot be decided (a tag it reads is bad or stale) before the first passing one
+        makes the state ``down`` — a machine Ferrule cannot see is neither running nor free."""
+        for rule in self.state_rules:
+            outcome = rule.when.evaluate(env)
+            if outcome is Outcome.PASS:
+                return rule.state
+            if outcome is Outcome.UNKNOWN:
+                return EquipmentState.DOWN
+        return EquipmentState.IDLE
 
 
 @dataclass(frozen=True, slots=True)

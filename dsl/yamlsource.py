@@ -8,8 +8,8 @@ column. Scalars stay text (with their quoting style): the schema decides what ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -87,7 +87,6 @@ class YMap:
 
 
 YNode = YScalar | YSeq | YMap
-_NODE_TYPES = (YScalar, YSeq, YMap)
 
 
 def describe(node: YNode) -> str:
@@ -103,6 +102,11 @@ def describe(node: YNode) -> str:
 
 
 # ---------------------------------------------------------------- building from events
+
+
+_SCALAR = yaml.ScalarEvent
+_MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 
 
 class _Refused(Exception):
@@ -143,38 +147,43 @@ class _Builder:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def build(self, events: Iterator[yaml.Event]) -> YNode | None:
-        # Each open collection: (start span, 'map' or 'seq', children so far).
-        stack: list[tuple[Span, str, list[object]]] = []
+    def build(self, loader: Any) -> YNode | None:
+        """Pull every event from ``loader`` (a PyYAML loader) and return the document's root.
+
+        Scalars are by far the most common events, so they are tested first and built inline.
+        """
+        # Each open collection: its start line and column, whether it is a mapping, and its
+        # children so far (a mapping's keys and values alternate).
+        stack: list[tuple[int, int, bool, list[YNode]]] = []
         root: YNode | None = None
         documents = 0
         path = self.path
-        for event in events:
+        get_event = loader.get_event
+        while True:
+            event = get_event()
             kind = type(event)
-            if isinstance(event, yaml.ScalarEvent):
+            if kind is _SCALAR:
                 if event.anchor is not None or event.tag is not None:
                     _check_event(path, event)
                 start, end = event.start_mark, event.end_mark
-                assert start is not None and end is not None
                 node: YNode = YScalar(
                     event.value,
                     event.style or None,
                     Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1),
                 )
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
                 _check_event(path, event)
                 if len(stack) >= MAX_DEPTH:
                     message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
                     raise _Refused(error(_span(path, event), message))
-                shape = "map" if kind is yaml.MappingStartEvent else "seq"
-                stack.append((_span(path, event), shape, []))
+                start = event.start_mark
+                stack.append((start.line + 1, start.column + 1, kind is _MAPPING_START, []))
                 continue
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                start_span, shape, items = stack.pop()
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+                line, col, is_map, items = stack.pop()
                 end = event.end_mark
-                assert end is not None
-                span = Span(path, start_span.line, start_span.col, end.line + 1, end.column + 1)
-                node = self._mapping(items, span) if shape == "map" else YSeq(_nodes(items), span)
+                span = Span(path, line, col, end.line + 1, end.column + 1)
+                node = self._mapping(items, span) if is_map else YSeq(tuple(items), span)
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -189,21 +198,20 @@ class _Builder:
             elif kind is yaml.AliasEvent:
                 _check_event(path, event)
                 continue
+            elif kind is yaml.StreamEndEvent:
+                return root
             else:
                 continue
             if stack:
-                stack[-1][2].append(node)
+                stack[-1][3].append(node)
             else:
                 root = node
-        return root
 
-    def _mapping(self, items: list[object], span: Span) -> YMap:
+    def _mapping(self, items: list[YNode], span: Span) -> YMap:
         entries: list[tuple[YScalar, YNode]] = []
         seen: dict[str, YScalar] = {}
         for key, value in zip(items[0::2], items[1::2], strict=True):
-            assert isinstance(value, _NODE_TYPES)
             if not isinstance(key, YScalar):
-                assert isinstance(key, _NODE_TYPES)
                 self.diagnostics.append(
                     error(key.span, "a mapping key must be a plain name, found " + describe(key))
                 )
@@ -221,10 +229,6 @@ class _Builder:
             seen[key.text] = key
             entries.append((key, value))
         return YMap(tuple(entries), span)
-
-
-def _nodes(items: list[object]) -> tuple[YNode, ...]:
-    return tuple(item for item in items if isinstance(item, _NODE_TYPES))
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -304,22 +308,6 @@ def _syntax_diagnostic(path: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
 # ---------------------------------------------------------------- entry point
 
 
-def _events(text: str) -> Iterator[yaml.Event]:
-    """The YAML event stream (like ``yaml.parse``, with one call per event)."""
-    loader = _Loader(text)
-    try:
-        get_event = loader.get_event
-        while True:
-            event = get_event()
-            if event is None:
-                return
-            yield event
-            if type(event) is yaml.StreamEndEvent:
-                return
-    finally:
-        loader.dispose()
-
-
 def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
     """Parse one YAML file into a located tree; problems come back as diagnostics.
 
@@ -335,12 +323,15 @@ def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
             )
         ]
     builder = _Builder(path)
+    loader = _Loader(text)
     try:
-        root = builder.build(_events(text))
+        root = builder.build(loader)
     except _Refused as refused:
         return None, [*builder.diagnostics, refused.diagnostic]
     except yaml.YAMLError as exc:
         return None, [*builder.diagnostics, _syntax_diagnostic(path, text, exc)]
+    finally:
+        loader.dispose()
     if isinstance(root, YScalar) and root.is_empty:
         root = None
     return root, builder.diagnostics

@@ -15,8 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dsl import env as keys
-from dsl.model import Equipment, Operation, Plant, Tag, ValueType
-from dsl.rules import CompiledRule, Outcome
+from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag, ValueType
+from dsl.rules import CompiledRule
 from dsl.units import to_si
 from engine.tagsource import TagValue
 
@@ -121,13 +121,13 @@ def tag_value_si(tag: Tag, value: float | bool | str) -> float | bool | str:
 
 
 def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> str:
-    """``good``, ``bad`` or ``stale``: a good value older than ``max_age`` by source or receive
-    time is stale."""
+    """``good``, ``bad`` or ``stale``: a good value not heard from for longer than ``max_age``
+    (by receive time) is stale. The source time is when the value last *changed*: OPC UA reports
+    an unchanging value once, so a source age says nothing about freshness."""
     if reading.quality != "good" or reading.value is None:
         return "stale" if reading.quality == "stale" else "bad"
     receive_age = (now - reading.receive_time).total_seconds()
-    source_age = (now - reading.source_time).total_seconds() if reading.source_time else 0.0
-    return "stale" if max(receive_age, source_age) > tag.max_age_s else "good"
+    return "stale" if receive_age > tag.max_age_s else "good"
 
 
 def add_tags(
@@ -155,17 +155,14 @@ def add_tags(
 def equipment_state(
     plant: Plant, equipment: Equipment, readings: Mapping[str, TagValue], now: dt.datetime
 ) -> str:
-    """The first state rule that passes, or ``idle``."""
+    """The state the equipment's rules give for these readings (see ``Equipment.derive_state``)."""
     if not equipment.state_rules:
-        return "idle"
+        return EquipmentState.IDLE.value
     env: dict[str, Any] = {keys.NOW: keys.datetime_value(now)}
     env[keys.TODAY] = keys.date_value(site_today(plant, now))
     names = rule_tags(frozenset().union(*(s.when.keys for s in equipment.state_rules)))
     add_tags(env, plant, names, readings, now)
-    for rule in equipment.state_rules:
-        if rule.when.evaluate(env) is Outcome.PASS:
-            return rule.state.value
-    return "idle"
+    return equipment.derive_state(env).value
 
 
 def build_environment(

@@ -1,8 +1,17 @@
-"""The ``ferrule`` command: gathers each layer's commands into one group."""
+"""The ``ferrule`` command: the composition root that gathers each layer's commands."""
 
 from __future__ import annotations
 
 import click
+
+from adapters.cli import devices_command, make_adapters_command, sim_command
+from dsl.cli import check_command, schema_command
+from engine.cli import COMMANDS as ENGINE_COMMANDS
+from engine.cli_test import test_command
+from web.demo import demo_command
+from web.equipment_states import database_recorder
+from web.serve import serve_command
+from web.tokens_cli import tokens_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -10,33 +19,18 @@ def cli() -> None:
     """Ferrule: a manufacturing execution system described by plant configuration."""
 
 
-from web.serve import serve_command  # noqa: E402
-
-cli.add_command(serve_command)
-
-from web.demo import demo_command  # noqa: E402
-from web.tokens_cli import tokens_command  # noqa: E402
-
-cli.add_command(demo_command)
-cli.add_command(tokens_command)
-
-from dsl.cli import check_command, schema_command  # noqa: E402
-
-cli.add_command(check_command)
-cli.add_command(schema_command)
-
-from engine.cli import COMMANDS as engine_commands  # noqa: E402
-
-for command in engine_commands:
-    cli.add_command(command)
-
-from engine.cli_test import test_command  # noqa: E402
-
-cli.add_command(test_command)
-
-from adapters.cli import adapters_command, devices_command, sim_command  # noqa: E402
-
-for command in (adapters_command, devices_command, sim_command):
+for command in (
+    check_command,
+    schema_command,
+    *ENGINE_COMMANDS,
+    test_command,
+    make_adapters_command(database_recorder),
+    sim_command,
+    devices_command,
+    serve_command,
+    demo_command,
+    tokens_command,
+):
     cli.add_command(command)
 
 

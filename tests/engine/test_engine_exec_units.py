@@ -89,13 +89,14 @@ def test_validation_converts_units_and_names_every_problem(acme: Plant) -> None:
     )
 
 
-def test_tag_quality_goes_stale_by_source_or_receive_time(acme: Plant) -> None:
+def test_tag_quality_goes_stale_by_receive_time_not_by_source_time(acme: Plant) -> None:
+    """An unchanging OPC UA value keeps an old source time while the adapter still hears it."""
     tag = acme.tag("press1.pressure")
     now = dt.datetime(2026, 11, 3, 10, tzinfo=dt.UTC)
     fresh = TagReading(70.0, "good", now - dt.timedelta(seconds=1), now)
-    old_source = TagReading(70.0, "good", now - dt.timedelta(seconds=6), now)
+    unchanged = TagReading(70.0, "good", now - dt.timedelta(hours=6), now)
     old_receive = TagReading(70.0, "good", None, now - dt.timedelta(seconds=6))
     bad = TagReading(None, "bad", None, now)
-    assert [reading_quality(tag, r, now) for r in (fresh, old_source, old_receive, bad)] == [
-        "good", "stale", "stale", "bad",
+    assert [reading_quality(tag, r, now) for r in (fresh, unchanged, old_receive, bad)] == [
+        "good", "good", "stale", "bad",
     ]  # fmt: skip
