@@ -66,6 +66,11 @@ class _OpOutline:
     id: str
     node: YMap
     fields: Mapping[str, Symbol]
+    """The fields it collects, by name."""
+    qualified: Mapping[str, Symbol]
+    """The same fields as other operations name them: ``op.field``."""
+    unreadable: Mapping[str, LaterField]
+    """By name, what a rule that reads one of them too early is told."""
 
 
 class RoutingBuilder:
@@ -88,6 +93,8 @@ class RoutingBuilder:
         self.report = report
         self.defs = defs
         self.tags = MappingProxyType(dict(tags))
+        self.qualification_names = frozenset(qualifications)
+        self.role_names = frozenset(roles)
         self.devices = devices
         self.work_centers = work_centers
         self.equipment = equipment
@@ -177,7 +184,16 @@ class RoutingBuilder:
                 )
                 continue
             seen[op_id] = ident
-            outlines.append(_OpOutline(op_id, item, self._field_symbols(op_id, item)))
+            fields = self._field_symbols(op_id, item)
+            outlines.append(
+                _OpOutline(
+                    op_id,
+                    item,
+                    fields,
+                    {f"{op_id}.{name}": symbol for name, symbol in fields.items()},
+                    {name: LaterField(op_id, name) for name in fields},
+                )
+            )
         return outlines
 
     def _field_symbols(self, op_id: str, node: YMap) -> dict[str, Symbol]:
@@ -233,24 +249,23 @@ class _OperationBuilder:
         self.failed = False
         earlier: dict[str, Symbol] = {}
         for previous in outlines[:index]:
-            for name, symbol in previous.fields.items():
-                earlier[f"{previous.id}.{name}"] = symbol
+            earlier.update(previous.qualified)
         later: dict[str, LaterField] = {}
         for following in outlines[index + 1 :]:
-            for name in following.fields:
-                later[f"{following.id}.{name}"] = LaterField(following.id, name)
-                later.setdefault(name, LaterField(following.id, name))
-        own = self.outline.fields
-        own_later = {name: LaterField(self.outline.id, name) for name in own}
-        own_later.update({f"{self.outline.id}.{n}": LaterField(self.outline.id, n) for n in own})
-        own_visible = {**own, **{f"{self.outline.id}.{n}": s for n, s in own.items()}}
+            for name, later_field in following.unreadable.items():
+                later[f"{following.id}.{name}"] = later_field
+                later.setdefault(name, later_field)
+        own = self.outline
+        own_later = dict(own.unreadable)
+        own_later.update({f"{own.id}.{n}": f for n, f in own.unreadable.items()})
+        own_visible = {**own.fields, **own.qualified}
         common = {
             "tags": routing.tags,
             "operator": True,
             "equipment": "equipment" in self.node,
             "item": item,
-            "qualifications": frozenset(routing.qualifications),
-            "roles": frozenset(routing.roles),
+            "qualifications": routing.qualification_names,
+            "roles": routing.role_names,
         }
         self.start_scope = Scope(
             fields=MappingProxyType(earlier),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _INTEGER = re.compile(r"^[-+]?\d+$")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -54,8 +55,13 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def parse_quantity(text: str) -> Quantity | None:
-    """``0.5 m`` → Quantity(0.5, "m"); ``2`` → Quantity(2.0, None). The unit is not checked."""
+    """``0.5 m`` → Quantity(0.5, "m"); ``2`` → Quantity(2.0, None). The unit is not checked.
+
+    Cached: plants repeat the same limits and quantities many times, and both the validator and
+    the model builder read each one.
+    """
     match = _QUANTITY.match(text.strip())
     if match is None:
         return None

@@ -6,7 +6,7 @@ The loader validates every YAML file against these declarations (:mod:`dsl.valid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ScalarKind = Literal[
@@ -38,9 +38,22 @@ class Section:
 
     keys: tuple[Key, ...]
     exactly_one: tuple[tuple[str, ...], ...] = ()
+    names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The keys' names, in declaration order."""
+    required: tuple[Key, ...] = field(init=False, repr=False, compare=False)
+    _by_name: dict[str, Key] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Validation looks keys up for every entry of every file: index them once.
+        by_name: dict[str, Key] = {}
+        for key in self.keys:
+            by_name.setdefault(key.name, key)
+        object.__setattr__(self, "names", tuple(k.name for k in self.keys))
+        object.__setattr__(self, "required", tuple(k for k in self.keys if k.required))
+        object.__setattr__(self, "_by_name", by_name)
 
     def key(self, name: str) -> Key | None:
-        return next((k for k in self.keys if k.name == name), None)
+        return self._by_name.get(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,10 +79,7 @@ class Validator:
         elif isinstance(declared, s.Section):
             if self._shape(node, YMap, declared, subject, _MAPPING_HINT):
                 assert isinstance(node, YMap)
-                start = node.span
-                self._section(
-                    node, declared, context, Span.point(start.path, start.line, start.col)
-                )
+                self._section(node, declared, context, None)
         elif isinstance(declared, s.NamedMap):
             if self._shape(node, YMap, declared, subject, _MAPPING_HINT):
                 assert isinstance(node, YMap)
@@ -110,27 +107,30 @@ class Validator:
             )
         )
 
-    def _section(self, node: YMap, declared: s.Section, context: str, label: Span) -> None:
-        allowed = [k.name for k in declared.keys]
+    def _section(
+        self, node: YMap, declared: s.Section, context: str, label: Span | None
+    ) -> None:
+        """Check a mapping's keys; missing keys are reported at ``label``, or where the mapping
+        starts when it is None."""
         for key, value in node.entries:
             spec = declared.key(key.text)
             if spec is None:
-                suggestion = did_you_mean(key.text, allowed)
+                suggestion = did_you_mean(key.text, declared.names)
                 message = f"unknown key '{key.text}' in {context}"
                 self.diagnostics.append(
                     error(
                         key.span,
                         f"{message}; {suggestion}" if suggestion else message,
-                        "allowed keys: " + ", ".join(allowed),
+                        "allowed keys: " + ", ".join(declared.names),
                     )
                 )
                 continue
             self.check(value, spec.type, f"'{key.text}'", context)
-        for spec in declared.keys:
-            if spec.required and spec.name not in node:
+        for spec in declared.required:
+            if spec.name not in node:
                 self.diagnostics.append(
                     error(
-                        label,
+                        label or _start_of(node),
                         f"{context} is missing the required key '{spec.name}'",
                         f"{spec.name}: {spec.description}",
                     )
@@ -138,7 +138,9 @@ class Validator:
         for group in declared.exactly_one:
             present = [key for key, _ in node.entries if key.text in group]
             if not present:
-                self.diagnostics.append(error(label, f"{context} needs one of: {', '.join(group)}"))
+                self.diagnostics.append(
+                    error(label or _start_of(node), f"{context} needs one of: {', '.join(group)}")
+                )
             for extra in present[1:]:
                 self.diagnostics.append(
                     error(
@@ -279,6 +281,11 @@ def item_context(what: str, index: int, item: YNode) -> str:
         if isinstance(ident, YScalar) and ident.text:
             return f"{what} '{ident.text}'"
     return f"{what} {index}"
+
+
+def _start_of(node: YNode) -> Span:
+    """Where a node starts, as a one-character span."""
+    return Span.point(node.span.path, node.span.line, node.span.col)
 
 
 def unit_span_of(node: YScalar, unit: str) -> Span:
