@@ -93,6 +93,7 @@ def make_adapters_command(recorder: StateRecorder) -> click.Command:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        quiet_protocol_logs()
         plant = load_plant(plant_dir)
         cache = cache_path or default_cache()
         runtime = AdapterRuntime(

@@ -4,8 +4,8 @@
 row's ``hash`` is ``sha256(prev_hash + canonical JSON of the row)`` and ``seq`` runs without gaps,
 so :func:`verify` can tell an edited row (its hash no longer matches its content), an inserted
 row (the chain skips over it) and a deleted one (a gap, or a link to a row that is gone). Appends
-are serialised: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock
-that ``BEGIN IMMEDIATE`` already holds.
+are serialised: on PostgreSQL by a lock on the chain's head row (a transaction-scoped advisory
+lock before the first append), on SQLite by the write lock that ``BEGIN IMMEDIATE`` already holds.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.base import Base, utcnow
+from engine.statements import Sql, Statement
 from engine.tables import AuditHead, AuditRecord
 
 GENESIS = ""
@@ -82,10 +83,25 @@ def record(  # noqa: PLR0917  (the signature both engine helpers agreed on)
 
 def record_many(session: Session, changes: Iterable[Change]) -> list[int]:
     """Append several changes (one lock, one insert); returns their sequence numbers."""
+    return append(Sql(session), changes)
+
+
+_INSERT_ROWS = Statement(insert(_audit), [c.key for c in _audit.c])
+_INSERT_HEAD = Statement(insert(_head), ["id", "seq", "hash"])
+_UPDATE_HEAD = Statement(update(_head).where(_head.c.id == bindparam("head_id")), ["seq", "hash"])
+_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == bindparam("head_id"))
+_READ_HEAD = Statement(_HEAD)
+_LOCK_HEAD_ROW = Statement(_HEAD.with_for_update())
+_LOCK_CHAIN = Statement(text("SELECT pg_advisory_xact_lock(:key)"))
+
+
+def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
+    """:func:`record_many` on a command's :class:`~engine.statements.Sql`."""
     pending = list(changes)
     if not pending:
         return []
-    seq, prev_hash = _lock_head(session)
+    seq, prev_hash = _lock_head(sql)
+    first = seq + 1
     at = utcnow()
     rows: list[dict[str, Any]] = []
     for change in pending:
@@ -104,22 +120,26 @@ def record_many(session: Session, changes: Iterable[Change]) -> list[int]:
         }
         row["hash"] = prev_hash = row_hash(row)
         rows.append(row)
-    session.execute(insert(_audit), rows)
-    if rows[0]["seq"] == 1:
-        session.execute(insert(_head).values(id=HEAD_ID, seq=seq, hash=prev_hash))
+    sql.executemany(_INSERT_ROWS, rows)
+    head = {"head_id": HEAD_ID, "id": HEAD_ID, "seq": seq, "hash": prev_hash}
+    sql.execute(_INSERT_HEAD if first == 1 else _UPDATE_HEAD, head)
+    return list(range(first, seq + 1))
+
+
+def _lock_head(sql: Sql) -> tuple[int, str]:
+    """Take the chain lock and read the head: (last seq, last hash), (0, GENESIS) when empty.
+
+    On PostgreSQL the head row's lock serialises appends (a waiting append reads the head its
+    predecessor wrote); before the first append there is no row to lock, so an advisory lock
+    does. On SQLite the transaction already holds the database's write lock."""
+    if not sql.is_postgresql:
+        head = sql.first(_READ_HEAD, {"head_id": HEAD_ID})
     else:
-        session.execute(update(_head).where(_head.c.id == HEAD_ID).values(seq=seq, hash=prev_hash))
-    return [r["seq"] for r in rows]
-
-
-def _lock_head(session: Session) -> tuple[int, str]:
-    """Take the chain lock and read the head: (last seq, last hash), (0, GENESIS) when empty."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    head = session.execute(
-        select(_head.c.seq, _head.c.hash).where(_head.c.id == HEAD_ID)
-    ).one_or_none()
-    return (0, GENESIS) if head is None else (head.seq, head.hash)
+        head = sql.first(_LOCK_HEAD_ROW, {"head_id": HEAD_ID})
+        if head is None:
+            sql.execute(_LOCK_CHAIN, {"key": _LOCK_KEY})
+            head = sql.first(_LOCK_HEAD_ROW, {"head_id": HEAD_ID})
+    return (0, GENESIS) if head is None else (head[0], head[1])
 
 
 # ---------------------------------------------------------------- verification

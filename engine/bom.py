@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
@@ -24,12 +25,42 @@ from engine import audit
 from engine.errors import Conflict, Invalid, NotFound
 from engine.items import ItemRow
 from engine.production_tables import Consumption, Item, table
+from engine.statements import Sql, Statement
 from engine.tables import Lot
 
 _lots = table(Lot)
 _links = table(Consumption)
 _items = table(Item)
 _EPSILON = 1e-9
+_LOTS_NUMBERED = Statement(
+    select(
+        _lots.c.id,
+        _lots.c.part,
+        _lots.c.quantity,
+        _lots.c.unit,
+        _lots.c.status,
+        _lots.c.expires_on,
+        _lots.c.hold_reason,
+        _lots.c.revision,
+    ).where(_lots.c.number == bindparam("number"))
+)
+_TAKE = Statement(
+    update(_lots).where(_lots.c.id == bindparam("lot_id"), _lots.c.revision == bindparam("seen")),
+    ["quantity", "status", "revision"],
+)
+_INSERT_LINKS = Statement(
+    insert(_links),
+    [
+        "item_id",
+        "run_id",
+        "part",
+        "lot_id",
+        "component_item_id",
+        "quantity",
+        "unit",
+        "config_version_id",
+    ],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +71,23 @@ class ConsumptionInput:
     part: str
     lot: str
     quantity: float | None = None
+
+
+class _LotRow(NamedTuple):
+    id: int
+    part: str
+    quantity: float
+    unit: str
+    status: str
+    expires_on: dt.date | None
+    hold_reason: str
+    revision: int
+
+
+class _MadeItem(NamedTuple):
+    id: int
+    product: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +142,7 @@ def _quantities(
 
 
 def plan_consumptions(
-    session: Session,
+    session: Session | Sql,
     *,
     plant: Plant,
     operation: Operation,
@@ -105,6 +153,7 @@ def plan_consumptions(
     """Check every scanned component against the operation's consume list."""
     if not operation.consume and not inputs:
         return []
+    sql = Sql.of(session)
     lines = {line.part: line for line in operation.consume}
     for entry in inputs:
         if entry.part not in lines:
@@ -126,14 +175,12 @@ def plan_consumptions(
         quantities = _quantities(line, given, operation)
         for scanned, quantity in zip(given, quantities, strict=True):
             component = (
-                _plan_component(session, line, scanned, item)
-                if line.part in plant.products
-                else None
+                _plan_component(sql, line, scanned, item) if line.part in plant.products else None
             )
             planned.append(
                 component
                 or _plan_lot(
-                    session,
+                    sql,
                     plant=plant,
                     line=line,
                     scanned=scanned,
@@ -145,7 +192,7 @@ def plan_consumptions(
 
 
 def _plan_lot(
-    session: Session,
+    sql: Sql,
     *,
     plant: Plant,
     line: ConsumeLine,
@@ -153,18 +200,7 @@ def _plan_lot(
     quantity: float,
     today: dt.date,
 ) -> PlannedConsumption:
-    lots = session.execute(
-        select(
-            _lots.c.id,
-            _lots.c.part,
-            _lots.c.quantity,
-            _lots.c.unit,
-            _lots.c.status,
-            _lots.c.expires_on,
-            _lots.c.hold_reason,
-            _lots.c.revision,
-        ).where(_lots.c.number == scanned.lot)
-    ).all()
+    lots = [_LotRow(*row) for row in sql.all(_LOTS_NUMBERED, {"number": scanned.lot})]
     lot = next((row for row in lots if row.part == line.part), None)
     name = f"Lot '{scanned.lot}' of part '{line.part}'"
     if lot is None:
@@ -182,7 +218,7 @@ def _plan_lot(
         if serial:
             raise _problem(
                 f"Serial '{scanned.lot}' of part '{line.part}' was already used in "
-                f"{_used_in(session, lot.id)}; scan another serial."
+                f"{_used_in(sql, lot.id)}; scan another serial."
             )
         raise _problem(f"{name} is used up; scan another lot.")
     if lot.status == "scrapped":
@@ -211,25 +247,37 @@ def _plan_lot(
     )
 
 
-def _used_in(session: Session, lot_id: int) -> str:
-    number = session.scalar(
-        select(_items.c.number)
-        .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
-        .where(_links.c.lot_id == lot_id)
-        .limit(1)
+_USED_IN = Statement(
+    select(_items.c.number)
+    .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
+    .where(_links.c.lot_id == bindparam("lot_id"))
+    .limit(1)
+)
+_MADE_ITEM = Statement(
+    select(_items.c.id, _items.c.product, _items.c.status).where(
+        _items.c.number == bindparam("number")
     )
-    return number or "another item"
+)
+_BUILT_INTO = Statement(
+    select(_items.c.number)
+    .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
+    .where(_links.c.component_item_id == bindparam("component_id"))
+)
+
+
+def _used_in(sql: Sql, lot_id: int) -> str:
+    number = sql.scalar(_USED_IN, {"lot_id": lot_id})
+    return str(number) if number else "another item"
 
 
 def _plan_component(
-    session: Session, line: ConsumeLine, scanned: ConsumptionInput, item: ItemRow
+    sql: Sql, line: ConsumeLine, scanned: ConsumptionInput, item: ItemRow
 ) -> PlannedConsumption | None:
     """A made item of the part's product; None when no item has that number (a bought one)."""
-    row = session.execute(
-        select(_items.c.id, _items.c.product, _items.c.status).where(_items.c.number == scanned.lot)
-    ).one_or_none()
-    if row is None:
+    found = sql.first(_MADE_ITEM, {"number": scanned.lot})
+    if found is None:
         return None
+    row = _MadeItem(*found)
     if row.product != line.part:
         raise _problem(
             f"'{scanned.lot}' is a {row.product}, not a {line.part}; scan a {line.part}."
@@ -241,11 +289,7 @@ def _plan_component(
             f"{line.part} '{scanned.lot}' is {row.status.replace('_', ' ')}, not completed; "
             "finish it before it is built in."
         )
-    used = session.scalar(
-        select(_items.c.number)
-        .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
-        .where(_links.c.component_item_id == row.id)
-    )
+    used = sql.scalar(_BUILT_INTO, {"component_id": row.id})
     if used is not None:
         raise _problem(f"{line.part} '{scanned.lot}' was already used in {used}; scan another one.")
     return PlannedConsumption(
@@ -258,7 +302,7 @@ def _plan_component(
 
 
 def apply_consumptions(
-    session: Session,
+    sql: Sql,
     planned: Sequence[PlannedConsumption],
     item: ItemRow,
     operation: str,
@@ -274,12 +318,14 @@ def apply_consumptions(
             )
             continue
         status = "consumed" if plan.lot_left <= _EPSILON else "available"
-        result = session.execute(
-            update(_lots)
-            .where(_lots.c.id == plan.lot_id, _lots.c.revision == plan.lot_revision)
-            .values(quantity=max(plan.lot_left, 0.0), status=status, revision=plan.lot_revision + 1)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        taken = {
+            "lot_id": plan.lot_id,
+            "seen": plan.lot_revision,
+            "quantity": max(plan.lot_left, 0.0),
+            "status": status,
+            "revision": plan.lot_revision + 1,
+        }
+        if sql.execute(_TAKE, taken) != 1:
             raise Conflict(
                 f"Lot '{plan.number}' of part '{plan.part}' was changed by someone else a moment "
                 "ago; try again.",
@@ -292,17 +338,15 @@ def apply_consumptions(
 
 
 def insert_links(
-    session: Session,
+    sql: Sql,
     planned: Sequence[PlannedConsumption],
     item: ItemRow,
     run_id: int,
     version_id: int,
 ) -> None:
     """The genealogy links from the item to what it consumed."""
-    if not planned:
-        return
-    session.execute(
-        insert(_links),
+    sql.executemany(
+        _INSERT_LINKS,
         [
             {
                 "item_id": item.id,

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.errors import Conflict, NotFound
 from engine.production_tables import Item, StartAttempt, table
+from engine.statements import Sql, Statement
 
 _items = table(Item)
 _attempts = table(StartAttempt)
@@ -74,29 +75,51 @@ _SELECT = select(
     _attempts.c.at.label("started_at"),
     _attempts.c.actor.label("started_by"),
 ).select_from(_items.outerjoin(_attempts, _attempts.c.id == _items.c.start_attempt_id))
+_FIND = Statement(_SELECT.where(_items.c.number == bindparam("number")))
+_updates: dict[tuple[str, ...], Statement] = {}
 
 
 def find_item(session: Session, number: str) -> ItemRow:
     """The item with this serial or lot number; NotFound says how to fix a bad scan."""
-    row = session.execute(_SELECT.where(_items.c.number == number)).mappings().one_or_none()
+    return read_item(Sql(session), number)
+
+
+def read_item(sql: Sql, number: str) -> ItemRow:
+    """:func:`find_item` on a command's :class:`~engine.statements.Sql`."""
+    row = sql.first(_FIND, {"number": number})
     if row is None:
         raise NotFound(
             f"There is no unit or lot '{number}'; check the number on its label and scan it again."
         )
-    return ItemRow(**{**row, "rework_counts": dict(row["rework_counts"] or {})})
+    item = ItemRow(*row)
+    return replace(item, rework_counts=dict(item.rework_counts or {}))
+
+
+def _update(columns: tuple[str, ...]) -> Statement:
+    """``UPDATE items SET <columns>, revision, updated_at`` guarded by the revision read."""
+    statement = _updates.get(columns)
+    if statement is None:
+        guarded = update(_items).where(
+            _items.c.id == bindparam("item_id"), _items.c.revision == bindparam("seen_revision")
+        )
+        statement = _updates[columns] = Statement(guarded, [*columns, "revision", "updated_at"])
+    return statement
 
 
 def update_state(
-    session: Session, item: ItemRow, changes: Mapping[str, Any], now: dt.datetime
+    session: Session | Sql, item: ItemRow, changes: Mapping[str, Any], now: dt.datetime
 ) -> ItemRow:
     """Apply ``changes`` if nobody changed the item since it was read; the item as it now is."""
+    sql = Sql.of(session)
     revision = item.revision + 1
-    result = session.execute(
-        update(_items)
-        .where(_items.c.id == item.id, _items.c.revision == item.revision)
-        .values(**changes, revision=revision, updated_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    values = {
+        **changes,
+        "revision": revision,
+        "updated_at": now,
+        "item_id": item.id,
+        "seen_revision": item.revision,
+    }
+    if sql.execute(_update(tuple(sorted(changes))), values) != 1:
         raise Conflict(
             f"{item.label} was changed by someone else a moment ago; reload to see its current "
             "step and try again.",
@@ -114,7 +137,7 @@ def state_change(
 
 
 def move(
-    session: Session,
+    session: Session | Sql,
     item: ItemRow,
     *,
     actor: str,
@@ -124,10 +147,9 @@ def move(
     changes: Mapping[str, Any],
 ) -> ItemRow:
     """:func:`update_state` and its audit row."""
-    moved = update_state(session, item, changes, now)
-    audit.record_many(
-        session, [state_change(item, moved, actor=actor, action=action, reason=reason)]
-    )
+    sql = Sql.of(session)
+    moved = update_state(sql, item, changes, now)
+    audit.append(sql, [state_change(item, moved, actor=actor, action=action, reason=reason)])
     return moved
 
 

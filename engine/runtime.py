@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dsl import env as keys
@@ -19,6 +19,7 @@ from engine import people
 from engine.environment import EquipmentFacts, OperatorFacts, equipment_state
 from engine.errors import Forbidden, NotFound
 from engine.items import ItemRow
+from engine.statements import Sql, Statement
 from engine.tables import EquipmentRecord, EquipmentStateChange, User
 from engine.tagsource import SetpointWriter, TagSource, TagValue
 
@@ -47,21 +48,25 @@ def operation_of(plant: Plant, item: ItemRow, operation_id: str) -> tuple[Routin
         ) from None
 
 
-def full_name(session: Session, username: str) -> str:
+_USER = Statement(
+    select(User.full_name, User.active).where(User.username == bindparam("username"))
+)
+
+
+def full_name(session: Session | Sql, username: str) -> str:
     """An active user's full name (the username when none is recorded).
 
     NotFound for an unknown user; Forbidden for a deactivated one."""
-    row = session.execute(
-        select(User.full_name, User.active).where(User.username == username)
-    ).one_or_none()
+    row = Sql.of(session).first(_USER, {"username": username})
     if row is None:
         raise NotFound(
             f"There is no user '{username}'; check the spelling, or add the user with "
             f"`ferrule users add {username}`."
         )
-    if not row.active:
+    name, active = row
+    if not active:
         raise Forbidden(f"User '{username}' is deactivated and cannot record production work.")
-    return row.full_name or username
+    return str(name or username)
 
 
 def operator_facts(session: Session, username: str, today: dt.date) -> OperatorFacts:
