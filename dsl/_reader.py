@@ -171,7 +171,7 @@ def _moved(rule: CompiledRule, span: Span) -> CompiledRule:
 def _rule_key(source: str, scope: Scope, expect: Expect) -> Hashable:
     """What a successful compilation depends on: names it resolved appear in its text, so
     fields whose names do not occur in ``source`` cannot change the result."""
-    fields = frozenset((n, s) for n, s in scope.fields.items() if n in source)
+    fields = frozenset([(n, s) for n, s in scope.fields.items() if n in source])
     return (
         source,
         expect,

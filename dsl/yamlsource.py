@@ -68,19 +68,23 @@ class YMap:
 
     entries: tuple[tuple[YScalar, YNode], ...]
     span: Span
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[str, tuple[YScalar, YNode]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Each entry by its key's text (the tree builder passes the one it made anyway)."""
 
     def __post_init__(self) -> None:
-        self._index.update({key.text: n for n, (key, _) in enumerate(self.entries)})
+        if not self._index:
+            self._index.update({entry[0].text: entry for entry in self.entries})
 
     def get(self, key: str) -> YNode | None:
-        position = self._index.get(key)
-        return None if position is None else self.entries[position][1]
+        entry = self._index.get(key)
+        return None if entry is None else entry[1]
 
     def key(self, key: str) -> YScalar | None:
         """The key scalar itself (for spans pointing at ``key:``)."""
-        position = self._index.get(key)
-        return None if position is None else self.entries[position][0]
+        entry = self._index.get(key)
+        return None if entry is None else entry[0]
 
     def __contains__(self, key: str) -> bool:
         return key in self._index
@@ -209,26 +213,28 @@ class _Builder:
 
     def _mapping(self, items: list[YNode], span: Span) -> YMap:
         entries: list[tuple[YScalar, YNode]] = []
-        seen: dict[str, YScalar] = {}
+        index: dict[str, tuple[YScalar, YNode]] = {}
         for key, value in zip(items[0::2], items[1::2], strict=True):
             if not isinstance(key, YScalar):
                 self.diagnostics.append(
                     error(key.span, "a mapping key must be a plain name, found " + describe(key))
                 )
                 continue
-            first = seen.get(key.text)
+            first = index.get(key.text)
             if first is not None:
                 self.diagnostics.append(
                     error(
                         key.span,
                         f"duplicate key '{key.text}'",
-                        f"'{key.text}' is already set at line {first.span.line}; keep one of them",
+                        f"'{key.text}' is already set at line {first[0].span.line}; "
+                        "keep one of them",
                     )
                 )
                 continue
-            seen[key.text] = key
-            entries.append((key, value))
-        return YMap(tuple(entries), span)
+            entry = (key, value)
+            index[key.text] = entry
+            entries.append(entry)
+        return YMap(tuple(entries), span, index)
 
 
 # ---------------------------------------------------------------- syntax errors

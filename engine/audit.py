@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.base import Base, utcnow
-from engine.statements import Sql, Statement
+from engine.statements import Sql, Statement, insert_rows
 from engine.tables import AuditHead, AuditRecord
 
 GENESIS = ""
@@ -86,7 +86,7 @@ def record_many(session: Session, changes: Iterable[Change]) -> list[int]:
     return append(Sql(session), changes)
 
 
-_INSERT_ROWS = Statement(insert(_audit), [c.key for c in _audit.c])
+_INSERT_ROWS = insert_rows(_audit)
 _INSERT_HEAD = Statement(insert(_head), ["id", "seq", "hash"])
 _UPDATE_HEAD = Statement(update(_head).where(_head.c.id == bindparam("head_id")), ["seq", "hash"])
 _HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == bindparam("head_id"))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
@@ -25,7 +25,7 @@ from engine import audit
 from engine.errors import Conflict, Invalid, NotFound
 from engine.items import ItemRow
 from engine.production_tables import Consumption, Item, table
-from engine.statements import Sql, Statement
+from engine.statements import Sql, Statement, insert_rows
 from engine.tables import Lot
 
 _lots = table(Lot)
@@ -48,19 +48,7 @@ _TAKE = Statement(
     update(_lots).where(_lots.c.id == bindparam("lot_id"), _lots.c.revision == bindparam("seen")),
     ["quantity", "status", "revision"],
 )
-_INSERT_LINKS = Statement(
-    insert(_links),
-    [
-        "item_id",
-        "run_id",
-        "part",
-        "lot_id",
-        "component_item_id",
-        "quantity",
-        "unit",
-        "config_version_id",
-    ],
-)
+_INSERT_LINKS = insert_rows(_links)
 
 
 @dataclass(frozen=True, slots=True)

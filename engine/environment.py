@@ -53,10 +53,17 @@ class ItemFacts:
 
 @dataclass(frozen=True, slots=True)
 class OperationNeeds:
-    """What evaluating one operation's rules requires, computed once per operation."""
+    """What evaluating one operation's rules requires, computed once per operation: the keys
+    its rules read, the tags to read (for rules, equipment state and capture), the tags the
+    rules themselves read, and whether they read the operator's roles or qualifications, the
+    equipment, or fields entered at other operations."""
 
     keys: frozenset[str]
     tags: tuple[str, ...]
+    rule_tags: frozenset[str]
+    operator: bool
+    equipment: bool
+    earlier_fields: bool
 
 
 def rule_tags(rule_keys: Iterable[str]) -> set[str]:
@@ -96,8 +103,19 @@ def needs_of(plant: Plant, operation: Operation) -> OperationNeeds:
         if equipment
         else frozenset()
     )
-    tags = rule_tags(rule_keys) | rule_tags(state_keys) | set(operation.capture)
-    needs = OperationNeeds(keys=rule_keys, tags=tuple(sorted(tags)))
+    read_by_rules = rule_tags(rule_keys)
+    tags = read_by_rules | rule_tags(state_keys) | set(operation.capture)
+    own_fields = keys.field_key(operation.id, "")
+    needs = OperationNeeds(
+        keys=rule_keys,
+        tags=tuple(sorted(tags)),
+        rule_tags=frozenset(read_by_rules),
+        operator="operator.roles" in rule_keys or "operator.qualifications" in rule_keys,
+        equipment=any(k.startswith("equipment.") for k in rule_keys),
+        earlier_fields=any(
+            k.startswith(keys.FIELD) and not k.startswith(own_fields) for k in rule_keys
+        ),
+    )
     _needs_cache[id(operation)] = (operation, equipment, needs)
     return needs
 
@@ -178,9 +196,10 @@ def build_environment(
 ) -> dict[str, Any]:
     """The environment for ``operation``'s rules. ``fields`` maps ``field:`` keys to SI values
     (earlier operations' and, at completion, this one's)."""
-    needed = needs_of(plant, operation).keys
+    needs = needs_of(plant, operation)
+    needed = needs.keys
     env: dict[str, Any] = {}
-    add_tags(env, plant, rule_tags(needed), readings, now)
+    add_tags(env, plant, needs.rule_tags, readings, now)
     facts: dict[str, Any] = {
         keys.NOW: keys.datetime_value(now),
         keys.TODAY: keys.date_value(site_today(plant, now)),

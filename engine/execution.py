@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl import env as keys
@@ -36,10 +36,11 @@ from engine.environment import (
     build_environment,
     needs_of,
     reading_quality,
+    rule_tags,
     site_today,
 )
 from engine.errors import Blocked, Conflict
-from engine.items import ItemRow, find_item, move, state_change, update_state
+from engine.items import ItemRow, move, read_item, state_change, update_state
 from engine.production_tables import (
     GateResult,
     HoldEvent,
@@ -55,15 +56,13 @@ from engine.runtime import (
     Runtime,
     equipment_facts,
     full_name,
-    needs_equipment,
-    needs_operator,
     operation_of,
     operator_facts,
-    reads_earlier_fields,
     stored_rule_value,
 )
 from engine.sampling import decide as sample
 from engine.signatures import Signed, Signer, content_hash, cover, store
+from engine.statements import Sql, insert_rows
 from engine.tagsource import TagValue
 from engine.validation import FieldValue, validate
 
@@ -75,9 +74,13 @@ _gates = table(GateResult)
 _holds = table(HoldEvent)
 _ncs = table(Nonconformance)
 
-_INSERT_RUN = insert(_runs).returning(_runs.c.id)
-_INSERT_ATTEMPT = insert(_attempts).returning(_attempts.c.id)
-_INSERT_NC = insert(_ncs).returning(_ncs.c.id)
+_INSERT_ATTEMPT = insert_rows(_attempts, returning=_attempts.c.id)
+_INSERT_RUN = insert_rows(_runs, returning=_runs.c.id)
+_INSERT_MEASUREMENTS = insert_rows(_measurements)
+_INSERT_CAPTURES = insert_rows(_captures)
+_INSERT_GATES = insert_rows(_gates)
+_INSERT_HOLD = insert_rows(_holds)
+_INSERT_NC = insert_rows(_ncs, returning=_ncs.c.id)
 
 # ---------------------------------------------------------------- results
 
@@ -304,7 +307,6 @@ def _earlier_fields(
 def _facts(
     session: Session,
     *,
-    runtime: Runtime,
     plant: Plant,
     item: ItemRow,
     operation: Operation,
@@ -314,20 +316,19 @@ def _facts(
     current: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The rule environment for ``operation`` on ``item``, reading only what its rules need."""
-    rule_keys = needs_of(plant, operation).keys
-    today = site_today(plant, now)
+    needs = needs_of(plant, operation)
     operator = (
-        operator_facts(session, actor, today)
-        if needs_operator(rule_keys)
+        operator_facts(session, actor, site_today(plant, now))
+        if needs.operator
         else OperatorFacts(actor, frozenset(), frozenset())
     )
     equipment = (
         equipment_facts(session, plant, operation.equipment, readings, now)
-        if operation.equipment and needs_equipment(rule_keys)
+        if operation.equipment and needs.equipment
         else None
     )
-    fields = dict(current)
-    if reads_earlier_fields(rule_keys, operation.id):
+    fields = current
+    if needs.earlier_fields:
         fields = {**_earlier_fields(session, plant, item, operation.id), **current}
     return build_environment(
         plant,
@@ -360,6 +361,36 @@ def _setpoint(
     return runtime.setpoints.write(tag.key, value, setpoint.tolerance), value
 
 
+def _interlock_checks(
+    session: Session,
+    runtime: Runtime,
+    plant: Plant,
+    *,
+    item: ItemRow,
+    operation: Operation,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Mapping[str, TagValue], dict[str, Any], list[dict[str, Any]]]:
+    """Every interlock of ``operation`` evaluated now: the readings, the environment, and each
+    interlock's verdict as plain data (see :func:`explanation_json`)."""
+    readings = _readings(runtime, plant, operation)
+    env = _facts(
+        session,
+        plant=plant,
+        item=item,
+        operation=operation,
+        actor=actor,
+        now=now,
+        readings=readings,
+        current={},
+    )
+    checks = [
+        explanation_json(i.name, i.because, i.rule.explain(env), implicit=i.implicit)
+        for i in operation.interlocks
+    ]
+    return readings, env, checks
+
+
 def start_operation(
     session: Session,
     runtime: Runtime,
@@ -370,29 +401,17 @@ def start_operation(
     now: dt.datetime,
 ) -> StartResult:
     """Try to start ``operation_id`` on the item; record the attempt, allowed or blocked."""
-    item = find_item(session, item_number)
+    sql = Sql(session)
+    item = read_item(sql, item_number)
     plant = runtime.plants(session, item.config_version_id)
     _routing, operation = operation_of(plant, item, operation_id)
     problem = _state_problem(item, operation.id, starting=True)
     if problem:
         raise Conflict(problem, code="wrong_state")
-    full_name(session, actor)
-    readings = _readings(runtime, plant, operation)
-    env = _facts(
-        session,
-        runtime=runtime,
-        plant=plant,
-        item=item,
-        operation=operation,
-        actor=actor,
-        now=now,
-        readings=readings,
-        current={},
+    full_name(sql, actor)
+    _readings_now, env, checks = _interlock_checks(
+        session, runtime, plant, item=item, operation=operation, actor=actor, now=now
     )
-    checks: list[dict[str, Any]] = [
-        explanation_json(i.name, i.because, i.rule.explain(env), implicit=i.implicit)
-        for i in operation.interlocks
-    ]
     failing = [c for c in checks if c["outcome"] != "pass"]
     if not failing:
         for setpoint in operation.setpoints:
@@ -417,7 +436,7 @@ def start_operation(
                 failing.append(check)
                 break
     allowed = not failing
-    attempt_id = session.execute(
+    attempt_id = sql.scalar(
         _INSERT_ATTEMPT,
         {
             "item_id": item.id,
@@ -429,23 +448,17 @@ def start_operation(
             "at": now,
             "config_version_id": item.config_version_id,
         },
-    ).scalar_one()
+    )
     if not allowed:
         reasons = "; ".join(_describe_failure(c) for c in failing)
         message = f"Cannot start '{operation.id}' on {item.label}: {reasons}."
-        audit.record(
-            session,
-            actor,
-            "start_blocked",
-            "item",
-            item.number,
-            None,
-            {"operation": operation.id, "attempt": attempt_id},
-            reasons,
+        new = {"operation": operation.id, "attempt": attempt_id}
+        audit.append(
+            sql, [audit.Change(actor, "start_blocked", "item", item.number, None, new, reasons)]
         )
         return StartResult(item.number, operation.id, False, tuple(checks), message, item.revision)
     moved = move(
-        session,
+        sql,
         item,
         actor=actor,
         action="start",
@@ -459,6 +472,74 @@ def start_operation(
     )
     message = f"Started '{operation.id}' on {item.label}."
     return StartResult(item.number, operation.id, True, tuple(checks), message, moved.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class InterlockPreview:
+    """One interlock evaluated now: its verdict as plain data (name, because, outcome and each
+    sub-check with the values it read, see :func:`explanation_json`) and the tags it reads."""
+
+    check: Mapping[str, Any]
+    tags: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.check["outcome"] == "pass")
+
+
+@dataclass(frozen=True, slots=True)
+class StartPreview:
+    """What starting the operation would find now, without starting it or recording anything:
+    why the item's state forbids it (``problem``, "" when it does not), each interlock, and the
+    live readings they were evaluated on (by tag key), taken at ``at``."""
+
+    item: str
+    operation: str
+    problem: str
+    interlocks: tuple[InterlockPreview, ...]
+    readings: Mapping[str, TagValue]
+    at: dt.datetime
+
+    @property
+    def allowed(self) -> bool:
+        """True when the state allows a start and every interlock passes (setpoint writes,
+        which happen only at a real start, can still refuse it)."""
+        return not self.problem and all(i.passed for i in self.interlocks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "operation": self.operation,
+            "allowed": self.allowed,
+            "problem": self.problem,
+            "checks": [{**i.check, "tags": list(i.tags)} for i in self.interlocks],
+            "at": self.at.isoformat(),
+        }
+
+
+def preview_start(
+    session: Session,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    operation_id: str,
+    actor: str,
+    now: dt.datetime,
+) -> StartPreview:
+    """Evaluate the start checks of ``operation_id`` on the item as ``actor`` at ``now``; writes
+    nothing (no attempt, no setpoint). The item's state problem is reported, not raised."""
+    item = read_item(Sql(session), item_number)
+    plant = runtime.plants(session, item.config_version_id)
+    _routing, operation = operation_of(plant, item, operation_id)
+    readings, _env, checks = _interlock_checks(
+        session, runtime, plant, item=item, operation=operation, actor=actor, now=now
+    )
+    interlocks = tuple(
+        InterlockPreview(check, tuple(sorted(rule_tags(interlock.rule.keys))))
+        for check, interlock in zip(checks, operation.interlocks, strict=True)
+    )
+    problem = _state_problem(item, operation.id, starting=True) or ""
+    return StartPreview(item.number, operation.id, problem, interlocks, readings, now)
 
 
 # ---------------------------------------------------------------- complete
@@ -582,7 +663,8 @@ def complete_operation(
     """Complete the started operation on the item; everything in the caller's transaction.
 
     ``signers`` (already re-authenticated) must cover the operation's signature requirements."""
-    item = find_item(session, item_number)
+    sql = Sql(session)
+    item = read_item(sql, item_number)
     if expected_revision is not None and expected_revision != item.revision:
         raise Conflict(
             f"{item.label} was changed by someone else a moment ago (it is now at "
@@ -594,7 +676,7 @@ def complete_operation(
     problem = _state_problem(item, operation.id, starting=False)
     if problem:
         raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
-    full_name(session, actor)
+    full_name(sql, actor)
     signed = (
         cover(operation.signatures, signers, f"'{operation.id}' on {item.label}")
         if operation.signatures or signers
@@ -602,14 +684,17 @@ def complete_operation(
     )
     values = validate(operation, data, units)
     current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
-    today = site_today(plant, now)
     planned = plan_consumptions(
-        session, plant=plant, operation=operation, item=item, inputs=consumptions, today=today
+        sql,
+        plant=plant,
+        operation=operation,
+        item=item,
+        inputs=consumptions,
+        today=site_today(plant, now),
     )
     readings = _readings(runtime, plant, operation)
     env = _facts(
         session,
-        runtime=runtime,
         plant=plant,
         item=item,
         operation=operation,
@@ -621,7 +706,7 @@ def complete_operation(
     verdicts, details, failed = _gate_verdicts(operation.gates, item, env, operation)
     decision = decide(routing, operation, failed, item.rework_counts)
     return _write_completion(
-        session,
+        sql,
         item=item,
         operation=operation,
         actor=actor,
@@ -653,7 +738,7 @@ def _completed_meanwhile(session: Session, item: ItemRow, operation: str) -> str
 
 
 def _write_completion(
-    session: Session,
+    sql: Sql,
     *,
     item: ItemRow,
     operation: Operation,
@@ -669,13 +754,13 @@ def _write_completion(
 ) -> CompleteResult:
     version = item.config_version_id
     changes = _new_state(decision, item)
-    moved = update_state(session, item, changes, now)
+    moved = update_state(sql, item, changes, now)
     reason = f"completed '{operation.id}': {decision.route.value}" + (
         f" ({decision.reason})" if decision.reason else ""
     )
     changed = [state_change(item, moved, actor=actor, action="complete", reason=reason)]
-    changed += apply_consumptions(session, planned, item, operation.id, actor)
-    run_id: int = session.execute(
+    changed += apply_consumptions(sql, planned, item, operation.id, actor)
+    run_id: int = sql.scalar(
         _INSERT_RUN,
         {
             "item_id": item.id,
@@ -690,41 +775,38 @@ def _write_completion(
             "route_reason": decision.reason,
             "config_version_id": version,
         },
-    ).scalar_one()
-    if values:
-        session.execute(
-            insert(_measurements),
-            [
-                {
-                    "run_id": run_id,
-                    "field": v.field.name,
-                    "value_num": v.number,
-                    "value_text": v.text,
-                    "unit": v.field.unit,
-                }
-                for v in values
-            ],
-        )
-    if captures:
-        session.execute(insert(_captures), [{**c, "run_id": run_id} for c in captures])
-    if verdicts:
-        session.execute(
-            insert(_gates),
-            [
-                {
-                    "run_id": run_id,
-                    "gate": v.gate,
-                    "outcome": v.outcome,
-                    "sampled": v.sampled,
-                    "draw": v.draw,
-                    "checks": detail.get("checks", []),
-                }
-                for v, detail in zip(verdicts, details, strict=True)
-            ],
-        )
-    insert_links(session, planned, item, run_id, version)
+    )
+    sql.executemany(
+        _INSERT_MEASUREMENTS,
+        [
+            {
+                "run_id": run_id,
+                "field": v.field.name,
+                "value_num": v.number,
+                "value_text": v.text,
+                "unit": v.field.unit,
+            }
+            for v in values
+        ],
+    )
+    sql.executemany(_INSERT_CAPTURES, [{**c, "run_id": run_id} for c in captures])
+    sql.executemany(
+        _INSERT_GATES,
+        [
+            {
+                "run_id": run_id,
+                "gate": v.gate,
+                "outcome": v.outcome,
+                "sampled": v.sampled,
+                "draw": v.draw,
+                "checks": detail.get("checks", []),
+            }
+            for v, detail in zip(verdicts, details, strict=True)
+        ],
+    )
+    insert_links(sql, planned, item, run_id, version)
     nc_id, nc_change = _route_records(
-        session,
+        sql,
         item=item,
         operation=operation,
         actor=actor,
@@ -745,7 +827,7 @@ def _write_completion(
             "config_version_id": version,
         }
         changed += store(
-            session,
+            sql,
             signed,
             record_type="operation_run",
             record_id=run_id,
@@ -753,7 +835,7 @@ def _write_completion(
             now=now,
             version_id=version,
         )
-    audit.record_many(session, changed)
+    audit.append(sql, changed)
     return CompleteResult(
         item=item.number,
         operation=operation.id,
@@ -769,7 +851,7 @@ def _write_completion(
 
 
 def _route_records(
-    session: Session,
+    sql: Sql,
     *,
     item: ItemRow,
     operation: Operation,
@@ -781,8 +863,8 @@ def _route_records(
     """The hold event or nonconformance a failed gate opens: the nonconformance's id and its
     audit change."""
     if decision.route is Route.HOLD:
-        session.execute(
-            insert(_holds),
+        sql.execute(
+            _INSERT_HOLD,
             {
                 "item_id": item.id,
                 "action": "hold",
@@ -795,7 +877,7 @@ def _route_records(
         )
     if decision.route is not Route.NONCONFORMANCE:
         return None, None
-    nc_id: int = session.execute(
+    nc_id: int = sql.scalar(
         _INSERT_NC,
         {
             "item_id": item.id,
@@ -809,6 +891,6 @@ def _route_records(
             "opened_at": now,
             "config_version_id": item.config_version_id,
         },
-    ).scalar_one()
+    )
     new = {"item": item.number, "operation": operation.id, "gate": decision.gate}
     return nc_id, audit.Change(actor, "open", "nonconformance", nc_id, None, new, decision.reason)

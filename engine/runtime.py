@@ -48,9 +48,7 @@ def operation_of(plant: Plant, item: ItemRow, operation_id: str) -> tuple[Routin
         ) from None
 
 
-_USER = Statement(
-    select(User.full_name, User.active).where(User.username == bindparam("username"))
-)
+_USER = Statement(select(User.full_name, User.active).where(User.username == bindparam("username")))
 
 
 def full_name(session: Session | Sql, username: str) -> str:
@@ -116,21 +114,6 @@ def _last_source(session: Session, name: str) -> str | None:
         .order_by(EquipmentStateChange.id.desc())
         .limit(1)
     )
-
-
-def needs_operator(rule_keys: frozenset[str]) -> bool:
-    """True when rules read the operator's roles or qualifications."""
-    return "operator.roles" in rule_keys or "operator.qualifications" in rule_keys
-
-
-def needs_equipment(rule_keys: frozenset[str]) -> bool:
-    return any(k.startswith("equipment.") for k in rule_keys)
-
-
-def reads_earlier_fields(rule_keys: frozenset[str], operation: str) -> bool:
-    """True when rules read fields entered at operations other than ``operation``."""
-    own = keys.field_key(operation, "")
-    return any(k.startswith(keys.FIELD) and not k.startswith(own) for k in rule_keys)
 
 
 def stored_rule_value(value_num: float | None, value_text: str, unit: str | None, kind: str) -> Any:

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from dsl.model import SignatureRequirement
@@ -23,6 +22,7 @@ from engine import audit, people
 from engine.errors import Forbidden, Invalid
 from engine.production_tables import Signature, table
 from engine.runtime import full_name
+from engine.statements import Sql, insert_rows
 
 _signatures = table(Signature)
 
@@ -152,8 +152,11 @@ def content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(audit.canonical(content).encode()).hexdigest()
 
 
+_INSERT = insert_rows(_signatures)
+
+
 def store(
-    session: Session,
+    session: Session | Sql,
     signed: Sequence[Signed],
     *,
     record_type: str,
@@ -179,7 +182,7 @@ def store(
         }
         for s in signed
     ]
-    session.execute(insert(_signatures), rows)
+    Sql.of(session).executemany(_INSERT, rows)
     return [
         audit.Change(
             s.signer.username,

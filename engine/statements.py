@@ -16,26 +16,33 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 _REQUIRED = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Compiled:
-    """A statement's SQL for one dialect, with how to bind parameters and read result rows."""
+    """A statement's SQL for one dialect, with how to bind parameters and read result rows.
+
+    The result processors are found on the first result (some drivers' need the column type
+    codes the cursor describes)."""
 
     sql: str
     positional: bool
     binds: tuple[tuple[str, Processor | None, Any], ...]  # name, processor, default
-    readers: tuple[Processor | None, ...]
+    dialect: Dialect
+    result_types: tuple[TypeEngine[Any], ...]
+    readers: tuple[Processor | None, ...] | None = None
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The DBAPI parameters for one row of ``values`` (by column or bind name)."""
@@ -47,14 +54,23 @@ class Compiled:
             return bound
         return {name: value for (name, _, _), value in zip(self.binds, bound, strict=True)}
 
-    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        """A result row with each column's value as SQLAlchemy would return it."""
-        if not self.readers:  # a textual statement: values as the driver gives them
-            return tuple(raw)
-        return tuple(
-            value if read is None or value is None else read(value)
-            for read, value in zip(self.readers, raw, strict=True)
-        )
+    def rows(self, raws: Sequence[Sequence[Any]], description: Any) -> list[tuple[Any, ...]]:
+        """Result rows with each column's value as SQLAlchemy would return it."""
+        if not self.result_types:  # a textual statement: values as the driver gives them
+            return [tuple(raw) for raw in raws]
+        readers = self.readers
+        if readers is None:
+            readers = self.readers = tuple(
+                kind.dialect_impl(self.dialect).result_processor(self.dialect, column[1])
+                for kind, column in zip(self.result_types, description, strict=True)
+            )
+        return [
+            tuple(
+                value if read is None or value is None else read(value)
+                for read, value in zip(readers, raw, strict=True)
+            )
+            for raw in raws
+        ]
 
 
 class Statement:
@@ -82,17 +98,19 @@ class Statement:
         for name in names:
             bind = compiled.binds[name]
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            binds.append((name, process, self._default(name, bind.required)))
-        readers = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self._result_columns()
-        )
-        return Compiled(compiled.string, compiled.positional, tuple(binds), readers)
+            binds.append((name, process, self._default(name, bind)))
+        result_types = tuple(column.type for column in self._result_columns())
+        return Compiled(compiled.string, compiled.positional, tuple(binds), dialect, result_types)
 
-    def _default(self, name: str, required: bool) -> Any:
-        """``_REQUIRED`` for a value the caller must give, else the value used when it does not."""
-        if required or name in self.columns or not isinstance(self.statement, Insert | Update):
+    def _default(self, name: str, bind: BindParameter[Any]) -> Any:
+        """``_REQUIRED`` for a value the caller must give, else the value used when it does not:
+        a literal written in the statement (``LIMIT 1``), or a column's scalar default."""
+        if bind.required or name in self.columns:
             return _REQUIRED
+        if bind.value is not None:
+            return bind.value
+        if not isinstance(self.statement, Insert | Update):
+            return None
         column = self.statement.table.c.get(name)
         default = column.default if column is not None else None
         if default is None:
@@ -108,6 +126,12 @@ class Statement:
         if isinstance(self.statement, Insert | Update):
             return [d["expr"] for d in self.statement.returning_column_descriptions]
         return []
+
+
+def insert_rows(table: Table, *, returning: ColumnElement[Any] | None = None) -> Statement:
+    """An INSERT of every column of ``table`` but its generated key; each row gives them all."""
+    statement = insert(table) if returning is None else insert(table).returning(returning)
+    return Statement(statement, [c.key for c in table.c if c is not table.autoincrement_column])
 
 
 class Sql:
@@ -153,7 +177,7 @@ class Sql:
         compiled = statement.on(self.dialect)
         self._run(compiled, compiled.params(values or {}))
         rows = self._cursor.fetchall()  # all of them: a RETURNING completes when read to the end
-        return compiled.row(rows[0]) if rows else None
+        return compiled.rows(rows[:1], self._cursor.description)[0] if rows else None
 
     def all(
         self, statement: Statement, values: Mapping[str, Any] | None = None
@@ -161,7 +185,7 @@ class Sql:
         """Every result row."""
         compiled = statement.on(self.dialect)
         self._run(compiled, compiled.params(values or {}))
-        return [compiled.row(raw) for raw in self._cursor.fetchall()]
+        return compiled.rows(self._cursor.fetchall(), self._cursor.description)
 
     def scalar(self, statement: Statement, values: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row (None when there is no row)."""

@@ -19,7 +19,7 @@ from engine.tagsource import RecordingSetpointWriter, StaticTagSource
 from web.app import create_app
 from web.settings import Settings
 
-OPERATORS = ("anna", "omar")  # the operators of conftest.USERS
+OPERATORS = ("anna", "omar")  # the operators of web_support.USERS
 GOOD_TAGS: dict[str, float | bool | str] = {
     "press1.pressure": 70.0,
     "press1.fault": False,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 
-from conftest import ACME, Api
 from test_web_api_flow import released_unit
+from testdata import ACME
+from web_support import Api
 
 from dsl.model import Plant
 

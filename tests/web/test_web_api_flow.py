@@ -1,11 +1,12 @@
 """A harness through the API from work order to signed test, and the records it leaves.
-Every response is checked against the OpenAPI document (see conftest.Api)."""
+Every response is checked against the OpenAPI document (see web_support.Api)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from conftest import PASSWORD, Api
+from testdata import PASSWORD
+from web_support import Api
 
 from dsl.model import Plant
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Api
+from testdata import PASSWORD
+from web_support import Api
 
 from dsl.model import Plant
 from web.openapi import OPERATIONS

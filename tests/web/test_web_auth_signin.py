@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from conftest import PASSWORD, csrf_of, sign_in
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from testdata import PASSWORD
+from web_support import csrf_of, sign_in
 
 from engine.db import Database
 from engine.tables import AuditRecord

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import sign_in
 from flask.testing import FlaskClient
+from web_support import sign_in
 
 from engine import people
 from engine.db import Database

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from browser_support import sign_in_browser
-from conftest import ACME, PASSWORD
 from flask import Flask
 from pages_support import release_unit
 from playwright.sync_api import Page, expect
+from testdata import ACME, PASSWORD
 
 from engine.bom import ConsumptionInput
 from engine.tagsource import StaticTagSource

@@ -1,12 +1,12 @@
 """The OpenAPI document: valid OpenAPI 3.1, one entry per route, and request validation that
-names the field. (Responses are checked against it in every API test: see conftest.Api.)"""
+names the field. (Responses are checked against it in every API test: see web_support.Api.)"""
 
 from __future__ import annotations
 
-from conftest import Api
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from test_web_api_flow import released_unit
+from web_support import Api
 
 from dsl.model import Plant
 from web.openapi import OPERATIONS

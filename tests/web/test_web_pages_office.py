@@ -6,10 +6,11 @@ import html
 import io
 import zipfile
 
-from conftest import ACME, PASSWORD, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import form_token, release_unit
+from testdata import ACME, PASSWORD
+from web_support import sign_in
 
 from engine.bom import ConsumptionInput
 

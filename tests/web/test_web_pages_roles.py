@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import USERS, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import release_unit
+from web_support import USERS, sign_in
 
 # page → roles that may open it
 PAGES: dict[str, tuple[str, ...]] = {

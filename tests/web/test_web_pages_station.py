@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import html
 
-from conftest import sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import CRIMP_FORM, CUT_FORM, form_token, release_unit
+from web_support import sign_in
 
 from engine.tagsource import StaticTagSource
 
