@@ -25,7 +25,7 @@ from testdata import ACME, PASSWORD  # noqa: E402
 
 from dsl.model import Plant  # noqa: E402
 from engine import versions  # noqa: E402
-from engine.db import Database, load_models  # noqa: E402
+from engine.db import Database  # noqa: E402
 
 TEMPLATE = "ferrule_template"
 
@@ -39,7 +39,6 @@ def postgres_server() -> Iterator[PostgresServer]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    load_models()
     server = PostgresServer(bindir)
     server.start()
     try:

@@ -135,11 +135,7 @@ TABLE_MODULES = ("engine.tables", "engine.production_tables", "engine.access")
 def load_models() -> None:
     """Import every module that defines tables, so that ``Base.metadata`` knows them all."""
     for name in TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a module that exists but fails to import is a real error
-                raise
+        importlib.import_module(name)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
