@@ -3,8 +3,9 @@
 Each completion enters 10 values, evaluates 3 gates, consumes 2 lots and captures 2 tags, in one
 transaction, on SQLite with WAL (synchronous=NORMAL). The floor is the same rows (run,
 measurements, captures, gate results, consumption links, lot and item updates, audit rows) written
-with the sqlite3 module in one transaction per operation, measured in the same run. Starts are not
-timed. With ``--postgres URL`` (or FERRULE_BENCH_PG_URL) the engine figure is also measured on
+with the sqlite3 module in one transaction per operation (after the reads that resolve the
+scanned item and lot numbers and the audit chain's head), alternating with the engine's
+completions in the same run so that both see the same load. Starts are not timed. With ``--postgres URL`` (or FERRULE_BENCH_PG_URL) the engine figure is also measured on
 PostgreSQL. Last line: ``engine_complete_vs_raw_sqlite: <ratio>`` (target <= 3).
 """
 
@@ -20,6 +21,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -102,11 +104,17 @@ def setup(db: Database, units: int) -> tuple[Ferrule, list[str]]:
     return engine, list(engine.release_work_order(actor="sup", number=order.number).items)
 
 
-def engine_times(db: Database, count: int) -> list[float]:
+def engine_times(
+    db: Database, count: int, floor: sqlite3.Connection | None = None
+) -> tuple[list[float], list[float]]:
+    """Engine completion times; with ``floor``, each one is followed by the raw completion of
+    the same unit number on it, so that both see the same machine load (the machine is shared:
+    alternating keeps the ratio steady)."""
     engine, units = setup(db, count + WARMUP)
     data = {name: 10.0 + index * 0.5 for index, name in enumerate(FIELDS)}
     consume = [ConsumptionInput("BOLT", "B-1"), ConsumptionInput("NUT", "N-1")]
     times: list[float] = []
+    raw: list[float] = []
     for index, unit in enumerate(units):
         engine.start_operation(actor="op", item=unit, operation="assemble")
         began = time.perf_counter()
@@ -115,20 +123,54 @@ def engine_times(db: Database, count: int) -> list[float]:
         )
         elapsed = time.perf_counter() - began
         assert result.route == "completed", result
+        if floor is not None:
+            began = time.perf_counter()
+            raw_complete(floor, unit)
+            if index >= WARMUP:
+                raw.append(time.perf_counter() - began)
         if index >= WARMUP:
             times.append(elapsed)
-    return times
+    return times, raw
 
 
-def raw_times(path: Path, count: int) -> list[float]:
-    """The same rows with plain sqlite3: one transaction per operation."""
+def _stamp(moment: dt.datetime) -> str:
+    """A timestamp as SQLAlchemy stores it on SQLite."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _audit_row(seq: int, prev: str, at: dt.datetime, change: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One audit row, hashed as engine/audit.py does: sha256(prev + canonical content)."""
+    action, entity, entity_id, old, new, reason = change
+    old_text, new_text = _canonical(old), _canonical(new)
+    content = {
+        "at": at.isoformat(),
+        "actor": "op",
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "old": old_text,
+        "new": new_text,
+        "reason": reason,
+    }
+    digest = hashlib.sha256((prev + _canonical(content)).encode()).hexdigest()
+    return (seq, _stamp(at), "op", action, entity, entity_id, old_text, new_text, reason, prev,
+            digest)  # fmt: skip
+
+
+def raw_setup(path: Path, count: int) -> sqlite3.Connection:
+    """The engine's schema with ``count`` started units (each with its start attempt)."""
     db = Database.from_url(f"sqlite:///{path}")
     db.create_all()
     db.dispose()
     con = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         con.execute(f"PRAGMA {pragma}")
-    now = utcnow().isoformat()
+    now = _stamp(utcnow())
+    con.execute("BEGIN")
     con.execute(
         "INSERT INTO config_versions (id, site, content_hash, files, assets, created_at, "
         "created_by, note) VALUES (1, 'bench', 'h', '{}', '{}', ?, 'b', '')",
@@ -140,82 +182,111 @@ def raw_times(path: Path, count: int) -> list[float]:
         "VALUES (1, 'WO1', 'WIDGET', 'widget', ?, 'released', 1, ?, 'b', 1)",
         (count, now),
     )
-    for lot_id, part in ((1, "BOLT"), (2, "NUT")):
+    for lot_id, part, number in ((1, "BOLT", "B-1"), (2, "NUT", "N-1")):
         con.execute(
             "INSERT INTO lots (id, part, number, quantity, received_quantity, unit, status, "
             "supplier, hold_reason, received_at, received_by, revision) "
             "VALUES (?, ?, ?, 1e7, 1e7, 'pcs', 'available', '', '', ?, 'b', 1)",
-            (lot_id, part, f"{part}-1", now),
+            (lot_id, part, number, now),
         )
     con.executemany(
         "INSERT INTO items (id, number, work_order_id, ordinal, product, kind, quantity, status, "
-        "status_reason, current_operation, operation_started, rework_counts, revision, "
-        "config_version_id, created_at, updated_at) VALUES (?, ?, 1, ?, 'WIDGET', 'unit', 1, "
-        "'in_progress', '', 'assemble', 1, '{}', 1, 1, ?, ?)",
-        [(i, f"W{i:07d}", i, now, now) for i in range(1, count + 1)],
+        "status_reason, current_operation, operation_started, start_attempt_id, rework_counts, "
+        "revision, config_version_id, created_at, updated_at) VALUES (?, ?, 1, ?, 'WIDGET', "
+        "'unit', 1, 'in_progress', '', 'assemble', 1, ?, '{}', 2, 1, ?, ?)",
+        [(i, f"W{i:07d}", i, i, now, now) for i in range(1, count + 1)],
+    )
+    con.executemany(
+        "INSERT INTO start_attempts (id, item_id, operation, actor, equipment, allowed, checks, "
+        "at, config_version_id) VALUES (?, ?, 'assemble', 'op', NULL, 1, '[]', ?, 1)",
+        [(i, i, now) for i in range(1, count + 1)],
     )
     con.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
-    times: list[float] = []
-    seq = 0
-    for item in range(1, count + 1):
-        began = time.perf_counter()
-        stamp = utcnow().isoformat()
-        con.execute("BEGIN IMMEDIATE")
+    con.execute("COMMIT")
+    return con
+
+
+def raw_complete(con: sqlite3.Connection, number: str) -> None:
+    """One completion with plain sqlite3: the reads that resolve the scanned numbers, then
+    exactly the rows the engine writes (item and lot updates guarded by their revisions, the
+    run, measurements, tag captures, gate results, consumption links, hash-chained audit rows
+    and the chain head)."""
+    now = utcnow()
+    stamp = _stamp(now)
+    con.execute("BEGIN IMMEDIATE")
+    item_id, revision, attempt, started, status, operation, rework = con.execute(
+        "SELECT items.id, items.revision, items.start_attempt_id, start_attempts.at, "
+        "items.status, items.current_operation, items.rework_counts FROM items "
+        "LEFT JOIN start_attempts ON start_attempts.id = items.start_attempt_id "
+        "WHERE items.number = ?",
+        (number,),
+    ).fetchone()
+    lots = con.execute(
+        "SELECT id, quantity, revision FROM lots WHERE number IN ('B-1', 'N-1') ORDER BY id"
+    ).fetchall()
+    con.execute(
+        "UPDATE items SET status = 'completed', status_reason = '', current_operation = NULL, "
+        "operation_started = 0, start_attempt_id = NULL, revision = ?, updated_at = ? "
+        "WHERE id = ? AND revision = ?",
+        (revision + 1, stamp, item_id, revision),
+    )
+    for lot_id, quantity, lot_revision in lots:
         con.execute(
-            "UPDATE items SET status='completed', current_operation=NULL, operation_started=0, "
-            "revision=revision+1, updated_at=? WHERE id=? AND revision=1",
-            (stamp, item),
+            "UPDATE lots SET quantity = ?, status = 'available', revision = ? "
+            "WHERE id = ? AND revision = ?",
+            (quantity - 2, lot_revision + 1, lot_id, lot_revision),
         )
-        for lot_id in (1, 2):
-            con.execute(
-                "UPDATE lots SET quantity=quantity-2, revision=revision+1 WHERE id=?", (lot_id,)
-            )
-        run = con.execute(
-            "INSERT INTO operation_runs (item_id, operation, operator, started_at, completed_at, "
-            "route, route_reason, config_version_id) "
-            "VALUES (?, 'assemble', 'op', ?, ?, 'completed', '', 1)",
-            (item, stamp, stamp),
-        ).lastrowid
-        con.executemany(
-            "INSERT INTO measurements (run_id, field, value_num, value_text, unit) "
-            "VALUES (?, ?, ?, ?, 'mm')",
-            [(run, name, 10.0, "10") for name in FIELDS],
-        )
-        con.executemany(
-            "INSERT INTO tag_captures (run_id, tag, value_num, value_text, unit, quality) "
-            "VALUES (?, ?, 1.0, '1', 'N', 'good')",
-            [(run, "cell.temperature"), (run, "cell.force")],
-        )
-        con.executemany(
-            "INSERT INTO gate_results (run_id, gate, outcome, sampled, checks) "
-            "VALUES (?, ?, 'pass', 1, '[]')",
-            [(run, g) for g in ("g1", "g2", "g3")],
-        )
-        con.executemany(
-            "INSERT INTO consumptions (item_id, run_id, part, lot_id, quantity, unit, "
-            "config_version_id) VALUES (?, ?, ?, ?, 2, 'pcs', 1)",
-            [(item, run, "BOLT", 1), (item, run, "NUT", 2)],
-        )
-        audit_rows = []
-        prev = con.execute("SELECT hash FROM audit_head WHERE id=1").fetchone()[0]
-        for entity in ("item", "lot", "lot"):
-            seq += 1
-            body = json.dumps({"seq": seq, "entity": entity, "at": stamp}, sort_keys=True)
-            digest = hashlib.sha256((prev + body).encode()).hexdigest()
-            audit_rows.append(
-                (seq, stamp, "op", "complete", entity, str(item), "{}", "{}", "", prev, digest)
-            )
-            prev = digest
-        con.executemany(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, old, new, reason, "
-            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            audit_rows,
-        )
-        con.execute("UPDATE audit_head SET seq=?, hash=? WHERE id=1", (seq, prev))
-        con.execute("COMMIT")
-        times.append(time.perf_counter() - began)
-    con.close()
-    return times
+    run = con.execute(
+        "INSERT INTO operation_runs (item_id, operation, start_attempt_id, operator, equipment, "
+        "started_at, completed_at, route, route_operation, route_reason, config_version_id) "
+        "VALUES (?, 'assemble', ?, 'op', NULL, ?, ?, 'completed', NULL, '', 1)",
+        (item_id, attempt, started, stamp),
+    ).lastrowid
+    con.executemany(
+        "INSERT INTO measurements (run_id, field, value_num, value_text, unit) "
+        "VALUES (?, ?, ?, ?, 'mm')",
+        [(run, name, 10.0 + i * 0.5, f"{10.0 + i * 0.5:g}") for i, name in enumerate(FIELDS)],
+    )
+    con.executemany(
+        "INSERT INTO tag_captures (run_id, tag, value_num, value_text, unit, quality, "
+        "source_time) VALUES (?, ?, ?, ?, ?, 'good', ?)",
+        [(run, "cell.temperature", 41.5, "41.5", "°C", stamp),
+         (run, "cell.force", 900.0, "900", "N", stamp)],
+    )  # fmt: skip
+    con.executemany(
+        "INSERT INTO gate_results (run_id, gate, outcome, sampled, draw, checks) "
+        "VALUES (?, ?, 'pass', 1, NULL, '[]')",
+        [(run, g) for g in ("g1", "g2", "g3")],
+    )
+    con.executemany(
+        "INSERT INTO consumptions (item_id, run_id, part, lot_id, component_item_id, quantity, "
+        "unit, config_version_id) VALUES (?, ?, ?, ?, NULL, 2.0, 'pcs', 1)",
+        [(item_id, run, "BOLT", lots[0][0]), (item_id, run, "NUT", lots[1][0])],
+    )
+    before = {"status": status, "current_operation": operation, "operation_started": True,
+              "rework_counts": json.loads(rework), "revision": revision}  # fmt: skip
+    after = {**before, "status": "completed", "current_operation": None,
+             "operation_started": False, "revision": revision + 1}  # fmt: skip
+    reason = f"consumed by {number} at 'assemble'"
+    changes = [("complete", "item", number, before, after, "completed 'assemble': completed")]
+    changes += [
+        ("consume", "lot", str(lot_id), {"quantity": quantity, "status": "available"},
+         {"quantity": quantity - 2, "status": "available"}, reason)
+        for lot_id, quantity, _ in lots
+    ]  # fmt: skip
+    seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    rows = []
+    for change in changes:
+        seq += 1
+        rows.append(_audit_row(seq, prev, now, change))
+        prev = rows[-1][-1]
+    con.executemany(
+        "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, old, new, reason, "
+        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+    con.execute("COMMIT")
 
 
 def describe(label: str, times: list[float]) -> float:
@@ -234,17 +305,21 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=OPERATIONS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        raw = describe("raw sqlite3", raw_times(Path(folder) / "raw.db", args.count))
+        floor = raw_setup(Path(folder) / "raw.db", args.count + WARMUP)
         db = Database.from_url(f"sqlite:///{Path(folder) / 'engine.db'}")
-        engine = describe("engine on SQLite", engine_times(db, args.count))
+        engine_runs, raw_runs = engine_times(db, args.count, floor)
         db.dispose()
+        floor.close()
+    raw = describe("raw sqlite3", raw_runs)
+    engine = describe("engine on SQLite", engine_runs)
     if args.postgres:
         pg = Database.from_url(args.postgres)
-        describe("engine on PostgreSQL", engine_times(pg, args.count))
+        pg_runs, _ = engine_times(pg, args.count)
+        pg_median = describe("engine on PostgreSQL", pg_runs)
+        print(f"engine on PostgreSQL vs raw sqlite3: {pg_median / raw:.2f}")
         pg.dispose()
     print(f"engine_complete_vs_raw_sqlite: {engine / raw:.2f}")
 
 
 if __name__ == "__main__":
-    started = dt.datetime.now()
     main()

@@ -461,7 +461,7 @@ class _OperationBuilder:
         return tuple(i for i in result if i is not None)
 
     def implicit(self, source: str, node: YScalar, name: str, because: str) -> Interlock:
-        written = YScalar(source, None, node.span)
+        written = YScalar(source, None, node.where)
         compiled = self.report.rule(written, self.start_scope, CONDITION)
         assert compiled is not None, f"implicit interlock {source!r} did not compile"
         return Interlock(name, compiled, because, True, node.span)

@@ -8,16 +8,14 @@ position, paths shown as the caller gave the folder joined with the file's relat
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from dsl import schema
+from dsl._gcpause import collector_paused
 from dsl.checker import build_plant
 from dsl.diagnostics import Diagnostic, PlantError, Span, error, sort_key, warning
 from dsl.model import Plant
@@ -222,7 +220,7 @@ def load_files(
     ``binary_paths`` names files that exist but are not text (images, DER certificates), so
     references to them are accepted. ``tests/`` is not part of the plant.
     """
-    with _collector_paused():
+    with collector_paused:
         return _load_files(files, root_label, binary_paths)
 
 
@@ -244,36 +242,6 @@ def _load_files(
     frozen = MappingProxyType(dict(plant_files))
     plant = _with_files(plant, frozen)
     return LoadResult(plant, tuple(everything), sources)
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_collector_was_enabled = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a plant loads.
-
-    A load builds hundreds of thousands of small objects (the located YAML trees, then the
-    model) that all stay alive until it ends, and every full collection walks all of them:
-    that took about half of the CPU time of a large load. Those objects form no reference
-    cycles, so collecting them later loses nothing. Loads running at the same time in several
-    threads share one pause; the last one to finish turns the collector back on.
-    """
-    global _pauses, _collector_was_enabled
-    with _pause_lock:
-        if _pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_enabled:
-                gc.enable()
 
 
 def _with_files(plant: Plant, files: Mapping[str, str]) -> Plant:

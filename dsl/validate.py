@@ -69,10 +69,10 @@ class Validator:
     def check(self, node: YNode, declared: s.Type, subject: str, context: str) -> None:
         """Check ``node``; ``subject`` names it in messages (``'port'``), ``context`` names the
         object it describes (``device 'tester'``)."""
-        if isinstance(declared, s.OneOf):
-            self._one_of(node, declared, subject, context)
-        elif isinstance(declared, s.Scalar):
+        if isinstance(declared, s.Scalar):
             self._scalar(node, declared, subject)
+        elif isinstance(declared, s.OneOf):
+            self._one_of(node, declared, subject, context)
         elif isinstance(node, YScalar) and node.is_empty:
             if isinstance(declared, s.Section):
                 self._section(YMap((), node.span), declared, context, node.span)
@@ -107,9 +107,7 @@ class Validator:
             )
         )
 
-    def _section(
-        self, node: YMap, declared: s.Section, context: str, label: Span | None
-    ) -> None:
+    def _section(self, node: YMap, declared: s.Section, context: str, label: Span | None) -> None:
         """Check a mapping's keys; missing keys are reported at ``label``, or where the mapping
         starts when it is None."""
         for key, value in node.entries:
@@ -259,12 +257,10 @@ class Validator:
         if quantity is None:
             self._wrong(node, declared, subject, None)
             return
-        if quantity.unit is not None:
-            unit_span = unit_span_of(node, quantity.unit)
-            if parse_unit(quantity.unit) is None:
-                problem = UnknownUnit(quantity.unit)
-                self.diagnostics.append(error(unit_span, str(problem)))
-                return
+        if quantity.unit is not None and parse_unit(quantity.unit) is None:
+            problem = UnknownUnit(quantity.unit)
+            self.diagnostics.append(error(unit_span_of(node, quantity.unit), str(problem)))
+            return
         wanted = declared.dimension
         if wanted is None:
             return

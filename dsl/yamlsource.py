@@ -8,6 +8,7 @@ column. Scalars stay text (with their quoting style): the schema decides what ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,26 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 
+Where = tuple[str, int, int, int, int]
+"""A span's fields: path, line, col, end_line, end_col."""
+
+
 @dataclass(frozen=True, slots=True)
 class YScalar:
     """A scalar as written: ``text`` is the value, ``style`` None for plain, else the quote or
-    block indicator (``'``, ``"``, ``|``, ``>``)."""
+    block indicator (``'``, ``"``, ``|``, ``>``).
+
+    ``where`` holds the fields of its :attr:`span`, which is made when asked for: a plant has
+    hundreds of thousands of scalars and few of them ever appear in the model or a diagnostic.
+    """
 
     text: str
     style: str | None
-    span: Span
+    where: Where
+
+    @property
+    def span(self) -> Span:
+        return Span(*self.where)
 
     @property
     def is_plain(self) -> bool:
@@ -45,15 +58,10 @@ class YScalar:
     @property
     def text_span(self) -> Span:
         """Where the value's first character stands (inside the quotes for quoted scalars)."""
-        if self.style in ("'", '"') and self.span.line == self.span.end_line:
-            return Span(
-                self.span.path,
-                self.span.line,
-                self.span.col + 1,
-                self.span.line,
-                self.span.end_col - 1,
-            )
-        return self.span
+        path, line, col, end_line, end_col = self.where
+        if self.style in ("'", '"') and line == end_line:
+            return Span(path, line, col + 1, line, end_col - 1)
+        return Span(path, line, col, end_line, end_col)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +159,8 @@ class _Builder:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def build(self, loader: Any) -> YNode | None:
-        """Pull every event from ``loader`` (a PyYAML loader) and return the document's root.
+    def build(self, next_event: Callable[[], yaml.Event | None]) -> YNode | None:
+        """Pull every event of the stream and return the document's root.
 
         Scalars are by far the most common events, so they are tested first and built inline.
         """
@@ -162,9 +170,10 @@ class _Builder:
         root: YNode | None = None
         documents = 0
         path = self.path
-        get_event = loader.get_event
         while True:
-            event = get_event()
+            # Typed loosely: the branches below dispatch on the exact event type and read its
+            # fields without isinstance checks or asserts, as this runs once per YAML event.
+            event: Any = next_event()
             kind = type(event)
             if kind is _SCALAR:
                 if event.anchor is not None or event.tag is not None:
@@ -173,10 +182,11 @@ class _Builder:
                 node: YNode = YScalar(
                     event.value,
                     event.style or None,
-                    Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1),
+                    (path, start.line + 1, start.column + 1, end.line + 1, end.column + 1),
                 )
             elif kind is _MAPPING_START or kind is _SEQUENCE_START:
-                _check_event(path, event)
+                if event.anchor is not None or event.tag is not None:
+                    _check_event(path, event)
                 if len(stack) >= MAX_DEPTH:
                     message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
                     raise _Refused(error(_span(path, event), message))
@@ -202,7 +212,7 @@ class _Builder:
             elif kind is yaml.AliasEvent:
                 _check_event(path, event)
                 continue
-            elif kind is yaml.StreamEndEvent:
+            elif event is None or kind is yaml.StreamEndEvent:
                 return root
             else:
                 continue
@@ -331,7 +341,7 @@ def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
     builder = _Builder(path)
     loader = _Loader(text)
     try:
-        root = builder.build(loader)
+        root = builder.build(loader.get_event)
     except _Refused as refused:
         return None, [*builder.diagnostics, refused.diagnostic]
     except yaml.YAMLError as exc:

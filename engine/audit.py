@@ -46,9 +46,14 @@ class Change:
     reason: str = ""
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def canonical(value: object) -> str:
     """Canonical JSON: sorted keys, no spaces, dates and other objects as their ``str``."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def row_hash(row: Mapping[str, Any]) -> str:

@@ -53,10 +53,11 @@ class ItemFacts:
 
 @dataclass(frozen=True, slots=True)
 class OperationNeeds:
-    """What evaluating one operation's rules requires, computed once per operation: the keys
-    its rules read, the tags to read (for rules, equipment state and capture), the tags the
-    rules themselves read, and whether they read the operator's roles or qualifications, the
-    equipment, or fields entered at other operations."""
+    """What evaluating the rules of one step of an operation (its start or its completion)
+    requires, computed once: the keys the rules read, the tags to read (for the rules, the
+    equipment's state and, at completion, the captured tags), the tags the rules themselves
+    read, and whether they read the operator's roles or qualifications, the equipment, or
+    fields entered at other operations."""
 
     keys: frozenset[str]
     tags: tuple[str, ...]
@@ -79,44 +80,44 @@ def rule_tags(rule_keys: Iterable[str]) -> set[str]:
     return tags
 
 
-def operation_rules(operation: Operation) -> tuple[CompiledRule, ...]:
-    """Every compiled rule of an operation: interlocks, setpoint values and gates."""
-    return (
-        *(i.rule for i in operation.interlocks),
-        *(s.value for s in operation.setpoints),
-        *(g.check for g in operation.gates),
-    )
+def step_rules(operation: Operation, *, starting: bool) -> tuple[CompiledRule, ...]:
+    """The rules evaluated when the operation starts (interlocks and setpoint values) or
+    completes (gates)."""
+    if starting:
+        return (*(i.rule for i in operation.interlocks), *(s.value for s in operation.setpoints))
+    return tuple(g.check for g in operation.gates)
 
 
-_needs_cache: dict[int, tuple[Operation, Equipment | None, OperationNeeds]] = {}
+_needs_cache: dict[tuple[int, bool], tuple[Operation, OperationNeeds]] = {}
 
 
-def needs_of(plant: Plant, operation: Operation) -> OperationNeeds:
-    """The keys and tags an operation needs (cached: plants are immutable)."""
-    cached = _needs_cache.get(id(operation))
+def needs_of(plant: Plant, operation: Operation, *, starting: bool) -> OperationNeeds:
+    """What starting or completing ``operation`` needs (cached: plants are immutable)."""
+    cached = _needs_cache.get((id(operation), starting))
     if cached is not None and cached[0] is operation:
-        return cached[2]
-    rule_keys = frozenset().union(*(r.keys for r in operation_rules(operation)))
+        return cached[1]
+    rule_keys = frozenset().union(*(r.keys for r in step_rules(operation, starting=starting)))
+    reads_equipment = any(k.startswith("equipment.") for k in rule_keys)
     equipment = plant.equipment.get(operation.equipment) if operation.equipment else None
     state_keys = (
         frozenset().union(*(s.when.keys for s in equipment.state_rules))
-        if equipment
+        if equipment and reads_equipment
         else frozenset()
     )
     read_by_rules = rule_tags(rule_keys)
-    tags = read_by_rules | rule_tags(state_keys) | set(operation.capture)
+    tags = read_by_rules | rule_tags(state_keys) | (set() if starting else set(operation.capture))
     own_fields = keys.field_key(operation.id, "")
     needs = OperationNeeds(
         keys=rule_keys,
         tags=tuple(sorted(tags)),
         rule_tags=frozenset(read_by_rules),
         operator="operator.roles" in rule_keys or "operator.qualifications" in rule_keys,
-        equipment=any(k.startswith("equipment.") for k in rule_keys),
+        equipment=reads_equipment,
         earlier_fields=any(
             k.startswith(keys.FIELD) and not k.startswith(own_fields) for k in rule_keys
         ),
     )
-    _needs_cache[id(operation)] = (operation, equipment, needs)
+    _needs_cache[(id(operation), starting)] = (operation, needs)
     return needs
 
 
@@ -185,7 +186,7 @@ def equipment_state(
 
 def build_environment(
     plant: Plant,
-    operation: Operation,
+    needs: OperationNeeds,
     *,
     now: dt.datetime,
     readings: Mapping[str, TagValue],
@@ -194,9 +195,8 @@ def build_environment(
     item: ItemFacts,
     fields: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The environment for ``operation``'s rules. ``fields`` maps ``field:`` keys to SI values
-    (earlier operations' and, at completion, this one's)."""
-    needs = needs_of(plant, operation)
+    """The environment for the rules behind ``needs``. ``fields`` maps ``field:`` keys to SI
+    values (earlier operations' and, at completion, this one's)."""
     needed = needs.keys
     env: dict[str, Any] = {}
     add_tags(env, plant, needs.rule_tags, readings, now)

@@ -32,6 +32,7 @@ from engine.bom import (
 )
 from engine.environment import (
     ItemFacts,
+    OperationNeeds,
     OperatorFacts,
     build_environment,
     needs_of,
@@ -271,9 +272,8 @@ def _state_problem(item: ItemRow, operation: str, *, starting: bool) -> str | No
     return None
 
 
-def _readings(runtime: Runtime, plant: Plant, operation: Operation) -> Mapping[str, TagValue]:
-    names = needs_of(plant, operation).tags
-    return runtime.tags.read(names) if names else {}
+def _readings(runtime: Runtime, needs: OperationNeeds) -> Mapping[str, TagValue]:
+    return runtime.tags.read(needs.tags) if needs.tags else {}
 
 
 def _earlier_fields(
@@ -308,6 +308,7 @@ def _facts(
     session: Session,
     *,
     plant: Plant,
+    needs: OperationNeeds,
     item: ItemRow,
     operation: Operation,
     actor: str,
@@ -315,8 +316,7 @@ def _facts(
     readings: Mapping[str, TagValue],
     current: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The rule environment for ``operation`` on ``item``, reading only what its rules need."""
-    needs = needs_of(plant, operation)
+    """The rule environment for ``operation`` on ``item``, reading only what ``needs`` says."""
     operator = (
         operator_facts(session, actor, site_today(plant, now))
         if needs.operator
@@ -332,7 +332,7 @@ def _facts(
         fields = {**_earlier_fields(session, plant, item, operation.id), **current}
     return build_environment(
         plant,
-        operation,
+        needs,
         now=now,
         readings=readings,
         operator=operator,
@@ -373,10 +373,12 @@ def _interlock_checks(
 ) -> tuple[Mapping[str, TagValue], dict[str, Any], list[dict[str, Any]]]:
     """Every interlock of ``operation`` evaluated now: the readings, the environment, and each
     interlock's verdict as plain data (see :func:`explanation_json`)."""
-    readings = _readings(runtime, plant, operation)
+    needs = needs_of(plant, operation, starting=True)
+    readings = _readings(runtime, needs)
     env = _facts(
         session,
         plant=plant,
+        needs=needs,
         item=item,
         operation=operation,
         actor=actor,
@@ -692,10 +694,12 @@ def complete_operation(
         inputs=consumptions,
         today=site_today(plant, now),
     )
-    readings = _readings(runtime, plant, operation)
+    needs = needs_of(plant, operation, starting=False)
+    readings = _readings(runtime, needs)
     env = _facts(
         session,
         plant=plant,
+        needs=needs,
         item=item,
         operation=operation,
         actor=actor,

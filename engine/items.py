@@ -75,6 +75,7 @@ _SELECT = select(
     _attempts.c.at.label("started_at"),
     _attempts.c.actor.label("started_by"),
 ).select_from(_items.outerjoin(_attempts, _attempts.c.id == _items.c.start_attempt_id))
+_REWORK_COUNTS = [f.name for f in fields(ItemRow)].index("rework_counts")
 _FIND = Statement(_SELECT.where(_items.c.number == bindparam("number")))
 _updates: dict[tuple[str, ...], Statement] = {}
 
@@ -91,8 +92,9 @@ def read_item(sql: Sql, number: str) -> ItemRow:
         raise NotFound(
             f"There is no unit or lot '{number}'; check the number on its label and scan it again."
         )
-    item = ItemRow(*row)
-    return replace(item, rework_counts=dict(item.rework_counts or {}))
+    values = list(row)
+    values[_REWORK_COUNTS] = dict(values[_REWORK_COUNTS] or {})
+    return ItemRow(*values)
 
 
 def _update(columns: tuple[str, ...]) -> Statement:

@@ -9,16 +9,17 @@ sub-assembly (a recall list).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import Invalid, NotFound
 from engine.items import ItemRow, find_item
 from engine.production_tables import (
+    ITEM_STATUSES,
     Consumption,
     Disposition,
     GateResult,
@@ -141,6 +142,44 @@ def wip(session: Session) -> list[WipRow]:
         .order_by(_orders.c.number, _items.c.current_operation, _items.c.status)
     )
     return [WipRow(r[0], r[1], r[2], r[3], int(r[4]), float(r[5] or 0)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInStatus(_Json):
+    """An item in a status list: where it waits and why (``status_reason``: a hold's reason,
+    an open nonconformance's description)."""
+
+    number: str
+    product: str
+    status: str
+    status_reason: str
+    current_operation: str | None
+    work_order: str
+
+
+def items_in_status(session: Session, statuses: Collection[str]) -> list[ItemInStatus]:
+    """Every item in one of ``statuses`` (e.g. on_hold and nonconforming: what waits for a
+    supervisor or for quality), by number."""
+    unknown = sorted(set(statuses) - set(ITEM_STATUSES))
+    if unknown:
+        raise Invalid(
+            f"'{unknown[0]}' is not an item status; use one of {', '.join(ITEM_STATUSES)}.",
+            field="status",
+        )
+    rows = session.execute(
+        select(
+            _items.c.number,
+            _items.c.product,
+            _items.c.status,
+            _items.c.status_reason,
+            _items.c.current_operation,
+            _orders.c.number,
+        )
+        .select_from(_items.join(_orders, _orders.c.id == _items.c.work_order_id))
+        .where(_items.c.status.in_(sorted(statuses)))
+        .order_by(_items.c.number)
+    )
+    return [ItemInStatus(*row) for row in rows]
 
 
 # ---------------------------------------------------------------- history

@@ -20,7 +20,7 @@ from engine.base import utcnow
 from engine.bom import ConsumptionInput
 from engine.db import Database
 from engine.errors import Blocked
-from engine.execution import CompleteResult, StartResult
+from engine.execution import CompleteResult, StartPreview, StartResult
 from engine.idempotency import JsonResult, fingerprint, run_once
 from engine.items import ItemState
 from engine.quality import NonconformanceInfo
@@ -64,10 +64,9 @@ class Ferrule:
         load: Callable[[Mapping[str, Any]], R],
     ) -> R:
         now = self.clock()
+        digest = fingerprint(name, request) if key is not None else ""
         with self.db.transaction() as session:
-            return run_once(
-                session, key, name, fingerprint(name, request), lambda: fn(session, now), load=load
-            )
+            return run_once(session, key, name, digest, lambda: fn(session, now), load=load)
 
     def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
         """Re-authenticate signers before the command's transaction; a refusal is audited."""
@@ -332,6 +331,24 @@ class Ferrule:
         """See :func:`engine.queries.wip`."""
         with self.db.session() as session:
             return queries.wip(session)
+
+    def items_in_status(self, *statuses: str) -> list[queries.ItemInStatus]:
+        """See :func:`engine.queries.items_in_status`."""
+        with self.db.session() as session:
+            return queries.items_in_status(session, statuses)
+
+    def preview_start(self, *, actor: str, item: str, operation: str) -> StartPreview:
+        """The start checks evaluated now, recording nothing (see
+        :func:`engine.execution.preview_start`)."""
+        with self.db.session() as session:
+            return execution.preview_start(
+                session,
+                self.runtime,
+                item_number=item,
+                operation_id=operation,
+                actor=actor,
+                now=self.clock(),
+            )
 
     def history(self, number: str) -> list[queries.Event]:
         """See :func:`engine.queries.history`."""

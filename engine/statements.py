@@ -21,9 +21,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Select
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
@@ -34,43 +34,52 @@ _REQUIRED = object()
 class Compiled:
     """A statement's SQL for one dialect, with how to bind parameters and read result rows.
 
-    The result processors are found on the first result (some drivers' need the column type
-    codes the cursor describes)."""
+    ``binders`` and ``readers`` list only the positions whose type needs processing. The
+    readers are found on the first result (some drivers need the column type codes the cursor
+    describes)."""
 
     sql: str
     positional: bool
-    binds: tuple[tuple[str, Processor | None, Any], ...]  # name, processor, default
+    names: tuple[str, ...]
+    defaults: dict[str, Any]  # values for the binds a caller may leave out
+    binders: tuple[tuple[int, Processor], ...]
     dialect: Dialect
     result_types: tuple[TypeEngine[Any], ...]
-    readers: tuple[Processor | None, ...] | None = None
+    readers: tuple[tuple[int, Processor], ...] | None = None
 
-    def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    def params(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The DBAPI parameters for one row of ``values`` (by column or bind name)."""
-        bound: list[Any] = []
-        for name, process, default in self.binds:
-            value = values[name] if default is _REQUIRED else values.get(name, default)
-            bound.append(value if process is None or value is None else process(value))
-        if self.positional:
-            return bound
-        return {name: value for (name, _, _), value in zip(self.binds, bound, strict=True)}
+        if self.defaults:
+            values = {**self.defaults, **values}
+        bound = [values[name] for name in self.names]
+        for index, process in self.binders:
+            value = bound[index]
+            if value is not None:
+                bound[index] = process(value)
+        return bound if self.positional else dict(zip(self.names, bound, strict=True))
 
     def rows(self, raws: Sequence[Sequence[Any]], description: Any) -> list[tuple[Any, ...]]:
         """Result rows with each column's value as SQLAlchemy would return it."""
-        if not self.result_types:  # a textual statement: values as the driver gives them
-            return [tuple(raw) for raw in raws]
         readers = self.readers
         if readers is None:
-            readers = self.readers = tuple(
+            found = (
                 kind.dialect_impl(self.dialect).result_processor(self.dialect, column[1])
-                for kind, column in zip(self.result_types, description, strict=True)
+                for kind, column in zip(self.result_types, description, strict=False)
             )
-        return [
-            tuple(
-                value if read is None or value is None else read(value)
-                for read, value in zip(readers, raw, strict=True)
+            readers = self.readers = tuple(
+                (index, read) for index, read in enumerate(found) if read is not None
             )
-            for raw in raws
-        ]
+        if not readers:
+            return [tuple(raw) for raw in raws]
+        rows: list[tuple[Any, ...]] = []
+        for raw in raws:
+            row = list(raw)
+            for index, read in readers:
+                value = row[index]
+                if value is not None:
+                    row[index] = read(value)
+            rows.append(tuple(row))
+        return rows
 
 
 class Statement:
@@ -93,14 +102,26 @@ class Statement:
         keys = list(self.columns) if self.columns else None
         compiled = self.statement.compile(dialect=dialect, column_keys=keys)
         assert isinstance(compiled, SQLCompiler)
-        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-        binds: list[tuple[str, Processor | None, Any]] = []
-        for name in names:
+        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        defaults: dict[str, Any] = {}
+        binders: list[tuple[int, Processor]] = []
+        for index, name in enumerate(names):
             bind = compiled.binds[name]
+            default = self._default(name, bind)
+            if default is not _REQUIRED:
+                defaults[name] = default
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            binds.append((name, process, self._default(name, bind)))
-        result_types = tuple(column.type for column in self._result_columns())
-        return Compiled(compiled.string, compiled.positional, tuple(binds), dialect, result_types)
+            if process is not None:
+                binders.append((index, process))
+        return Compiled(
+            sql=compiled.string,
+            positional=compiled.positional,
+            names=names,
+            defaults=defaults,
+            binders=tuple(binders),
+            dialect=dialect,
+            result_types=tuple(column.type for column in self._result_columns()),
+        )
 
     def _default(self, name: str, bind: BindParameter[Any]) -> Any:
         """``_REQUIRED`` for a value the caller must give, else the value used when it does not:

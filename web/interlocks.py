@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session
 
 from dsl.model import Operation, Plant, ValueType
 from dsl.units import format_number
-from engine.environment import needs_of, reading_quality, rule_tags
-from engine.execution import _facts as rule_facts
-from engine.execution import explanation_json
-from engine.items import ItemRow, find_item
+from engine.environment import reading_quality
+from engine.execution import preview_start
 from engine.queries import ItemView, item_view
-from engine.runtime import Runtime, operation_of
+from engine.runtime import Runtime
 from engine.tagsource import TagValue
 
 
@@ -124,37 +122,6 @@ def _check(data: Mapping[str, Any], tags: tuple[TagShown, ...]) -> CheckShown:
     )
 
 
-def _checks(
-    session: Session,
-    runtime: Runtime,
-    plant: Plant,
-    *,
-    item: ItemRow,
-    operation: Operation,
-    actor: str,
-    now: dt.datetime,
-) -> tuple[CheckShown, ...]:
-    readings = runtime.tags.read(needs_of(plant, operation).tags)
-    env = rule_facts(
-        session,
-        runtime=runtime,
-        plant=plant,
-        item=item,
-        operation=operation,
-        actor=actor,
-        now=now,
-        readings=readings,
-        current={},
-    )
-    shown: list[CheckShown] = []
-    for interlock in operation.interlocks:
-        data = explanation_json(interlock.name, interlock.because, interlock.rule.explain(env))
-        keys = sorted(rule_tags(interlock.rule.keys))
-        tags = tuple(tag_shown(plant, key, readings, now) for key in keys)
-        shown.append(_check(data, tags))
-    return tuple(shown)
-
-
 def start_panel(
     session: Session, runtime: Runtime, *, number: str, actor: str, now: dt.datetime
 ) -> tuple[Plant, Panel]:
@@ -163,9 +130,19 @@ def start_panel(
     plant = runtime.plants(session, item.config_version_id)
     if item.current_operation is None:
         return plant, Panel(item, None, (), (), _state_blocks(item))
-    row = find_item(session, number)
-    operation = operation_of(plant, row, item.current_operation)[1]
-    checks = _checks(session, runtime, plant, item=row, operation=operation, actor=actor, now=now)
+    preview = preview_start(
+        session,
+        runtime,
+        item_number=number,
+        operation_id=item.current_operation,
+        actor=actor,
+        now=now,
+    )
+    operation = plant.routing_for(item.product).operation(preview.operation)
+    checks = tuple(
+        _check(i.check, tuple(tag_shown(plant, key, preview.readings, now) for key in i.tags))
+        for i in preview.interlocks
+    )
     failing = [c.because or c.name for c in checks if c.outcome != "pass"]
     blocked = _state_blocks(item)
     if not blocked and failing:

@@ -7,11 +7,9 @@ import uuid
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from engine.errors import DomainError, Invalid
-from engine.production_tables import Item, WorkOrder, table
-from engine.queries import WipRow
+from engine.queries import ItemInStatus, WipRow
 from web.auth import require_caller, requires
 from web.pages.nav import HOLDERS, SUPERVISORS
 from web.services import services
@@ -19,8 +17,6 @@ from web.services import services
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
 DONE = "done"
-_items = table(Item)
-_orders = table(WorkOrder)
 
 
 def _wip_by_operation(rows: list[WipRow]) -> list[tuple[str, dict[str, int]]]:
@@ -105,23 +101,9 @@ def release_work_order(number: str) -> ResponseReturnValue:
     return redirect(url_for("supervisor.dispatch"), 303)
 
 
-def _held() -> list[dict[str, object]]:
-    """Items on hold or waiting for a disposition, newest change first."""
-    query = (
-        select(
-            _items.c.number,
-            _items.c.product,
-            _items.c.status,
-            _items.c.status_reason,
-            _items.c.current_operation,
-            _orders.c.number.label("work_order"),
-        )
-        .select_from(_items.join(_orders, _orders.c.id == _items.c.work_order_id))
-        .where(_items.c.status.in_(("on_hold", "nonconforming")))
-        .order_by(_items.c.number)
-    )
-    with services().db.session() as session:
-        return [dict(row) for row in session.execute(query).mappings()]
+def _held() -> list[ItemInStatus]:
+    """Items on hold or waiting for a disposition, by number."""
+    return services().ferrule.items_in_status("on_hold", "nonconforming")
 
 
 def _holds(status: int = 200, message: str = "") -> Response:
