@@ -83,8 +83,8 @@ EXPECTS = st.sampled_from([CONDITION, Expect("number", "N"), Expect("number"), E
 def _within_the_expression(diagnostic: Diagnostic, source: str) -> bool:
     first = len(PREFIX) + 1
     s = diagnostic.span
-    if s.line != LINE or s.path != PATH:
-        return "\n" in source or "\r" in source
+    if s.line != LINE or s.path != PATH or s.end_line != s.line:
+        return ("\n" in source or "\r" in source) and s.path == PATH
     return first <= s.col <= first + len(source) and s.col < s.end_col
 
 
