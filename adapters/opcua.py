@@ -21,9 +21,11 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.subscription import DataChangeEvent, Subscription
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.crypto.uacrypto import load_certificate
 from asyncua.server.server import Server
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.uaerrors import UaStatusCodeError
+from cryptography import x509
 
 from adapters.cache import Value
 from adapters.driver import DeviceError, DeviceSink
@@ -79,6 +81,16 @@ def _as_value(tag: Tag, raw: Any) -> Value:
     if isinstance(raw, bool | int | float):
         return float(raw)
     raise DeviceError(f"tag {tag.key}: node holds {type(raw).__name__} {raw!r}, expected a number")
+
+
+def _application_uri(certificate: x509.Certificate) -> str | None:
+    """The application URI a certificate names; servers refuse a session whose URI differs."""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    uris = names.value.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
 
 
 def _status_text(status: ua.StatusCode | None) -> str | None:
@@ -138,12 +150,16 @@ class OpcUaDriver:
                 "(paths relative to the plant folder)"
             )
         assert conn.certificate is not None and conn.private_key is not None
+        certificate = self.plant_dir / conn.certificate
+        client.application_uri = (
+            _application_uri(await load_certificate(certificate)) or client.application_uri
+        )
         server_cert = (
             str(self.plant_dir / conn.server_certificate) if conn.server_certificate else None
         )
         await client.set_security(
             SecurityPolicyBasic256Sha256,
-            str(self.plant_dir / conn.certificate),
+            str(certificate),
             str(self.plant_dir / conn.private_key),
             server_certificate=server_cert,
             mode=ua.MessageSecurityMode.SignAndEncrypt,

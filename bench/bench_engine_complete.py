@@ -1,19 +1,20 @@
 """Completing an operation through the engine API, against plain sqlite3 writing the same rows.
 
 Each completion enters 10 values, evaluates 3 gates, consumes 2 lots and captures 2 tags, in one
-transaction, on SQLite with WAL (synchronous=NORMAL). The floor is the same rows (run,
-measurements, captures, gate results, consumption links, lot and item updates, audit rows) written
-with the sqlite3 module in one transaction per operation (after the reads that resolve the
-scanned item and lot numbers and the audit chain's head), alternating with the engine's
-completions in the same run so that both see the same load. Starts are not timed. With ``--postgres URL`` (or FERRULE_BENCH_PG_URL) the engine figure is also measured on
-PostgreSQL. Last line: ``engine_complete_vs_raw_sqlite: <ratio>`` (target <= 3).
+transaction, on SQLite with WAL (synchronous=NORMAL). The floor does, with the sqlite3 module in
+one transaction per operation, the reads that resolve the scanned item and lot numbers and the
+audit chain's head, and writes exactly the rows the engine writes: the item and lot updates
+(guarded by their revisions), the run, measurements, tag captures, gate results, consumption
+links, the hash-chained audit rows and the chain head. Engine and floor completions alternate in
+the same run, so that both see the same load on a shared machine; the floor is also measured
+alone, and both ratios are printed. Starts are not timed. With ``--postgres URL`` (or
+FERRULE_BENCH_PG_URL) the engine figure is also measured on PostgreSQL.
+Last line: ``engine_complete_vs_raw_sqlite: <ratio>`` (against the alternating floor; target <= 3).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import json
 import os
 import sqlite3
@@ -21,8 +22,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from floor_audit import AUDIT_INSERT, Change, chain, stamp
 from sqlalchemy import update
 
 from engine import materials, people, versions
@@ -133,34 +134,6 @@ def engine_times(
     return times, raw
 
 
-def _stamp(moment: dt.datetime) -> str:
-    """A timestamp as SQLAlchemy stores it on SQLite."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _audit_row(seq: int, prev: str, at: dt.datetime, change: tuple[Any, ...]) -> tuple[Any, ...]:
-    """One audit row, hashed as engine/audit.py does: sha256(prev + canonical content)."""
-    action, entity, entity_id, old, new, reason = change
-    old_text, new_text = _canonical(old), _canonical(new)
-    content = {
-        "at": at.isoformat(),
-        "actor": "op",
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "old": old_text,
-        "new": new_text,
-        "reason": reason,
-    }
-    digest = hashlib.sha256((prev + _canonical(content)).encode()).hexdigest()
-    return (seq, _stamp(at), "op", action, entity, entity_id, old_text, new_text, reason, prev,
-            digest)  # fmt: skip
-
-
 def raw_setup(path: Path, count: int) -> sqlite3.Connection:
     """The engine's schema with ``count`` started units (each with its start attempt)."""
     db = Database.from_url(f"sqlite:///{path}")
@@ -169,7 +142,7 @@ def raw_setup(path: Path, count: int) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         con.execute(f"PRAGMA {pragma}")
-    now = _stamp(utcnow())
+    now = stamp(utcnow())
     con.execute("BEGIN")
     con.execute(
         "INSERT INTO config_versions (id, site, content_hash, files, assets, created_at, "
@@ -212,7 +185,7 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
     run, measurements, tag captures, gate results, consumption links, hash-chained audit rows
     and the chain head)."""
     now = utcnow()
-    stamp = _stamp(now)
+    written = stamp(now)
     con.execute("BEGIN IMMEDIATE")
     item_id, revision, attempt, started, status, operation, rework = con.execute(
         "SELECT items.id, items.revision, items.start_attempt_id, start_attempts.at, "
@@ -228,7 +201,7 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
         "UPDATE items SET status = 'completed', status_reason = '', current_operation = NULL, "
         "operation_started = 0, start_attempt_id = NULL, revision = ?, updated_at = ? "
         "WHERE id = ? AND revision = ?",
-        (revision + 1, stamp, item_id, revision),
+        (revision + 1, written, item_id, revision),
     )
     for lot_id, quantity, lot_revision in lots:
         con.execute(
@@ -240,7 +213,7 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
         "INSERT INTO operation_runs (item_id, operation, start_attempt_id, operator, equipment, "
         "started_at, completed_at, route, route_operation, route_reason, config_version_id) "
         "VALUES (?, 'assemble', ?, 'op', NULL, ?, ?, 'completed', NULL, '', 1)",
-        (item_id, attempt, started, stamp),
+        (item_id, attempt, started, written),
     ).lastrowid
     con.executemany(
         "INSERT INTO measurements (run_id, field, value_num, value_text, unit) "
@@ -250,8 +223,8 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
     con.executemany(
         "INSERT INTO tag_captures (run_id, tag, value_num, value_text, unit, quality, "
         "source_time) VALUES (?, ?, ?, ?, ?, 'good', ?)",
-        [(run, "cell.temperature", 41.5, "41.5", "°C", stamp),
-         (run, "cell.force", 900.0, "900", "N", stamp)],
+        [(run, "cell.temperature", 41.5, "41.5", "°C", written),
+         (run, "cell.force", 900.0, "900", "N", written)],
     )  # fmt: skip
     con.executemany(
         "INSERT INTO gate_results (run_id, gate, outcome, sampled, draw, checks) "
@@ -268,25 +241,32 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
     after = {**before, "status": "completed", "current_operation": None,
              "operation_started": False, "revision": revision + 1}  # fmt: skip
     reason = f"consumed by {number} at 'assemble'"
-    changes = [("complete", "item", number, before, after, "completed 'assemble': completed")]
+    changes: list[Change] = [
+        ("complete", "item", number, before, after, "completed 'assemble': completed")
+    ]
     changes += [
         ("consume", "lot", str(lot_id), {"quantity": quantity, "status": "available"},
          {"quantity": quantity - 2, "status": "available"}, reason)
         for lot_id, quantity, _ in lots
     ]  # fmt: skip
     seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    rows = []
-    for change in changes:
-        seq += 1
-        rows.append(_audit_row(seq, prev, now, change))
-        prev = rows[-1][-1]
-    con.executemany(
-        "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, old, new, reason, "
-        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    rows, seq, prev = chain(seq, prev, now, "op", changes)
+    con.executemany(AUDIT_INSERT, rows)
     con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
     con.execute("COMMIT")
+
+
+def raw_alone(path: Path, count: int) -> list[float]:
+    """The floor on its own, one completion after another."""
+    con = raw_setup(path, count + WARMUP)
+    times: list[float] = []
+    for index in range(1, count + WARMUP + 1):
+        began = time.perf_counter()
+        raw_complete(con, f"W{index:07d}")
+        if index > WARMUP:
+            times.append(time.perf_counter() - began)
+    con.close()
+    return times
 
 
 def describe(label: str, times: list[float]) -> float:
@@ -310,8 +290,11 @@ def main() -> None:
         engine_runs, raw_runs = engine_times(db, args.count, floor)
         db.dispose()
         floor.close()
-    raw = describe("raw sqlite3", raw_runs)
+        alone_runs = raw_alone(Path(folder) / "alone.db", args.count)
+    raw = describe("raw sqlite3 (alternating)", raw_runs)
+    alone = describe("raw sqlite3 (alone)", alone_runs)
     engine = describe("engine on SQLite", engine_runs)
+    print(f"engine vs raw sqlite3 alone: {engine / alone:.2f}")
     if args.postgres:
         pg = Database.from_url(args.postgres)
         pg_runs, _ = engine_times(pg, args.count)

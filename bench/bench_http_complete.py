@@ -1,8 +1,10 @@
 """Completing operations over HTTP under gunicorn on SQLite, with 16 and 64 concurrent clients,
 against a minimal Flask endpoint writing the same rows with sqlite3 (bench/http_floor_app.py)
-under the same gunicorn settings, measured in the same run. Loopback only; bounded in count and
-time. Units are started beforehand (not timed); each timed request completes 'cut' on one unit:
-two entered values, one consumption, one gate, routing to 'crimp', audit rows.
+under the same gunicorn settings, measured in the same run: both servers run side by side and
+each load level runs on one, then on the other, so that both see the same machine load.
+Loopback only; bounded in count and time. Units are started beforehand (not timed); each timed
+request completes 'cut' on one unit: two entered values, one consumption, one gate, routing to
+'crimp', two hash-chained audit rows.
 Last line: ``http_complete_vs_floor: <ratio>`` (floor throughput / Ferrule throughput, the worse
 of the two concurrency levels; target <= 2).
 """
@@ -22,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import update
@@ -151,24 +154,36 @@ def load(
     return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, len(latencies), failures
 
 
-def measure(name: str, port: int, path_of: Callable[[str], str], headers: dict[str, str],
-            batches: list[list[str]]) -> dict[int, float]:  # fmt: skip
-    post(port, path_of(batches[0][0]), headers)
-    for target in batches[0][1:WARMUP]:
-        post(port, path_of(target), headers)
-    rates = {}
-    for concurrency, batch in zip(LEVELS, batches[1:], strict=True):
-        rate, p50, p99, done, failed = load(
-            concurrency, batch, lambda t: post(port, path_of(t), headers)
-        )
-        rates[concurrency] = rate
-        print(
-            f"{name:<8} c={concurrency:<3} {done:>4} requests  {rate:7.1f} req/s  "
-            f"p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  failures {failed}"
-        )
-        if failed:
-            raise SystemExit(f"{name}: {failed} requests failed")
-    return rates
+@dataclass(frozen=True)
+class Server:
+    """A running server under test and how to complete a unit on it."""
+
+    name: str
+    port: int
+    path_of: Callable[[str], str]
+    headers: dict[str, str]
+
+    def complete(self, unit: str) -> tuple[int, float]:
+        return post(self.port, self.path_of(unit), self.headers)
+
+
+def warm(server: Server, units: list[str]) -> None:
+    for unit in units:
+        status, _ = server.complete(unit)
+        if status != 200:
+            raise SystemExit(f"{server.name}: warm-up request failed with {status}")
+
+
+def level(server: Server, concurrency: int, units: list[str]) -> float:
+    """One load level on one server: its throughput (printed with its latencies)."""
+    rate, p50, p99, done, failed = load(concurrency, units, server.complete)
+    print(
+        f"{server.name:<8} c={concurrency:<3} {done:>4} requests  {rate:7.1f} req/s  "
+        f"p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  failures {failed}"
+    )
+    if failed:
+        raise SystemExit(f"{server.name}: {failed} requests failed")
+    return rate
 
 
 def batches_of(units: list[str]) -> list[list[str]]:
@@ -197,41 +212,46 @@ def main() -> None:
         bin_dir = Path(sys.executable).parent
         print(f"gunicorn, {WORKERS} sync workers, loopback")
 
-        port = free_port()
-        server = start(
-            [str(bin_dir / "ferrule"), "serve", "--port", str(port), "--workers", str(WORKERS),
-             "--log-level", "warning"],
-            env, port, var / "ferrule.log",
-        )  # fmt: skip
+        ferrule_port, floor_port = free_port(), free_port()
+        servers = [
+            start(
+                [str(bin_dir / "ferrule"), "serve", "--port", str(ferrule_port), "--workers",
+                 str(WORKERS), "--log-level", "warning"],
+                env, ferrule_port, var / "ferrule.log",
+            ),
+        ]  # fmt: skip
         try:
-            ferrule = measure(
+            servers.append(
+                start(
+                    [str(bin_dir / "gunicorn"), "--workers", str(WORKERS), "--worker-class",
+                     "sync", "--no-control-socket", "--bind", f"127.0.0.1:{floor_port}",
+                     "--chdir", str(BENCH), "--log-level", "warning", "http_floor_app:app"],
+                    env, floor_port, var / "floor.log",
+                )
+            )  # fmt: skip
+            ferrule = Server(
                 "ferrule",
-                port,
+                ferrule_port,
                 lambda u: f"/api/items/{u}/operations/cut/complete",
                 {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
-                batches_of(units),
             )
-        finally:
-            stop(server)
-
-        port = free_port()
-        server = start(
-            [str(bin_dir / "gunicorn"), "--workers", str(WORKERS), "--worker-class", "sync",
-             "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--chdir", str(BENCH),
-             "--log-level", "warning", "http_floor_app:app"],
-            env, port, var / "floor.log",
-        )  # fmt: skip
-        try:
-            floor = measure(
+            floor = Server(
                 "floor",
-                port,
+                floor_port,
                 lambda u: f"/complete/{u}",
                 {"Content-Type": "application/json"},
-                batches_of(units),
             )
+            batches = batches_of(units)
+            rates: dict[str, dict[int, float]] = {"ferrule": {}, "floor": {}}
+            for server in (ferrule, floor):
+                warm(server, batches[0])
+            for concurrency, batch in zip(LEVELS, batches[1:], strict=True):
+                for server in (ferrule, floor):
+                    rates[server.name][concurrency] = level(server, concurrency, batch)
         finally:
-            stop(server)
-    ratios = {c: floor[c] / ferrule[c] for c in LEVELS}
+            for running in servers:
+                stop(running)
+    ratios = {c: rates["floor"][c] / rates["ferrule"][c] for c in LEVELS}
     for c in LEVELS:
         print(f"c={c}: floor/ferrule throughput = {ratios[c]:.2f}")
     print(f"http_complete_vs_floor: {max(ratios.values()):.2f}")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
@@ -32,18 +32,18 @@ _lots = table(Lot)
 _links = table(Consumption)
 _items = table(Item)
 _EPSILON = 1e-9
-_LOTS_NUMBERED = Statement(
-    select(
-        _lots.c.id,
-        _lots.c.part,
-        _lots.c.quantity,
-        _lots.c.unit,
-        _lots.c.status,
-        _lots.c.expires_on,
-        _lots.c.hold_reason,
-        _lots.c.revision,
-    ).where(_lots.c.number == bindparam("number"))
-)
+_LOT_COLUMNS = select(
+    _lots.c.number,
+    _lots.c.id,
+    _lots.c.part,
+    _lots.c.quantity,
+    _lots.c.unit,
+    _lots.c.status,
+    _lots.c.expires_on,
+    _lots.c.hold_reason,
+    _lots.c.revision,
+).order_by(_lots.c.id)
+_lots_numbered: dict[int, Statement] = {}
 _TAKE = Statement(
     update(_lots).where(_lots.c.id == bindparam("lot_id"), _lots.c.revision == bindparam("seen")),
     ["quantity", "status", "revision"],
@@ -62,6 +62,7 @@ class ConsumptionInput:
 
 
 class _LotRow(NamedTuple):
+    number: str
     id: int
     part: str
     quantity: float
@@ -152,6 +153,7 @@ def plan_consumptions(
                 + (hint if hint else f"it consumes {consumed}")
                 + "."
             )
+    lots = _lots_of(sql, [entry.lot for entry in inputs])
     planned: list[PlannedConsumption] = []
     for line in operation.consume:
         given = [g for g in inputs if g.part == line.part]
@@ -169,6 +171,7 @@ def plan_consumptions(
                 component
                 or _plan_lot(
                     sql,
+                    lots.get(scanned.lot, []),
                     plant=plant,
                     line=line,
                     scanned=scanned,
@@ -179,8 +182,26 @@ def plan_consumptions(
     return planned
 
 
+def _lots_of(sql: Sql, numbers: Sequence[str]) -> dict[str, list[_LotRow]]:
+    """The lots (of any part) numbered as scanned, in one read, by number."""
+    distinct = sorted(set(numbers))
+    if not distinct:
+        return {}
+    statement = _lots_numbered.get(len(distinct))
+    if statement is None:
+        wanted = [bindparam(f"number_{i}", type_=String()) for i in range(len(distinct))]
+        statement = Statement(_LOT_COLUMNS.where(_lots.c.number.in_(wanted)))
+        _lots_numbered[len(distinct)] = statement
+    found: dict[str, list[_LotRow]] = {}
+    for row in sql.all(statement, {f"number_{i}": n for i, n in enumerate(distinct)}):
+        lot = _LotRow(*row)
+        found.setdefault(lot.number, []).append(lot)
+    return found
+
+
 def _plan_lot(
     sql: Sql,
+    lots: Sequence[_LotRow],
     *,
     plant: Plant,
     line: ConsumeLine,
@@ -188,7 +209,7 @@ def _plan_lot(
     quantity: float,
     today: dt.date,
 ) -> PlannedConsumption:
-    lots = [_LotRow(*row) for row in sql.all(_LOTS_NUMBERED, {"number": scanned.lot})]
+    """Check one scanned lot (``lots``: the lots with its number, of any part)."""
     lot = next((row for row in lots if row.part == line.part), None)
     name = f"Lot '{scanned.lot}' of part '{line.part}'"
     if lot is None:

@@ -4,8 +4,10 @@
 attempt whether it was allowed or blocked. ``complete_operation`` is the hot path: it validates the
 entered data, checks and consumes components, snapshots the configured tags, evaluates the gates
 with their sampling rules, routes the item, and writes it all in the caller's one transaction
-with Core statements. The item's ``revision`` guard makes a second, concurrent completion of the
-same step fail with a Conflict before anything of it is written.
+with statements compiled once (:mod:`engine.statements`): one read each of the item, the user
+and the scanned lots, one insert per table. The item's ``revision`` guard makes a second,
+concurrent completion of the same step fail with a Conflict before anything of it is written.
+:func:`preview_start` evaluates the start checks without recording anything.
 """
 
 from __future__ import annotations

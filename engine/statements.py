@@ -17,7 +17,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, Table, insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Select
@@ -156,14 +156,18 @@ def insert_rows(table: Table, *, returning: ColumnElement[Any] | None = None) ->
 
 
 class Sql:
-    """Runs :class:`Statement` s in a session's transaction, on its DBAPI connection.
+    """Runs :class:`Statement` s on the DBAPI connection of a session's transaction (begun now
+    if it was not; pending ORM changes are flushed first, as ``session.execute`` would), or of
+    an engine connection without beginning one: for a single read, which the database then runs
+    as a transaction of its own, without a BEGIN round trip."""
 
-    Pending ORM changes are flushed first (as ``session.execute`` would autoflush them)."""
-
-    def __init__(self, session: Session) -> None:
-        if session.autoflush:
-            session.flush()
-        connection = session.connection()
+    def __init__(self, source: Session | Connection) -> None:
+        if isinstance(source, Session):
+            if source.autoflush:
+                source.flush()
+            connection = source.connection()
+        else:
+            connection = source
         self.dialect = connection.dialect
         self.is_postgresql = self.dialect.name == "postgresql"
         self._cursor = connection.connection.cursor()

@@ -6,7 +6,7 @@ so any worker serves any request); it expires after the configured minutes of in
 form carries a CSRF token (``{{ csrf_field() }}``); scripts calling the API from a signed-in page
 send it as the ``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``;
 a token acts as its user but only within its roles. Roles are read from the database on each
-request, so a revoked role takes effect at once.
+request (one query, :mod:`engine.callers`), so a revoked role takes effect at once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from engine import access, audit, people
+from engine import access, audit, callers, people
 from engine.base import utcnow
 from web.errors import NotPermitted, TooManyAttempts, Unauthenticated
 from web.services import services
@@ -113,8 +113,8 @@ def _load_caller() -> Caller | None:
         return None
     if now - seen > SEEN_REFRESH_S:
         session["seen"] = now
-    with services().db.session() as db_session:
-        roles = frozenset(people.roles_of(db_session, username))
+    with services().db.engine.connect() as connection:
+        roles = callers.user_roles(connection, username)
     return Caller(username, roles, "session")
 
 
@@ -122,14 +122,13 @@ def _token_caller(header: str) -> Caller:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-    with services().db.session() as db_session:
-        token = access.token_for_secret(db_session, secret.strip(), utcnow())
-        if token is None:
-            raise Unauthenticated(
-                "The API token is unknown, revoked or expired; ask an admin for a new one."
-            )
-        roles = frozenset(people.roles_of(db_session, token.username)) & set(token.roles)
-    return Caller(token.username, roles, "token")
+    with services().db.engine.connect() as connection:
+        token = callers.token_roles(connection, secret.strip(), utcnow())
+    if token is None:
+        raise Unauthenticated(
+            "The API token is unknown, revoked or expired; ask an admin for a new one."
+        )
+    return Caller(token.username, token.roles, "token")
 
 
 # ---------------------------------------------------------------- CSRF
