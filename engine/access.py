@@ -81,7 +81,8 @@ class TokenInfo:
         }
 
 
-def _digest(secret: str) -> str:
+def token_digest(secret: str) -> str:
+    """How a token secret is stored: its SHA-256, never the secret itself."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -124,7 +125,7 @@ def create_token(
         name=name,
         username=username,
         roles=",".join(sorted(set(roles))),
-        token_hash=_digest(secret),
+        token_hash=token_digest(secret),
         created_at=utcnow(),
         created_by=created_by,
         expires_at=expires_at,
@@ -139,7 +140,8 @@ def create_token(
 
 def token_for_secret(session: Session, secret: str, now: dt.datetime) -> TokenInfo | None:
     """The live (not revoked, not expired) token with this secret, or None."""
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    digest = token_digest(secret)
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:

@@ -10,7 +10,6 @@ statement is consistent by itself). A caller whose user is unknown gets
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import people
-from engine.access import ApiToken
+from engine.access import ApiToken, token_digest
 from engine.base import Base
 from engine.statements import Sql, Statement
 from engine.tables import User, UserRole
@@ -81,7 +80,7 @@ def user_roles(connection: Connection, username: str) -> frozenset[str]:
 def token_roles(connection: Connection, secret: str, now: dt.datetime) -> CallerRoles | None:
     """The user a live token acts as, with the token's roles that the user still holds; None
     for an unknown, revoked or expired token."""
-    token_hash = hashlib.sha256(secret.encode()).hexdigest()  # as engine.access stores it
+    token_hash = token_digest(secret)
     rows = Sql(connection).all(_TOKEN, {"token_hash": token_hash})
     if not rows:
         return None
