@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
@@ -348,23 +348,26 @@ def _after_disposition(
     return changes, target_operation
 
 
+def _nonconformance_rows() -> Select[Any]:
+    """Nonconformances with their item number and disposition (if any)."""
+    return select(
+        _ncs,
+        _items.c.number.label("item_number"),
+        _dispositions.c.decision,
+        _dispositions.c.target_operation,
+        _dispositions.c.actor.label("decided_by"),
+        _dispositions.c.at.label("decided_at"),
+    ).select_from(
+        _ncs.join(_items, _items.c.id == _ncs.c.item_id).outerjoin(
+            _dispositions, _dispositions.c.nonconformance_id == _ncs.c.id
+        )
+    )
+
+
 def nonconformance(session: Session, nonconformance_id: int) -> NonconformanceInfo:
     """One nonconformance with its disposition, if any."""
     row = session.execute(
-        select(
-            _ncs,
-            _items.c.number.label("item_number"),
-            _dispositions.c.decision,
-            _dispositions.c.target_operation,
-            _dispositions.c.actor.label("decided_by"),
-            _dispositions.c.at.label("decided_at"),
-        )
-        .select_from(
-            _ncs.join(_items, _items.c.id == _ncs.c.item_id).outerjoin(
-                _dispositions, _dispositions.c.nonconformance_id == _ncs.c.id
-            )
-        )
-        .where(_ncs.c.id == nonconformance_id)
+        _nonconformance_rows().where(_ncs.c.id == nonconformance_id)
     ).one_or_none()
     if row is None:
         raise NotFound(
@@ -378,22 +381,7 @@ def nonconformances(
     session: Session, *, open_only: bool = False, item_number: str | None = None
 ) -> list[NonconformanceInfo]:
     """Nonconformances, newest first; only the open ones, or one item's, when asked."""
-    query = (
-        select(
-            _ncs,
-            _items.c.number.label("item_number"),
-            _dispositions.c.decision,
-            _dispositions.c.target_operation,
-            _dispositions.c.actor.label("decided_by"),
-            _dispositions.c.at.label("decided_at"),
-        )
-        .select_from(
-            _ncs.join(_items, _items.c.id == _ncs.c.item_id).outerjoin(
-                _dispositions, _dispositions.c.nonconformance_id == _ncs.c.id
-            )
-        )
-        .order_by(_ncs.c.id.desc())
-    )
+    query = _nonconformance_rows().order_by(_ncs.c.id.desc())
     if open_only:
         query = query.where(_dispositions.c.id.is_(None))
     if item_number is not None:
