@@ -152,7 +152,7 @@ class ModbusDriver:
             except ModbusException as exc:
                 raise self._failure(exc) from exc
         if response.isError():
-            raise DeviceError(f"writing {tag.key}: device answered with an exception response")
+            raise DeviceError("device answered with an exception response")
 
     async def close(self) -> None:
         """Close the socket."""

@@ -257,7 +257,7 @@ class OpcUaDriver:
                 ua.DataValue(ua.Variant(typed, variant))
             )
         except UaStatusCodeError as exc:
-            raise DeviceError(f"writing {tag.key}: device refused: {exc}") from exc
+            raise DeviceError(f"device refused: {exc}") from exc
 
     async def close(self) -> None:
         """Close the session; a dead server only costs the socket close."""

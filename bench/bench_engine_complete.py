@@ -8,19 +8,23 @@ audit chain's head, and writes exactly the rows the engine writes: the item and 
 links, the hash-chained audit rows and the chain head. Engine and floor completions alternate in
 the same run, so that both see the same load on a shared machine; the floor is also measured
 alone, and both ratios are printed. Starts are not timed. With ``--postgres URL`` (or
-FERRULE_BENCH_PG_URL) the engine figure is also measured on PostgreSQL.
+FERRULE_BENCH_PG_URL) the engine figure is also measured on that PostgreSQL; without one, on a
+throwaway server when PostgreSQL is installed.
 Last line: ``engine_complete_vs_raw_sqlite: <ratio>`` (against the alternating floor; target <= 3).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from floor_audit import AUDIT_INSERT, Change, chain, stamp
@@ -279,6 +283,28 @@ def describe(label: str, times: list[float]) -> float:
     return median
 
 
+@contextlib.contextmanager
+def postgres_url(given: str | None) -> Iterator[str | None]:
+    """The given PostgreSQL URL, else a throwaway server on 127.0.0.1 (the test suite's), else
+    None when PostgreSQL is not installed."""
+    if given:
+        yield given
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "infra"))
+    from postgres import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        yield None
+        return
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server.url(server.create_database())
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", default=os.environ.get("FERRULE_BENCH_PG_URL"))
@@ -295,12 +321,15 @@ def main() -> None:
     alone = describe("raw sqlite3 (alone)", alone_runs)
     engine = describe("engine on SQLite", engine_runs)
     print(f"engine vs raw sqlite3 alone: {engine / alone:.2f}")
-    if args.postgres:
-        pg = Database.from_url(args.postgres)
-        pg_runs, _ = engine_times(pg, args.count)
-        pg_median = describe("engine on PostgreSQL", pg_runs)
-        print(f"engine on PostgreSQL vs raw sqlite3: {pg_median / raw:.2f}")
-        pg.dispose()
+    with postgres_url(args.postgres) as url:
+        if url is None:
+            print("engine on PostgreSQL: skipped (no PostgreSQL binaries, no --postgres URL)")
+        else:
+            pg = Database.from_url(url)
+            pg_runs, _ = engine_times(pg, args.count)
+            pg_median = describe("engine on PostgreSQL", pg_runs)
+            print(f"engine on PostgreSQL vs raw sqlite3: {pg_median / raw:.2f}")
+            pg.dispose()
     print(f"engine_complete_vs_raw_sqlite: {engine / raw:.2f}")
 
 

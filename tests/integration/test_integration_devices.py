@@ -99,7 +99,7 @@ def test_a_refused_setpoint_leaves_crimp_not_started_and_a_confirmed_one_starts_
     with pytest.raises(Blocked) as blocked:
         line.engine.start_operation(actor=OPERATOR, item=unit, operation="crimp")
     sentence = (
-        "cannot write press1.target_force: writing press1.target_force: device refused: "
+        "cannot write press1.target_force: device refused: "
         "User does not have permission to perform the requested operation.(BadUserAccessDenied)"
     )
     assert blocked.value.message == f"Cannot start 'crimp' on Unit {unit}: {sentence}."
