@@ -248,8 +248,12 @@ def _with_files(plant: Plant, files: Mapping[str, str]) -> Plant:
     return dataclasses.replace(plant, files=files, content_hash=content_hash(files))
 
 
+_PRIVATE_KEY = "PRIVATE KEY-----"
+
+
 def read_folder(plant_dir: Path) -> tuple[dict[str, str], frozenset[str]]:
-    """The folder's text files by relative path, and the paths of its other files."""
+    """The folder's text files by relative path, and the paths of its other files. A device's
+    private key (PEM) counts as an other file, so that deploying never stores a secret."""
     texts: dict[str, str] = {}
     binary: set[str] = set()
     for path in sorted(plant_dir.rglob("*")):
@@ -260,9 +264,14 @@ def read_folder(plant_dir: Path) -> tuple[dict[str, str], frozenset[str]]:
             binary.add(relative)
             continue
         try:
-            texts[relative] = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             binary.add(relative)
+            continue
+        if _PRIVATE_KEY in text:
+            binary.add(relative)  # present for the checks, never copied into a config version
+        else:
+            texts[relative] = text
     return texts, frozenset(binary)
 
 

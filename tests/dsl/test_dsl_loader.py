@@ -218,3 +218,18 @@ def test_example_plants_load_without_errors(example_plants: list[Path]) -> None:
     for folder in example_plants:
         result = dsl.load(folder)
         assert result.errors == (), result.render()
+
+
+def test_a_private_key_in_the_plant_folder_is_never_kept_as_config_text(tmp_path: Path) -> None:
+    from dsl.loader import read_folder
+
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "client.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n"
+    )
+    (tmp_path / "pki" / "client-cert.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nMIIDdz\n-----END CERTIFICATE-----\n"
+    )
+    texts, others = read_folder(tmp_path)
+    assert sorted(texts) == ["pki/client-cert.pem"]
+    assert others == frozenset({"pki/client.pem"})
