@@ -34,7 +34,10 @@ MAGIC = b"FERRTAG1"
 _HEADER = struct.Struct("<8sIIIIB")  # magic, slots, dir offset, dir length, slot offset, retired
 _HEADER_SIZE = 64
 _RETIRED_AT = struct.calcsize("<8sIIII")
-_SEQ = struct.Struct("<Q")
+# Sequence words are read and written as single aligned 8-byte items of a memoryview: never
+# with struct.pack_into, which zero-fills its target before writing, so that a reader could see
+# a passing even 0 in the middle of a write and accept a torn slot.
+_WORD = 8
 _BODY = struct.Struct(
     "<BBHxxxxdddd64s"
 )  # quality, kind, text length, value, source, receive, max_age, text
@@ -98,6 +101,7 @@ class TagCacheWriter:
             handle.truncate(max(size, _HEADER_SIZE))
         self._file = temporary.open("r+b")
         self._map = mmap.mmap(self._file.fileno(), 0)
+        self._words = memoryview(self._map).cast("Q")
         self._map[_HEADER_SIZE : _HEADER_SIZE + len(directory)] = directory
         for i, max_age in enumerate(max_ages):
             _BODY.pack_into(
@@ -131,8 +135,8 @@ class TagCacheWriter:
             kind, text = _TEXT, _truncate(value)
         else:
             kind, number = _NUMBER, float(value)
-        (seq,) = _SEQ.unpack_from(self._map, at)
-        _SEQ.pack_into(self._map, at, seq + 1)
+        seq = self._words[at // _WORD]
+        self._words[at // _WORD] = seq + 1
         _BODY.pack_into(
             self._map,
             at + 8,
@@ -145,7 +149,7 @@ class TagCacheWriter:
             self._max_ages[i],
             text,
         )
-        _SEQ.pack_into(self._map, at, seq + 2)
+        self._words[at // _WORD] = seq + 2
 
     def publish(self, key: str, value: Value, source_time: float, receive_time: float) -> None:
         """A good value received from the device."""
@@ -165,13 +169,14 @@ class TagCacheWriter:
         body = _BODY.unpack_from(self._map, at + 8)
         if body[0] != _GOOD:
             return
-        (seq,) = _SEQ.unpack_from(self._map, at)
-        _SEQ.pack_into(self._map, at, seq + 1)
+        seq = self._words[at // _WORD]
+        self._words[at // _WORD] = seq + 1
         _BODY.pack_into(self._map, at + 8, *body[:5], receive_time, *body[6:])
-        _SEQ.pack_into(self._map, at, seq + 2)
+        self._words[at // _WORD] = seq + 2
 
     def close(self) -> None:
         """Unmap (the file stays for readers; they see values go stale)."""
+        self._words.release()
         self._map.close()
         self._file.close()
 
@@ -209,6 +214,7 @@ class TagCache:
         try:
             with self.path.open("rb") as handle:
                 self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                self._words = memoryview(self._map).cast("Q")
         except (FileNotFoundError, ValueError) as exc:
             raise CacheLayoutError(
                 f"no tag cache at {self.path}: start the adapter process "
@@ -224,6 +230,7 @@ class TagCache:
 
     def _fresh(self) -> None:
         if self._map[_RETIRED_AT]:
+            self._words.release()
             self._map.close()
             self._load()
 
@@ -243,11 +250,11 @@ class TagCache:
         return {key: self.read(key, moment) for key in keys}
 
     def _read_at(self, at: int, now: float) -> TagValue:
-        mapped = self._map
+        mapped, words, seq_at = self._map, self._words, at // _WORD
         for attempt in range(_MAX_RETRIES):
-            (before,) = _SEQ.unpack_from(mapped, at)
+            before = words[seq_at]
             body = _BODY.unpack_from(mapped, at + 8)
-            (after,) = _SEQ.unpack_from(mapped, at)
+            after = words[seq_at]
             if before == after and not before & 1:
                 return _decode(body, now)
             if attempt % 64 == 63:  # out of step with a busy writer: let it finish
@@ -256,6 +263,7 @@ class TagCache:
 
     def close(self) -> None:
         """Unmap the file."""
+        self._words.release()
         self._map.close()
 
 
