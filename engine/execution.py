@@ -308,17 +308,20 @@ def _earlier_fields(
 
 def _facts(
     session: Session,
+    runtime: Runtime,
     *,
     plant: Plant,
-    needs: OperationNeeds,
     item: ItemRow,
     operation: Operation,
     actor: str,
     now: dt.datetime,
-    readings: Mapping[str, TagValue],
+    starting: bool,
     current: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The rule environment for ``operation`` on ``item``, reading only what ``needs`` says."""
+) -> tuple[Mapping[str, TagValue], dict[str, Any]]:
+    """The live readings and the rule environment for starting (or completing) ``operation`` on
+    ``item``, reading only what that step's rules need."""
+    needs = needs_of(plant, operation, starting=starting)
+    readings = _readings(runtime, needs)
     operator = (
         operator_facts(session, actor, site_today(plant, now))
         if needs.operator
@@ -332,7 +335,7 @@ def _facts(
     fields = current
     if needs.earlier_fields:
         fields = {**_earlier_fields(session, plant, item, operation.id), **current}
-    return build_environment(
+    return readings, build_environment(
         plant,
         needs,
         now=now,
@@ -375,17 +378,15 @@ def _interlock_checks(
 ) -> tuple[Mapping[str, TagValue], dict[str, Any], list[dict[str, Any]]]:
     """Every interlock of ``operation`` evaluated now: the readings, the environment, and each
     interlock's verdict as plain data (see :func:`explanation_json`)."""
-    needs = needs_of(plant, operation, starting=True)
-    readings = _readings(runtime, needs)
-    env = _facts(
+    readings, env = _facts(
         session,
+        runtime,
         plant=plant,
-        needs=needs,
         item=item,
         operation=operation,
         actor=actor,
         now=now,
-        readings=readings,
+        starting=True,
         current={},
     )
     checks = [
@@ -696,17 +697,15 @@ def complete_operation(
         inputs=consumptions,
         today=site_today(plant, now),
     )
-    needs = needs_of(plant, operation, starting=False)
-    readings = _readings(runtime, needs)
-    env = _facts(
+    readings, env = _facts(
         session,
+        runtime,
         plant=plant,
-        needs=needs,
         item=item,
         operation=operation,
         actor=actor,
         now=now,
-        readings=readings,
+        starting=False,
         current=current,
     )
     verdicts, details, failed = _gate_verdicts(operation.gates, item, env, operation)
