@@ -24,8 +24,8 @@ from postgres import PostgresServer, find_bindir  # noqa: E402
 from testdata import ACME, PASSWORD  # noqa: E402
 
 from dsl.model import Plant  # noqa: E402
-from engine import versions  # noqa: E402
-from engine.db import Database  # noqa: E402
+from engine.commands import versions  # noqa: E402
+from engine.infra.db import Database  # noqa: E402
 
 TEMPLATE = "ferrule_template"
 

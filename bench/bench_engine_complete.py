@@ -30,13 +30,14 @@ from pathlib import Path
 from floor_audit import AUDIT_INSERT, Change, chain, stamp
 from sqlalchemy import update
 
-from engine import materials, people, versions
-from engine.base import utcnow
-from engine.bom import ConsumptionInput
-from engine.db import Database
+from engine.access import people
+from engine.commands import materials, versions
+from engine.commands.bom import ConsumptionInput
+from engine.floor.tagsource import StaticTagSource
+from engine.infra.db import Database
+from engine.records.base import utcnow
+from engine.records.tables import User
 from engine.service import Ferrule
-from engine.tables import User
-from engine.tagsource import StaticTagSource
 
 OPERATIONS = 300
 WARMUP = 20

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine import queries
-from engine.db import Database
+from engine.infra.db import Database
+from engine.queries import queries
 
 UNITS = 1_000_000
 SUBS = 200_000  # the first SUBS tops each contain one sub-assembly

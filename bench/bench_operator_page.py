@@ -18,10 +18,11 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from engine import materials, people, versions
-from engine.bom import ConsumptionInput
-from engine.db import Database
-from engine.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.access import people
+from engine.commands import materials, versions
+from engine.commands.bom import ConsumptionInput
+from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.infra.db import Database
 from web.app import create_app
 from web.settings import Settings
 

@@ -1,6 +1,6 @@
 """What the raw floors of the completion benchmarks share: timestamps as SQLAlchemy stores them on
-SQLite, and audit rows hash-chained exactly as engine/audit.py chains them (sha256 of the previous
-hash and the row's canonical JSON), computed with plain json and hashlib."""
+SQLite, and audit rows hash-chained exactly as engine/infra/audit.py chains them (sha256 of the
+previous hash and the row's canonical JSON), computed with plain json and hashlib."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def complete(number: str) -> Response:
 
 def create(path: str, units: list[str]) -> None:
     """The floor's database: Ferrule's schema with ``units`` started on 'cut' (bench setup)."""
-    from engine.db import Database
+    from engine.infra.db import Database
 
     database = Database.from_url(f"sqlite:///{path}")
     database.create_all()

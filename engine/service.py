@@ -15,25 +15,26 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from dsl.model import Plant
-from engine import execution, quality, queries, versions, workorders
-from engine.base import utcnow
-from engine.bom import ConsumptionInput
-from engine.db import Database
-from engine.errors import Blocked
-from engine.execution import CompleteResult, StartPreview, StartResult
-from engine.idempotency import JsonResult, fingerprint, run_once
-from engine.items import ItemState
-from engine.quality import NonconformanceInfo
-from engine.runtime import Runtime
-from engine.signatures import (
+from engine.access.signatures import (
     SignatureInput,
     SignatureRefused,
     Signer,
     audit_refusal,
     authenticate,
 )
-from engine.tagsource import SetpointWriter, TagSource
-from engine.workorders import WorkOrderInfo
+from engine.commands import execution, quality, versions, workorders
+from engine.commands.bom import ConsumptionInput
+from engine.commands.execution import CompleteResult, StartPreview, StartResult
+from engine.commands.quality import NonconformanceInfo
+from engine.commands.workorders import WorkOrderInfo
+from engine.errors import Blocked
+from engine.floor.items import ItemState
+from engine.floor.runtime import Runtime
+from engine.floor.tagsource import SetpointWriter, TagSource
+from engine.infra.db import Database
+from engine.infra.idempotency import JsonResult, fingerprint, run_once
+from engine.queries import queries
+from engine.records.base import utcnow
 
 R = TypeVar("R", bound=JsonResult)
 Clock = Callable[[], dt.datetime]
@@ -93,7 +94,7 @@ class Ferrule:
         number: str | None = None,
         idempotency_key: str | None = None,
     ) -> WorkOrderInfo:
-        """See :func:`engine.workorders.create_work_order`."""
+        """See :func:`engine.commands.workorders.create_work_order`."""
         request = {"actor": actor, "product": product, "quantity": quantity, "number": number}
         return self._command(
             "create_work_order",
@@ -109,7 +110,7 @@ class Ferrule:
     def release_work_order(
         self, *, actor: str, number: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
-        """See :func:`engine.workorders.release_work_order`."""
+        """See :func:`engine.commands.workorders.release_work_order`."""
         return self._command(
             "release_work_order",
             {"actor": actor, "number": number},
@@ -123,7 +124,7 @@ class Ferrule:
     def cancel_work_order(
         self, *, actor: str, number: str, reason: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
-        """See :func:`engine.workorders.cancel_work_order`."""
+        """See :func:`engine.commands.workorders.cancel_work_order`."""
         return self._command(
             "cancel_work_order",
             {"actor": actor, "number": number, "reason": reason},
@@ -137,7 +138,7 @@ class Ferrule:
     def complete_work_order(
         self, *, actor: str, number: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
-        """See :func:`engine.workorders.complete_work_order`."""
+        """See :func:`engine.commands.workorders.complete_work_order`."""
         return self._command(
             "complete_work_order",
             {"actor": actor, "number": number},
@@ -190,7 +191,7 @@ class Ferrule:
         expected_revision: int | None = None,
         idempotency_key: str | None = None,
     ) -> CompleteResult:
-        """Complete a started operation (see :func:`engine.execution.complete_operation`).
+        """Complete a started operation (see :func:`engine.commands.execution.complete_operation`).
 
         ``signatures`` are re-authentication inputs; they are checked against the operation's
         ``sign`` requirements before anything is written."""
@@ -222,7 +223,7 @@ class Ferrule:
     def hold(
         self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
     ) -> ItemState:
-        """See :func:`engine.quality.hold_item`."""
+        """See :func:`engine.commands.quality.hold_item`."""
         return self._command(
             "hold",
             {"actor": actor, "item": item, "reason": reason},
@@ -236,7 +237,7 @@ class Ferrule:
     def release(
         self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
     ) -> ItemState:
-        """See :func:`engine.quality.release_item`."""
+        """See :func:`engine.commands.quality.release_item`."""
         return self._command(
             "release",
             {"actor": actor, "item": item, "reason": reason},
@@ -256,7 +257,7 @@ class Ferrule:
         description: str,
         idempotency_key: str | None = None,
     ) -> NonconformanceInfo:
-        """See :func:`engine.quality.open_nonconformance`."""
+        """See :func:`engine.commands.quality.open_nonconformance`."""
         request = {"actor": actor, "item": item, "code": defect_code, "text": description}
         return self._command(
             "open_nonconformance",
@@ -280,7 +281,7 @@ class Ferrule:
         target_operation: str | None = None,
         idempotency_key: str | None = None,
     ) -> NonconformanceInfo:
-        """A signed disposition (see :func:`engine.quality.disposition`)."""
+        """A signed disposition (see :func:`engine.commands.quality.disposition`)."""
         (signer,) = self._signers([signature], f"nonconformance/{nonconformance_id}")
         request = {
             "actor": actor,
@@ -305,7 +306,7 @@ class Ferrule:
     # ------------------------------------------------------------ queries
 
     def item(self, number: str) -> queries.ItemView:
-        """See :func:`engine.queries.item_view`."""
+        """See :func:`engine.queries.queries.item_view`."""
         with self.db.session() as session:
             return queries.item_view(session, number)
 
@@ -328,18 +329,18 @@ class Ferrule:
             return quality.nonconformances(session, open_only=open_only, item_number=item)
 
     def wip(self) -> list[queries.WipRow]:
-        """See :func:`engine.queries.wip`."""
+        """See :func:`engine.queries.queries.wip`."""
         with self.db.session() as session:
             return queries.wip(session)
 
     def items_in_status(self, *statuses: str) -> list[queries.ItemInStatus]:
-        """See :func:`engine.queries.items_in_status`."""
+        """See :func:`engine.queries.queries.items_in_status`."""
         with self.db.session() as session:
             return queries.items_in_status(session, statuses)
 
     def preview_start(self, *, actor: str, item: str, operation: str) -> StartPreview:
         """The start checks evaluated now, recording nothing (see
-        :func:`engine.execution.preview_start`)."""
+        :func:`engine.commands.execution.preview_start`)."""
         with self.db.session() as session:
             return execution.preview_start(
                 session,
@@ -351,16 +352,16 @@ class Ferrule:
             )
 
     def history(self, number: str) -> list[queries.Event]:
-        """See :func:`engine.queries.history`."""
+        """See :func:`engine.queries.queries.history`."""
         with self.db.session() as session:
             return queries.history(session, number)
 
     def genealogy(self, number: str) -> queries.Genealogy:
-        """See :func:`engine.queries.backward`."""
+        """See :func:`engine.queries.queries.backward`."""
         with self.db.session() as session:
             return queries.backward(session, number)
 
     def where_used(self, part: str, lot: str) -> list[queries.UsedIn]:
-        """See :func:`engine.queries.forward`."""
+        """See :func:`engine.queries.queries.forward`."""
         with self.db.session() as session:
             return queries.forward(session, part, lot)

@@ -19,13 +19,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from dsl.loader import load_files
-from engine import access, versions
-from engine.base import utcnow
-from engine.bom import ConsumptionInput
+from engine.access import tokens as access
+from engine.access.signatures import SignatureInput
+from engine.commands import versions
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
-from engine.idempotency import fingerprint, run_once
-from engine.production_tables import DISPOSITIONS
-from engine.signatures import SignatureInput
+from engine.infra.idempotency import fingerprint, run_once
+from engine.records.base import utcnow
+from engine.records.production import DISPOSITIONS
 from web.auth import require_caller
 from web.errors import BadRequest
 from web.metrics import INTERLOCK_BLOCKS

@@ -6,7 +6,7 @@ so any worker serves any request); it expires after the configured minutes of in
 form carries a CSRF token (``{{ csrf_field() }}``); scripts calling the API from a signed-in page
 send it as the ``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``;
 a token acts as its user but only within its roles. Roles are read from the database on each
-request (one query, :mod:`engine.callers`), so a revoked role takes effect at once.
+request (one query, :mod:`engine.access.callers`), so a revoked role takes effect at once.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from engine import access, audit, callers, people
-from engine.base import utcnow
+from engine.access import callers, people
+from engine.access import tokens as access
+from engine.infra import audit
+from engine.records.base import utcnow
 from web.errors import NotPermitted, TooManyAttempts, Unauthenticated
 from web.services import services
 

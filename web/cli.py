@@ -6,8 +6,8 @@ import click
 
 from adapters.cli import devices_command, make_adapters_command, sim_command
 from dsl.cli import check_command, schema_command
-from engine.cli import COMMANDS as ENGINE_COMMANDS
-from engine.cli_test import test_command
+from engine.cli.configtest import test_command
+from engine.cli.records import COMMANDS as ENGINE_COMMANDS
 from web.demo import demo_command
 from web.equipment_states import database_recorder
 from web.serve import serve_command

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import click
 
-from engine import materials, people, versions
-from engine.db import Database
-from engine.migrations import upgrade
+from engine.access import people
+from engine.commands import materials, versions
+from engine.floor.tagsource import StaticTagSource
+from engine.infra.db import Database
+from engine.records.migrations import upgrade
 from engine.service import Ferrule
-from engine.tagsource import StaticTagSource
 from web.settings import Settings
 
 PLANT = Path("plants/acme-harness")

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.states import StateChange
-from engine.db import Database
-from engine.equipment import record_state_change
+from engine.commands.equipment import record_state_change
 from engine.errors import DomainError
+from engine.infra.db import Database
 from web.settings import Settings
 
 log = logging.getLogger("ferrule.equipment")

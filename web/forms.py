@@ -16,8 +16,8 @@ from werkzeug.datastructures import MultiDict
 
 from dsl.model import Consumption, DataField, Operation, Part, Plant, SignatureRequirement
 from dsl.units import format_number
-from engine.bom import ConsumptionInput
-from engine.signatures import SignatureInput
+from engine.access.signatures import SignatureInput
+from engine.commands.bom import ConsumptionInput
 
 FIELD_PREFIX = "field-"
 CONSUME_PREFIX = "consume-"

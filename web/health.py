@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from engine import versions
+from engine.commands import versions
 from web.services import services
 from web.tags import CacheTagSource
 

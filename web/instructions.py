@@ -19,9 +19,9 @@ from flask import Blueprint, Response, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine import versions
-from engine.db import Database
+from engine.commands import versions
 from engine.errors import NotFound
+from engine.infra.db import Database
 from web.auth import require_caller
 from web.errors import NotPermitted
 from web.services import services

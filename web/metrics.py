@@ -24,7 +24,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from engine.tagsource import TagValue
+from engine.floor.tagsource import TagValue
 from web.services import services
 from web.tags import CacheTagSource
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from engine.db import Database
+from engine.floor.tagsource import SetpointWriter, TagSource
+from engine.infra.db import Database
 from engine.service import Ferrule
-from engine.tagsource import SetpointWriter, TagSource
 from web.settings import Settings
 
 

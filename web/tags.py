@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from adapters.cache import CacheLayoutError, TagCache
-from engine.tagsource import TagReading, TagValue
+from engine.floor.tagsource import TagReading, TagValue
 
 
 def _instant(seconds: float) -> dt.datetime:

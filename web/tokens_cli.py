@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from engine import access
-from engine.base import utcnow
-from engine.db import Database
+from engine.access import tokens as access
 from engine.errors import DomainError
+from engine.infra.db import Database
+from engine.records.base import utcnow
 
 
 @click.group("tokens")

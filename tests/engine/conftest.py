@@ -10,9 +10,9 @@ from sqlalchemy import update
 from testdata import PASSWORD
 
 from dsl.model import Plant
-from engine import people
-from engine.db import Database
-from engine.tables import User
+from engine.access import people
+from engine.infra.db import Database
+from engine.records.tables import User
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import pytest
 
 from dsl.model import Plant
-from engine import materials
-from engine.bom import ConsumptionInput
-from engine.db import Database
+from engine.access.signatures import SignatureInput
+from engine.commands import materials
+from engine.commands.bom import ConsumptionInput
+from engine.floor.tagsource import StaticTagSource
+from engine.infra.db import Database
 from engine.service import Ferrule
-from engine.signatures import SignatureInput
-from engine.tagsource import StaticTagSource
 
 GOOD_TAGS: dict[str, float | bool | str] = {
     "press1.pressure": 70.0,
@@ -103,7 +103,7 @@ def line(db: Database, plant: Plant, users: object) -> Line:
     """The acme-harness line ready to run."""
     receive_stock(db, plant)
     tags = StaticTagSource(GOOD_TAGS)
-    from engine.tagsource import RecordingSetpointWriter
+    from engine.floor.tagsource import RecordingSetpointWriter
 
     engine = Ferrule(db, tags, RecordingSetpointWriter())
     return Line(

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from engine_exec_support import CRIMP_DATA, CUT_DATA, Line, line  # noqa: F401
 
-from engine import materials
-from engine.bom import ConsumptionInput
+from engine.commands import materials
+from engine.commands.bom import ConsumptionInput
 from engine.errors import DomainError, Invalid, NotFound
 
 

@@ -9,10 +9,11 @@ import threading
 from engine_exec_support import CRIMP_DATA, Line, line  # noqa: F401
 from sqlalchemy import func, select
 
-from engine import audit, materials
-from engine.bom import ConsumptionInput
+from engine.commands import materials
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Conflict
-from engine.production_tables import Consumption, Measurement, OperationRun
+from engine.infra import audit
+from engine.records.production import Consumption, Measurement, OperationRun
 
 
 def test_concurrent_completions_one_wins_the_other_gets_a_conflict(line: Line) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine.cli_test import test_command as ferrule_test
-from engine.configtest import run
+from engine.cli.configtest import test_command as ferrule_test
+from engine.configtest.runner import run
 
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"
 

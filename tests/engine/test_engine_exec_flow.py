@@ -8,10 +8,10 @@ import pytest
 from engine_exec_support import CRIMP_DATA, CUT_DATA, Line, line  # noqa: F401
 from sqlalchemy import func, select
 
-from engine.bom import ConsumptionInput
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, Conflict, Forbidden, NotFound
-from engine.production_tables import StartAttempt
-from engine.tables import AuditRecord
+from engine.records.production import StartAttempt
+from engine.records.tables import AuditRecord
 
 
 def test_happy_path_completes_the_unit_and_records_everything(line: Line) -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from engine import materials, people, versions
-from engine.bom import ConsumptionInput
-from engine.db import Database
+from engine.access import people
+from engine.commands import materials, versions
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Invalid
+from engine.floor.tagsource import StaticTagSource
+from engine.infra.db import Database
+from engine.records.tables import User
 from engine.service import Ferrule
-from engine.tables import User
-from engine.tagsource import StaticTagSource
 
 PLANT = Path(__file__).parent / "plants" / "subassembly"
 

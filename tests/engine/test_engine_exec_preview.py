@@ -11,12 +11,13 @@ import pytest
 from engine_exec_support import Line, line  # noqa: F401
 from sqlalchemy import func, select
 
-from engine import access, callers, people
-from engine.base import utcnow
+from engine.access import callers, people
+from engine.access import tokens as access
 from engine.errors import Conflict, Invalid, NotFound
-from engine.production_tables import StartAttempt
-from engine.statements import Sql, insert_rows
-from engine.tables import AuditRecord, IdempotencyKey
+from engine.infra.statements import Sql, insert_rows
+from engine.records.base import utcnow
+from engine.records.production import StartAttempt
+from engine.records.tables import AuditRecord, IdempotencyKey
 
 
 def _attempts(line: Line) -> int:

@@ -8,11 +8,11 @@ import pytest
 from engine_exec_support import CRIMP_DATA, Line, line  # noqa: F401
 from sqlalchemy import select
 
-from engine.bom import ConsumptionInput
+from engine.access.signatures import SignatureInput, SignatureRefused
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Conflict, Forbidden, Invalid
-from engine.production_tables import GateResult, Signature
-from engine.signatures import SignatureInput, SignatureRefused
-from engine.tables import AuditRecord
+from engine.records.production import GateResult, Signature
+from engine.records.tables import AuditRecord
 
 
 def _to_crimp(line: Line, unit: str) -> None:

@@ -9,13 +9,13 @@ import pytest
 
 from dsl.loader import load
 from dsl.model import Plant, Sampling, SamplingRule
-from engine.environment import reading_quality
-from engine.numbering import PatternError, bind
-from engine.routing import Route, decide
-from engine.sampling import decide as sample
-from engine.sampling import draw
-from engine.tagsource import TagReading
-from engine.validation import InvalidData, validate
+from engine.floor.environment import reading_quality
+from engine.floor.routing import Route, decide
+from engine.floor.sampling import decide as sample
+from engine.floor.sampling import draw
+from engine.floor.tagsource import TagReading
+from engine.floor.validation import InvalidData, validate
+from engine.infra.numbering import PatternError, bind
 
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"
 

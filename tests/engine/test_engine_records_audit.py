@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import audit
-from engine.base import Base
-from engine.db import Database
+from engine.infra import audit
+from engine.infra.db import Database
+from engine.records.base import Base
 
 
 def _seed(db: Database, count: int) -> None:

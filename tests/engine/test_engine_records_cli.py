@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from engine.cli import COMMANDS
-from engine.db import Database
+from engine.cli.records import COMMANDS
+from engine.infra.db import Database
 
 Invoke = Callable[..., Result]
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"

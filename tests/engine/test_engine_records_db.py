@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from engine.db import Database, configured_url
 from engine.errors import Conflict
-from engine.tables import User
+from engine.infra.db import Database, configured_url
+from engine.records.tables import User
 
 
 def test_sqlite_connections_run_with_wal_foreign_keys_busy_timeout_and_normal_sync(

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit
-from engine.db import Database
 from engine.errors import Conflict, Invalid
-from engine.idempotency import fingerprint, run_once
-from engine.tables import AuditRecord
+from engine.infra import audit
+from engine.infra.db import Database
+from engine.infra.idempotency import fingerprint, run_once
+from engine.records.tables import AuditRecord
 
 
 @dataclass(frozen=True)

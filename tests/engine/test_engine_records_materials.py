@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from dsl.model import Plant
-from engine import audit, equipment, materials
-from engine.db import Database
+from engine.commands import equipment, materials
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.infra import audit
+from engine.infra.db import Database
 
 DAY = dt.date(2026, 3, 1)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import audit, versions
-from engine.db import Database
+from engine.commands import versions
+from engine.commands.versions import ConfigRejected
 from engine.errors import Conflict, NotFound
-from engine.versions import ConfigRejected
+from engine.infra import audit
+from engine.infra.db import Database
 
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"
 

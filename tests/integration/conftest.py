@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from integration_support import DeviceLine, start_line
 
-from engine.db import Database
+from engine.infra.db import Database
 
 
 @pytest.fixture

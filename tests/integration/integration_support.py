@@ -30,9 +30,10 @@ from testdata import ACME  # noqa: E402
 from adapters.cache import Quality, TagCache, TagValue  # noqa: E402
 from adapters.control import ControlClient  # noqa: E402
 from dsl.model import Device, OpcUaAddress, OpcUaConnection, Plant  # noqa: E402
-from engine import people, versions  # noqa: E402
-from engine.bom import ConsumptionInput  # noqa: E402
-from engine.db import Database  # noqa: E402
+from engine.access import people  # noqa: E402
+from engine.commands import versions  # noqa: E402
+from engine.commands.bom import ConsumptionInput  # noqa: E402
+from engine.infra.db import Database  # noqa: E402
 from engine.service import Ferrule  # noqa: E402
 from web.tags import CacheTagSource  # noqa: E402
 

@@ -9,7 +9,7 @@ import pytest
 
 import dsl
 from dsl.model import ModbusConnection, OpcUaConnection
-from engine import configtest
+from engine.configtest import runner as configtest
 
 REPO = Path(__file__).resolve().parents[2]
 PLANTS = REPO / "plants"

@@ -12,11 +12,11 @@ from sqlalchemy import update
 from web_support import USERS, Api
 
 from dsl.model import Plant
-from engine import people
-from engine.db import Database
-from engine.materials import receive_lot
-from engine.tables import User
-from engine.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.access import people
+from engine.commands.materials import receive_lot
+from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.infra.db import Database
+from engine.records.tables import User
 from web.app import create_app
 from web.settings import Settings
 

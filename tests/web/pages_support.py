@@ -13,9 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dsl.model import Plant
-from engine import materials, people
-from engine.db import Database
-from engine.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.access import people
+from engine.commands import materials
+from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource
+from engine.infra.db import Database
 from web.app import create_app
 from web.settings import Settings
 

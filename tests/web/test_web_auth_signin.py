@@ -9,8 +9,8 @@ from sqlalchemy import select
 from testdata import PASSWORD
 from web_support import csrf_of, sign_in
 
-from engine.db import Database
-from engine.tables import AuditRecord
+from engine.infra.db import Database
+from engine.records.tables import AuditRecord
 
 
 def _audit_actions(db: Database, actor: str) -> list[str]:

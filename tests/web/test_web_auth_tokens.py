@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from web_support import sign_in
 
-from engine import people
-from engine.db import Database
+from engine.access import people
+from engine.infra.db import Database
 
 
 def _new_token(client: FlaskClient, username: str, roles: list[str]) -> tuple[int, str]:

@@ -18,8 +18,8 @@ from pages_support import release_unit
 from playwright.sync_api import Page, expect
 from testdata import ACME, PASSWORD
 
-from engine.bom import ConsumptionInput
-from engine.tagsource import StaticTagSource
+from engine.commands.bom import ConsumptionInput
+from engine.floor.tagsource import StaticTagSource
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 

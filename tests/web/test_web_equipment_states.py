@@ -9,8 +9,8 @@ import pytest
 
 from adapters.states import StateChange
 from dsl.model import EquipmentState, Plant
-from engine import equipment
-from engine.db import Database
+from engine.commands import equipment
+from engine.infra.db import Database
 from web.equipment_states import database_recorder
 
 

@@ -12,7 +12,7 @@ from pages_support import form_token, release_unit
 from testdata import ACME, PASSWORD
 from web_support import sign_in
 
-from engine.bom import ConsumptionInput
+from engine.commands.bom import ConsumptionInput
 
 
 def _text(response: object) -> str:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from pages_support import CRIMP_FORM, CUT_FORM, form_token, release_unit
 from web_support import sign_in
 
-from engine.tagsource import StaticTagSource
+from engine.floor.tagsource import StaticTagSource
 
 
 def _text(response: object) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from postgres import free_port
 
-import engine.access as access
-from engine import people
-from engine.db import Database
+import engine.access.tokens as access
+from engine.access import people
+from engine.infra.db import Database
 
 FERRULE = Path(sys.executable).parent / "ferrule"
 START_TIMEOUT_S = 30

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from testdata import PASSWORD
 
-import engine.access
-from engine import people
-from engine.db import Database
+import engine.access.tokens
+from engine.access import people
+from engine.infra.db import Database
 
 # username → roles; every role once, plus a user with two roles and one with none
 USERS: dict[str, tuple[str, ...]] = {
@@ -64,7 +64,7 @@ class Api:
         if username not in self.secrets:
             with self.db.transaction() as session:
                 roles = tuple(people.roles_of(session, username))
-                _, secret = engine.access.create_token(
+                _, secret = engine.access.tokens.create_token(
                     session, name="tests", username=username, roles=roles, created_by="test"
                 )
             self.secrets[username] = secret

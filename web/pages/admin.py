@@ -14,10 +14,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from dsl.loader import load_files
-from engine import people, versions
-from engine.base import utcnow
+from engine.access import people
+from engine.commands import versions
+from engine.commands.versions import ConfigRejected
 from engine.errors import DomainError, Invalid
-from engine.versions import ConfigRejected
+from engine.records.base import utcnow
 from web.auth import require_caller, requires
 from web.errors import BadRequest
 from web.interlocks import TagShown, tag_shown

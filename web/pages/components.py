@@ -7,11 +7,11 @@ import dataclasses
 
 from dsl.diagnostics import did_you_mean
 from dsl.units import format_number
-from engine.bom import ConsumptionInput, plan_consumptions
-from engine.environment import site_today
+from engine.commands.bom import ConsumptionInput, plan_consumptions
 from engine.errors import Invalid
-from engine.items import find_item
-from engine.runtime import operation_of
+from engine.floor.environment import site_today
+from engine.floor.items import find_item
+from engine.floor.runtime import operation_of
 from engine.service import Ferrule
 
 

@@ -10,12 +10,12 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from dsl.model import FailAction, Plant
-from engine.base import utcnow
-from engine.bom import ConsumptionInput
+from engine.commands.bom import ConsumptionInput
+from engine.commands.execution import CompleteResult
 from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
-from engine.execution import CompleteResult
-from engine.queries import ItemView
-from engine.validation import InvalidData
+from engine.floor.validation import InvalidData
+from engine.queries.queries import ItemView
+from engine.records.base import utcnow
 from web import forms
 from web.auth import require_caller, requires
 from web.instructions import render_instructions, version_paths

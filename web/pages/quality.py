@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from engine.access.signatures import SignatureInput
 from engine.errors import DomainError, Forbidden, Invalid, NotFound
-from engine.production_tables import DISPOSITIONS
-from engine.queries import Genealogy, TracedLot, TracedRun, UsedIn
-from engine.signatures import SignatureInput
+from engine.queries.queries import Genealogy, TracedLot, TracedRun, UsedIn
+from engine.records.production import DISPOSITIONS
 from web.auth import require_caller, requires
 from web.pages.nav import QUALITY, READERS
 from web.services import services

@@ -1,0 +1,290 @@
+"""People: users, their roles and qualifications (which expire), and their passwords (argon2).
+
+Role and qualification names are the ones the plant config declares; when a plant is given, a name
+it does not declare is refused with a did-you-mean. Every change writes an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from dsl.model import Plant
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, undeclared
+from engine.infra import audit
+from engine.records.base import utcnow
+from engine.records.tables import User, UserQualification, UserRole
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,199}")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class QualificationGrant:
+    """A user's newest grant of one qualification; valid on days before ``expires_on``."""
+
+    name: str
+    granted_on: dt.date
+    expires_on: dt.date | None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.granted_on <= day and (self.expires_on is None or day < self.expires_on)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A user as shown to admins (never with the password hash)."""
+
+    username: str
+    full_name: str
+    active: bool
+    has_password: bool
+    roles: tuple[str, ...]
+    qualifications: tuple[QualificationGrant, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "full_name": self.full_name,
+            "active": self.active,
+            "has_password": self.has_password,
+            "roles": list(self.roles),
+            "qualifications": [
+                {
+                    "name": q.name,
+                    "granted_on": q.granted_on.isoformat(),
+                    "expires_on": q.expires_on.isoformat() if q.expires_on else None,
+                }
+                for q in self.qualifications
+            ],
+        }
+
+
+# ---------------------------------------------------------------- commands
+
+
+def create_user(
+    session: Session,
+    username: str,
+    *,
+    actor: str,
+    full_name: str = "",
+    password: str | None = None,
+) -> UserInfo:
+    """Add a user (without roles); ``password`` may be set now or later."""
+    if not USERNAME.fullmatch(username):
+        raise Invalid(
+            f"'{username}' is not a valid username; use letters, digits, '.', '_', '@' or '-' "
+            "(starting with a letter or digit, at most 200 characters).",
+            field="username",
+        )
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"User '{username}' already exists; choose another username.")
+    user = User(username=username, full_name=full_name, active=True, created_at=utcnow())
+    if password is not None:
+        user.password_hash = _hash(password)
+    session.add(user)
+    session.flush()
+    new = {"full_name": full_name, "has_password": password is not None}
+    audit.record(session, actor, "create", "user", username, None, new)
+    return user_info(session, username)
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str) -> None:
+    """Replace a user's password (stored as an argon2 hash)."""
+    user = _user(session, username)
+    user.password_hash = _hash(password)
+    audit.record(session, actor, "set_password", "user", username, None, {"has_password": True})
+
+
+def grant_role(
+    session: Session, username: str, role: str, *, actor: str, plant: Plant | None = None
+) -> None:
+    """Give a user a role; granting a role the user already has is refused."""
+    user = _user(session, username)
+    if plant is not None:
+        _check_name(role, "role", plant.roles)
+    if session.get(UserRole, (user.id, role)) is not None:
+        raise Conflict(f"User '{username}' already has the role '{role}'.")
+    session.add(UserRole(user_id=user.id, role=role, granted_at=utcnow(), granted_by=actor))
+    audit.record(session, actor, "grant_role", "user", username, None, {"role": role})
+
+
+def revoke_role(session: Session, username: str, role: str, *, actor: str, reason: str) -> None:
+    """Take a role away from a user."""
+    user = _user(session, username)
+    if session.get(UserRole, (user.id, role)) is None:
+        raise Conflict(f"User '{username}' does not have the role '{role}'; nothing to revoke.")
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
+    audit.record(session, actor, "revoke_role", "user", username, {"role": role}, None, reason)
+
+
+def grant_qualification(
+    session: Session,
+    username: str,
+    qualification: str,
+    *,
+    actor: str,
+    plant: Plant | None = None,
+    granted_on: dt.date | None = None,
+    expires_on: dt.date | None = None,
+) -> QualificationGrant:
+    """Record that a user was trained for ``qualification`` on ``granted_on`` (default today).
+
+    Without ``expires_on``, the expiry is ``granted_on`` plus the qualification's ``valid_for``
+    in the plant (no expiry when the plant gives none). A new grant replaces an older one.
+    """
+    user = _user(session, username)
+    granted_on = granted_on or utcnow().date()
+    if plant is not None:
+        _check_name(qualification, "qualification", plant.qualifications)
+        valid_days = plant.qualifications[qualification].valid_for_days
+        if expires_on is None and valid_days is not None:
+            expires_on = granted_on + dt.timedelta(days=valid_days)
+    if expires_on is not None and expires_on <= granted_on:
+        raise Invalid(
+            f"The expiry {expires_on} is not after the grant date {granted_on}; "
+            "give an expiry date later than the day of training.",
+            field="expires_on",
+        )
+    session.add(
+        UserQualification(
+            user_id=user.id,
+            qualification=qualification,
+            granted_on=granted_on,
+            expires_on=expires_on,
+            granted_at=utcnow(),
+            granted_by=actor,
+        )
+    )
+    new = {"qualification": qualification, "granted_on": granted_on, "expires_on": expires_on}
+    audit.record(session, actor, "grant_qualification", "user", username, None, new)
+    return QualificationGrant(qualification, granted_on, expires_on)
+
+
+def deactivate_user(session: Session, username: str, *, actor: str, reason: str) -> None:
+    """Stop a user from signing in or acting; their records stay."""
+    user = _user(session, username)
+    if not user.active:
+        raise Conflict(f"User '{username}' is already deactivated.")
+    user.active = False
+    audit.record(
+        session, actor, "deactivate", "user", username, {"active": True}, {"active": False}, reason
+    )
+
+
+# ---------------------------------------------------------------- queries
+
+
+def roles_of(session: Session, username: str) -> frozenset[str]:
+    """The roles of an active user (none for a deactivated one); NotFound for an unknown one."""
+    user = _user(session, username)
+    if not user.active:
+        return frozenset()
+    return frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+
+
+def qualifications_of(session: Session, username: str, on_date: dt.date) -> frozenset[str]:
+    """The qualifications an active user holds on ``on_date`` (expired ones left out)."""
+    user = _user(session, username)
+    if not user.active:
+        return frozenset()
+    return frozenset(q.name for q in _grants(session, user.id) if q.valid_on(on_date))
+
+
+def require_role(session: Session, username: str, roles: Collection[str], doing: str) -> None:
+    """Forbidden unless the user is active and has one of ``roles``; ``doing`` names the act."""
+    user = _user(session, username)
+    if not user.active:
+        raise Forbidden(
+            f"User '{username}' is deactivated and cannot {doing}; an admin can create a new "
+            "account."
+        )
+    held = roles_of(session, username)
+    if held.isdisjoint(roles):
+        wanted = " or ".join(f"'{r}'" for r in sorted(roles))
+        raise Forbidden(
+            f"User '{username}' may not {doing}: that needs the role {wanted}; "
+            "ask an admin to grant it."
+        )
+
+
+def verify_password(session: Session, username: str, password: str) -> bool:
+    """True when the user exists, is active, and ``password`` is theirs."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or user.password_hash is None:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def user_info(session: Session, username: str) -> UserInfo:
+    """One user with their roles and newest qualification grants."""
+    user = _user(session, username)
+    roles = session.scalars(
+        select(UserRole.role).where(UserRole.user_id == user.id).order_by(UserRole.role)
+    )
+    return UserInfo(
+        username=user.username,
+        full_name=user.full_name,
+        active=user.active,
+        has_password=user.password_hash is not None,
+        roles=tuple(roles),
+        qualifications=tuple(sorted(_grants(session, user.id), key=lambda q: q.name)),
+    )
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    """Every user, by username."""
+    names = session.scalars(select(User.username).order_by(User.username)).all()
+    return [user_info(session, name) for name in names]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(
+            f"There is no user '{username}'; check the spelling, or add the user with "
+            f"`ferrule users add {username}`."
+        )
+    return user
+
+
+def _grants(session: Session, user_id: int) -> list[QualificationGrant]:
+    """The newest grant of each qualification the user ever had."""
+    rows = session.scalars(
+        select(UserQualification)
+        .where(UserQualification.user_id == user_id)
+        .order_by(UserQualification.id)
+    )
+    newest = {row.qualification: row for row in rows}
+    return [
+        QualificationGrant(r.qualification, r.granted_on, r.expires_on) for r in newest.values()
+    ]
+
+
+def _check_name(name: str, kind: str, declared: Collection[str]) -> None:
+    if name not in declared:
+        raise undeclared(kind, name, declared, field=kind)
+
+
+def _hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            f"The password is too short; use at least {MIN_PASSWORD} characters.",
+            field="password",
+        )
+    return _hasher.hash(password)

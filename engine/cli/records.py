@@ -1,0 +1,310 @@
+"""The engine's records on the command line: ``ferrule db upgrade``, ``deploy``, ``versions``,
+``rollback``, ``audit verify`` and ``users …``.
+
+Every command opens the database named by ``--database-url`` (default: the environment variable
+FERRULE_DATABASE_URL, else ``sqlite:///var/ferrule.db``). Refusals print ``error: …`` and exit 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from dsl.model import Plant
+from engine.access import people
+from engine.commands import versions
+from engine.commands.versions import ConfigRejected
+from engine.errors import DomainError
+from engine.infra import audit
+from engine.infra.db import DEFAULT_URL, URL_VARIABLE, Database
+from engine.records import migrations
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(command: F) -> F:
+    """``--database-url``, read from FERRULE_DATABASE_URL when not given."""
+    return click.option(
+        "--database-url",
+        envvar=URL_VARIABLE,
+        default=DEFAULT_URL,
+        show_default=True,
+        help=f"SQLAlchemy URL of the database (or set {URL_VARIABLE}).",
+    )(command)
+
+
+def by_option(command: F) -> F:
+    """``--by``: who is doing this, for the audit trail."""
+    return click.option(
+        "--by",
+        "actor",
+        default=getpass.getuser,
+        show_default="your login name",
+        help="Who does this (recorded in the audit trail).",
+    )(command)
+
+
+@contextmanager
+def _open(url: str, *, migrated: bool = True) -> Iterator[Database]:
+    """Open the database; turn domain errors into ``error: …`` and exit status 1."""
+    db = Database.from_url(url)
+    try:
+        if migrated:
+            _require_schema(db)
+        yield db
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        db.dispose()
+
+
+def _require_schema(db: Database) -> None:
+    current, wanted = migrations.current(db), migrations.head()
+    if current is None:
+        raise click.ClickException(
+            f"The database {db.url} has no Ferrule tables yet; run `ferrule db upgrade` first."
+        )
+    if current != wanted:
+        raise click.ClickException(
+            f"The database {db.url} is at schema revision {current}, this Ferrule needs {wanted}; "
+            "run `ferrule db upgrade`."
+        )
+
+
+# ---------------------------------------------------------------- ferrule db
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database: create and upgrade its schema."""
+
+
+@db_group.command("upgrade")
+@database_option
+def upgrade_command(database_url: str) -> None:
+    """Create the tables, or bring them up to this Ferrule's schema."""
+    with _open(database_url, migrated=False) as db:
+        before = migrations.current(db)
+        after = migrations.upgrade(db)
+        if before == after:
+            click.echo(f"{db.url}: schema already at revision {after}")
+        else:
+            click.echo(f"{db.url}: schema upgraded from {before or 'empty'} to revision {after}")
+
+
+# ---------------------------------------------------------------- config versions
+
+
+@click.command("deploy")
+@click.argument("plant_dir", type=click.Path(file_okay=False))
+@click.option("--note", default="", help="Why this version is deployed.")
+@by_option
+@database_option
+def deploy_command(plant_dir: str, note: str, actor: str, database_url: str) -> None:
+    """Check PLANT_DIR and, if it has no errors, store it as a version and activate it."""
+    with _open(database_url) as db:
+        try:
+            deployment = versions.deploy(
+                db, plant_dir.rstrip("/") or plant_dir, actor=actor, note=note
+            )
+        except ConfigRejected as exc:
+            click.echo(exc.render(), err=True)
+            raise click.ClickException(exc.message) from exc
+        for warning in deployment.warnings:
+            click.echo(warning.render(deployment.sources), err=True)
+        version = deployment.version
+        what = "deployed" if deployment.created else "re-activated identical"
+        click.echo(
+            f"{what} version {version.id} of site {version.site} "
+            f"(content {version.content_hash[:12]}, {version.files} files); it is now active"
+        )
+
+
+@click.command("versions")
+@database_option
+def versions_command(database_url: str) -> None:
+    """List the stored config versions, newest first; * marks the active one."""
+    with _open(database_url) as db:
+        listing = versions.list_versions(db)
+        if not listing:
+            click.echo("no config deployed yet; deploy one with `ferrule deploy PLANT_DIR`")
+            return
+        for version in listing:
+            mark = "*" if version.active else " "
+            when = version.created_at.strftime("%Y-%m-%d %H:%M:%SZ")
+            note = f"  {version.note}" if version.note else ""
+            click.echo(
+                f"{mark} {version.id:>4}  {when}  {version.content_hash[:12]}  "
+                f"{version.created_by}{note}"
+            )
+
+
+@click.command("rollback")
+@click.argument("version", type=int)
+@click.option("--reason", default="", help="Why the older version comes back.")
+@by_option
+@database_option
+def rollback_command(version: int, reason: str, actor: str, database_url: str) -> None:
+    """Re-activate the stored config VERSION (work in progress keeps its own version)."""
+    with _open(database_url) as db:
+        info = versions.rollback(db, version, actor=actor, reason=reason)
+        click.echo(f"version {info.id} of site {info.site} is active again")
+
+
+# ---------------------------------------------------------------- audit
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@database_option
+def verify_command(database_url: str) -> None:
+    """Check the hash chain; exit 1 naming the first edited, inserted or deleted record."""
+    with _open(database_url) as db, db.session() as session:
+        verdict = audit.verify(session)
+    click.echo(verdict.describe(), err=not verdict.ok)
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- users
+
+
+@click.group("users")
+def users_group() -> None:
+    """Users, their roles and qualifications."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", default="", help="Full name, shown on signatures.")
+@click.option("--password", is_flag=True, help="Prompt for a password.")
+@click.option("--role", "roles", multiple=True, help="A role to grant (repeatable).")
+@by_option
+@database_option
+def add_user_command(
+    *,
+    username: str,
+    full_name: str,
+    password: bool,
+    roles: tuple[str, ...],
+    actor: str,
+    database_url: str,
+) -> None:
+    """Add USERNAME, optionally with a password and roles."""
+    secret = _prompt_password() if password else None
+    with _open(database_url) as db, db.transaction() as session:
+        plant = _active_plant(db)
+        people.create_user(session, username, actor=actor, full_name=full_name, password=secret)
+        for role in roles:
+            people.grant_role(session, username, role, actor=actor, plant=plant)
+    click.echo(f"added user {username}" + (f" with roles {', '.join(roles)}" if roles else ""))
+
+
+@users_group.command("grant")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, help="A role to grant (repeatable).")
+@click.option(
+    "--qualification", "qualifications", multiple=True, help="A qualification (repeatable)."
+)
+@click.option(
+    "--expires",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Expiry of the qualifications (default: the plant's valid_for after today).",
+)
+@by_option
+@database_option
+def grant_command(
+    *,
+    username: str,
+    roles: tuple[str, ...],
+    qualifications: tuple[str, ...],
+    expires: dt.datetime | None,
+    actor: str,
+    database_url: str,
+) -> None:
+    """Grant USERNAME roles and qualifications named in the active plant config."""
+    if not roles and not qualifications:
+        raise click.UsageError("give at least one --role or --qualification")
+    expires_on = expires.date() if expires else None
+    with _open(database_url) as db, db.transaction() as session:
+        plant = _active_plant(db)
+        for role in roles:
+            people.grant_role(session, username, role, actor=actor, plant=plant)
+        for name in qualifications:
+            grant = people.grant_qualification(
+                session, username, name, actor=actor, plant=plant, expires_on=expires_on
+            )
+            until = f"until {grant.expires_on}" if grant.expires_on else "without expiry"
+            click.echo(f"{username}: qualification {name} {until}")
+        for role in roles:
+            click.echo(f"{username}: role {role}")
+
+
+@users_group.command("password")
+@click.argument("username")
+@by_option
+@database_option
+def password_command(username: str, actor: str, database_url: str) -> None:
+    """Set USERNAME's password (prompted, never on the command line)."""
+    secret = _prompt_password()
+    with _open(database_url) as db, db.transaction() as session:
+        people.set_password(session, username, secret, actor=actor)
+    click.echo(f"password of {username} set")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@by_option
+@database_option
+def deactivate_command(username: str, reason: str, actor: str, database_url: str) -> None:
+    """Stop USERNAME from signing in or acting; their records stay."""
+    with _open(database_url) as db, db.transaction() as session:
+        people.deactivate_user(session, username, actor=actor, reason=reason)
+    click.echo(f"deactivated {username}")
+
+
+@users_group.command("list")
+@database_option
+def list_users_command(database_url: str) -> None:
+    """List users with their roles and qualifications."""
+    today = dt.datetime.now(dt.UTC).date()
+    with _open(database_url) as db, db.session() as session:
+        for user in people.list_users(session):
+            state = "" if user.active else "  (deactivated)"
+            quals = ", ".join(
+                q.name + ("" if q.valid_on(today) else " (expired)") for q in user.qualifications
+            )
+            click.echo(
+                f"{user.username:<16} roles: {', '.join(user.roles) or '-'}; "
+                f"qualifications: {quals or '-'}{state}"
+            )
+
+
+def _active_plant(db: Database) -> Plant | None:
+    """The active plant, to check role and qualification names; None before the first deploy."""
+    active = versions.active_version(db)
+    return None if active is None else versions.plant_for_version(db, active.id)
+
+
+def _prompt_password() -> str:
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+COMMANDS = (
+    db_group,
+    deploy_command,
+    versions_command,
+    rollback_command,
+    audit_group,
+    users_group,
+)

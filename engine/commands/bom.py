@@ -1,0 +1,372 @@
+"""The BOM check at completion: the right part, an available lot, not expired, not on hold,
+enough left, a serial never used twice — then the consumption itself and its genealogy links.
+
+A component the routing consumes is either a purchased part (a lot, or a serialized component
+stored as a lot of quantity 1) or, when the part's name is also a product made here and the scanned
+number is one of its items, a finished item of that product (a sub-assembly), consumed whole and
+only once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import String, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from dsl.diagnostics import did_you_mean
+from dsl.model import Consumption as ConsumeLine
+from dsl.model import Operation, Plant
+from dsl.units import format_number, from_si, parse_unit, same_dimension, to_si
+from engine.errors import Conflict, Invalid, NotFound
+from engine.floor.items import ItemRow
+from engine.infra import audit
+from engine.infra.statements import Sql, Statement, insert_rows
+from engine.records.production import Consumption, Item, table
+from engine.records.tables import Lot
+
+_lots = table(Lot)
+_links = table(Consumption)
+_items = table(Item)
+_EPSILON = 1e-9
+_LOT_COLUMNS = select(
+    _lots.c.number,
+    _lots.c.id,
+    _lots.c.part,
+    _lots.c.quantity,
+    _lots.c.unit,
+    _lots.c.status,
+    _lots.c.expires_on,
+    _lots.c.hold_reason,
+    _lots.c.revision,
+).order_by(_lots.c.id)
+_lots_numbered: dict[int, Statement] = {}
+_TAKE = Statement(
+    update(_lots).where(_lots.c.id == bindparam("lot_id"), _lots.c.revision == bindparam("seen")),
+    ["quantity", "status", "revision"],
+)
+_INSERT_LINKS = insert_rows(_links)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionInput:
+    """What the operator scanned: a part, the lot (or serial, or made item) number, and the
+    quantity taken in the routing's unit (None: the routing's quantity)."""
+
+    part: str
+    lot: str
+    quantity: float | None = None
+
+
+class _LotRow(NamedTuple):
+    number: str
+    id: int
+    part: str
+    quantity: float
+    unit: str
+    status: str
+    expires_on: dt.date | None
+    hold_reason: str
+    revision: int
+
+
+class _MadeItem(NamedTuple):
+    id: int
+    product: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedConsumption:
+    """A checked consumption, ready to write; ``quantity`` is in ``unit`` (the lot's)."""
+
+    part: str
+    number: str
+    quantity: float
+    unit: str
+    lot_id: int | None = None
+    lot_left: float = 0.0
+    lot_revision: int = 0
+    component_item_id: int | None = None
+
+
+def _problem(message: str) -> Invalid:
+    return Invalid(message, field="consume")
+
+
+def _in_lot_unit(quantity: float, line: ConsumeLine, lot_unit: str) -> float:
+    if line.unit == lot_unit or not parse_unit(line.unit) or not parse_unit(lot_unit):
+        return quantity
+    if not same_dimension(line.unit, lot_unit):
+        return quantity
+    return from_si(to_si(quantity, line.unit), lot_unit)
+
+
+def _quantities(
+    line: ConsumeLine, given: Sequence[ConsumptionInput], operation: Operation
+) -> list[float]:
+    """The quantity taken from each scanned lot, checked against the routing's quantity."""
+    if len(given) == 1 and given[0].quantity is None:
+        return [line.quantity]
+    if any(g.quantity is None for g in given):
+        raise _problem(
+            f"Several lots of {line.part} were scanned for '{operation.id}'; give the quantity "
+            f"taken from each (together {format_number(line.quantity)} {line.unit})."
+        )
+    quantities = [float(g.quantity or 0.0) for g in given]
+    total = sum(quantities)
+    allowed = line.quantity * (line.tolerance or 0.0) + _EPSILON
+    if any(q <= 0 for q in quantities) or abs(total - line.quantity) > allowed:
+        spec = f"{format_number(line.quantity)} {line.unit}"
+        if line.tolerance:
+            spec += f" ± {format_number(line.tolerance * 100)} %"
+        raise _problem(
+            f"{line.part}: {format_number(total)} {line.unit} taken, but '{operation.id}' "
+            f"consumes {spec}; correct the quantity."
+        )
+    return quantities
+
+
+def plan_consumptions(
+    session: Session | Sql,
+    *,
+    plant: Plant,
+    operation: Operation,
+    item: ItemRow,
+    inputs: Sequence[ConsumptionInput],
+    today: dt.date,
+) -> list[PlannedConsumption]:
+    """Check every scanned component against the operation's consume list."""
+    if not operation.consume and not inputs:
+        return []
+    sql = Sql.of(session)
+    lines = {line.part: line for line in operation.consume}
+    for entry in inputs:
+        if entry.part not in lines:
+            hint = did_you_mean(entry.part, lines)
+            consumed = ", ".join(lines) or "nothing"
+            raise _problem(
+                f"'{operation.id}' does not consume {entry.part}; "
+                + (hint if hint else f"it consumes {consumed}")
+                + "."
+            )
+    lots = _lots_of(sql, [entry.lot for entry in inputs])
+    planned: list[PlannedConsumption] = []
+    for line in operation.consume:
+        given = [g for g in inputs if g.part == line.part]
+        if not given:
+            raise _problem(
+                f"'{operation.id}' consumes {format_number(line.quantity)} {line.unit} of "
+                f"{line.part}; scan a lot of {line.part}."
+            )
+        quantities = _quantities(line, given, operation)
+        for scanned, quantity in zip(given, quantities, strict=True):
+            component = (
+                _plan_component(sql, line, scanned, item) if line.part in plant.products else None
+            )
+            planned.append(
+                component
+                or _plan_lot(
+                    sql,
+                    lots.get(scanned.lot, []),
+                    plant=plant,
+                    line=line,
+                    scanned=scanned,
+                    quantity=quantity,
+                    today=today,
+                )
+            )
+    return planned
+
+
+def _lots_of(sql: Sql, numbers: Sequence[str]) -> dict[str, list[_LotRow]]:
+    """The lots (of any part) numbered as scanned, in one read, by number."""
+    distinct = sorted(set(numbers))
+    if not distinct:
+        return {}
+    statement = _lots_numbered.get(len(distinct))
+    if statement is None:
+        wanted = [bindparam(f"number_{i}", type_=String()) for i in range(len(distinct))]
+        statement = Statement(_LOT_COLUMNS.where(_lots.c.number.in_(wanted)))
+        _lots_numbered[len(distinct)] = statement
+    found: dict[str, list[_LotRow]] = {}
+    for row in sql.all(statement, {f"number_{i}": n for i, n in enumerate(distinct)}):
+        lot = _LotRow(*row)
+        found.setdefault(lot.number, []).append(lot)
+    return found
+
+
+def _plan_lot(
+    sql: Sql,
+    lots: Sequence[_LotRow],
+    *,
+    plant: Plant,
+    line: ConsumeLine,
+    scanned: ConsumptionInput,
+    quantity: float,
+    today: dt.date,
+) -> PlannedConsumption:
+    """Check one scanned lot (``lots``: the lots with its number, of any part)."""
+    lot = next((row for row in lots if row.part == line.part), None)
+    name = f"Lot '{scanned.lot}' of part '{line.part}'"
+    if lot is None:
+        if lots:
+            raise _problem(
+                f"Lot '{scanned.lot}' is a lot of {lots[0].part}, not {line.part}; "
+                f"scan a lot of {line.part}."
+            )
+        raise NotFound(
+            f"There is no lot '{scanned.lot}' of part '{line.part}'; check the label, or "
+            "receive the lot first."
+        )
+    serial = plant.parts[line.part].tracking == "serial" if line.part in plant.parts else False
+    if lot.status == "consumed":
+        if serial:
+            raise _problem(
+                f"Serial '{scanned.lot}' of part '{line.part}' was already used in "
+                f"{_used_in(sql, lot.id)}; scan another serial."
+            )
+        raise _problem(f"{name} is used up; scan another lot.")
+    if lot.status == "scrapped":
+        raise _problem(f"{name} was scrapped; scan another lot.")
+    if lot.status == "on_hold":
+        raise _problem(
+            f"{name} is on hold (reason: {lot.hold_reason or 'not given'}); use another lot, "
+            "or ask quality to release it."
+        )
+    if lot.expires_on is not None and today >= lot.expires_on:
+        raise _problem(f"{name} expired on {lot.expires_on.isoformat()}; use another lot.")
+    needed = _in_lot_unit(quantity, line, lot.unit)
+    if lot.quantity + _EPSILON < needed:
+        raise _problem(
+            f"{name} has only {format_number(lot.quantity)} {lot.unit} left, "
+            f"{format_number(needed)} {lot.unit} needed; use another lot for the rest."
+        )
+    return PlannedConsumption(
+        part=line.part,
+        number=scanned.lot,
+        quantity=needed,
+        unit=lot.unit,
+        lot_id=lot.id,
+        lot_left=round(lot.quantity - needed, 9),
+        lot_revision=lot.revision,
+    )
+
+
+_USED_IN = Statement(
+    select(_items.c.number)
+    .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
+    .where(_links.c.lot_id == bindparam("lot_id"))
+    .limit(1)
+)
+_MADE_ITEM = Statement(
+    select(_items.c.id, _items.c.product, _items.c.status).where(
+        _items.c.number == bindparam("number")
+    )
+)
+_BUILT_INTO = Statement(
+    select(_items.c.number)
+    .select_from(_links.join(_items, _items.c.id == _links.c.item_id))
+    .where(_links.c.component_item_id == bindparam("component_id"))
+)
+
+
+def _used_in(sql: Sql, lot_id: int) -> str:
+    number = sql.scalar(_USED_IN, {"lot_id": lot_id})
+    return str(number) if number else "another item"
+
+
+def _plan_component(
+    sql: Sql, line: ConsumeLine, scanned: ConsumptionInput, item: ItemRow
+) -> PlannedConsumption | None:
+    """A made item of the part's product; None when no item has that number (a bought one)."""
+    found = sql.first(_MADE_ITEM, {"number": scanned.lot})
+    if found is None:
+        return None
+    row = _MadeItem(*found)
+    if row.product != line.part:
+        raise _problem(
+            f"'{scanned.lot}' is a {row.product}, not a {line.part}; scan a {line.part}."
+        )
+    if row.id == item.id:
+        raise _problem(f"{item.label} cannot consume itself.")
+    if row.status != "completed":
+        raise _problem(
+            f"{line.part} '{scanned.lot}' is {row.status.replace('_', ' ')}, not completed; "
+            "finish it before it is built in."
+        )
+    used = sql.scalar(_BUILT_INTO, {"component_id": row.id})
+    if used is not None:
+        raise _problem(f"{line.part} '{scanned.lot}' was already used in {used}; scan another one.")
+    return PlannedConsumption(
+        part=line.part,
+        number=scanned.lot,
+        quantity=line.quantity,
+        unit=line.unit,
+        component_item_id=row.id,
+    )
+
+
+def apply_consumptions(
+    sql: Sql,
+    planned: Sequence[PlannedConsumption],
+    item: ItemRow,
+    operation: str,
+    actor: str,
+) -> list[audit.Change]:
+    """Take the quantities from the lots (guarded by each lot's revision); the audit changes."""
+    changes: list[audit.Change] = []
+    reason = f"consumed by {item.number} at '{operation}'"
+    for plan in planned:
+        if plan.lot_id is None:
+            changes.append(
+                audit.Change(actor, "consume", "item", plan.number, None, {"into": item.number})
+            )
+            continue
+        status = "consumed" if plan.lot_left <= _EPSILON else "available"
+        taken = {
+            "lot_id": plan.lot_id,
+            "seen": plan.lot_revision,
+            "quantity": max(plan.lot_left, 0.0),
+            "status": status,
+            "revision": plan.lot_revision + 1,
+        }
+        if sql.execute(_TAKE, taken) != 1:
+            raise Conflict(
+                f"Lot '{plan.number}' of part '{plan.part}' was changed by someone else a moment "
+                "ago; try again.",
+                code="stale_revision",
+            )
+        old = {"quantity": plan.lot_left + plan.quantity, "status": "available"}
+        new = {"quantity": max(plan.lot_left, 0.0), "status": status}
+        changes.append(audit.Change(actor, "consume", "lot", plan.lot_id, old, new, reason))
+    return changes
+
+
+def insert_links(
+    sql: Sql,
+    planned: Sequence[PlannedConsumption],
+    item: ItemRow,
+    run_id: int,
+    version_id: int,
+) -> None:
+    """The genealogy links from the item to what it consumed."""
+    sql.executemany(
+        _INSERT_LINKS,
+        [
+            {
+                "item_id": item.id,
+                "run_id": run_id,
+                "part": p.part,
+                "lot_id": p.lot_id,
+                "component_item_id": p.component_item_id,
+                "quantity": p.quantity,
+                "unit": p.unit,
+                "config_version_id": version_id,
+            }
+            for p in planned
+        ],
+    )

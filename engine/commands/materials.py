@@ -1,0 +1,287 @@
+"""Material lots: receive, hold, release, scrap, consume.
+
+A lot is a received quantity of a part with a number (the supplier's or ours), an expiry taken
+from the part's shelf life, and a status: ``available``, ``on_hold``, ``consumed`` (nothing left)
+or ``scrapped``. A purchased serialized component is a lot of quantity 1 whose number is its
+serial. Every change writes an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dsl.model import Plant
+from engine.access.people import require_role
+from engine.errors import Conflict, Invalid, NotFound, undeclared
+from engine.infra import audit
+from engine.records.base import utcnow
+from engine.records.tables import NAME, Lot
+
+HOLD_ROLES = ("supervisor", "quality")
+AVAILABLE, ON_HOLD, CONSUMED, SCRAPPED = "available", "on_hold", "consumed", "scrapped"
+_PRECISION = 9  # decimal places kept when quantities are subtracted
+
+
+@dataclass(frozen=True, slots=True)
+class LotInfo:
+    """A lot as shown to people and returned by commands."""
+
+    id: int
+    part: str
+    number: str
+    quantity: float
+    received_quantity: float
+    unit: str
+    status: str
+    expires_on: dt.date | None
+    supplier: str
+    hold_reason: str
+
+    def expired_on(self, day: dt.date) -> bool:
+        """True when the lot may no longer be used on ``day`` (it expires at the start of it)."""
+        return self.expires_on is not None and day >= self.expires_on
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "part": self.part,
+            "number": self.number,
+            "quantity": self.quantity,
+            "received_quantity": self.received_quantity,
+            "unit": self.unit,
+            "status": self.status,
+            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
+            "supplier": self.supplier,
+            "hold_reason": self.hold_reason,
+        }
+
+
+def receive_lot(
+    session: Session,
+    plant: Plant,
+    part: str,
+    number: str,
+    quantity: float,
+    *,
+    actor: str,
+    received_on: dt.date | None = None,
+    expires_on: dt.date | None = None,
+    supplier: str = "",
+) -> LotInfo:
+    """Receive ``quantity`` (in the part's unit) of ``part`` as lot ``number``.
+
+    Without ``expires_on``, a part with a shelf life expires ``shelf_life`` days after
+    ``received_on`` (default today).
+    """
+    if part not in plant.parts:
+        raise undeclared("part", part, plant.parts, field="part")
+    config = plant.parts[part]
+    if not number.strip() or len(number) > NAME:
+        raise Invalid(
+            f"The lot number must be 1 to {NAME} characters; scan or type the label's number.",
+            field="number",
+        )
+    if not quantity > 0:
+        raise Invalid(
+            f"Received quantity must be more than 0 {config.unit}; got {quantity:g}.",
+            field="quantity",
+        )
+    if config.tracking == "serial" and quantity != 1:
+        raise Invalid(
+            f"Part '{part}' is serialized: receive each serial number as its own lot of "
+            f"quantity 1, not {quantity:g}.",
+            field="quantity",
+        )
+    if session.scalar(select(Lot.id).where(Lot.part == part, Lot.number == number)) is not None:
+        raise Conflict(
+            f"Lot '{number}' of part '{part}' was already received; give this delivery its own "
+            "lot number."
+        )
+    received_on = received_on or utcnow().date()
+    if expires_on is None and config.shelf_life_days is not None:
+        expires_on = received_on + dt.timedelta(days=config.shelf_life_days)
+    lot = Lot(
+        part=part,
+        number=number,
+        quantity=quantity,
+        received_quantity=quantity,
+        unit=config.unit,
+        status=AVAILABLE,
+        expires_on=expires_on,
+        supplier=supplier,
+        hold_reason="",
+        received_at=utcnow(),
+        received_by=actor,
+        revision=1,
+    )
+    session.add(lot)
+    session.flush()
+    info = _info(lot)
+    audit.record(session, actor, "receive", "lot", lot.id, None, info.to_json())
+    return info
+
+
+def find_lot(session: Session, part: str, number: str) -> LotInfo:
+    """The lot ``number`` of ``part``."""
+    return _info(_lot(session, part, number))
+
+
+def lots_of(session: Session, part: str | None = None) -> list[LotInfo]:
+    """Every lot (of one part when given), oldest first."""
+    query = select(Lot).order_by(Lot.id)
+    if part is not None:
+        query = query.where(Lot.part == part)
+    return [_info(lot) for lot in session.scalars(query)]
+
+
+def hold_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
+    """Put an available lot on hold (supervisor or quality; a reason is required)."""
+    require_role(session, actor, HOLD_ROLES, "hold a lot")
+    lot = _lot(session, part, number)
+    _need_reason(reason, "hold")
+    if lot.status != AVAILABLE:
+        raise Conflict(
+            f"{_name(lot)} is {_said(lot.status)}; only an available lot can be put on hold."
+        )
+    return _change(
+        session, lot, actor=actor, action="hold", status=ON_HOLD, reason=reason, hold_reason=reason
+    )
+
+
+def release_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
+    """Release a lot from hold (supervisor or quality; a reason is required)."""
+    require_role(session, actor, HOLD_ROLES, "release a lot")
+    lot = _lot(session, part, number)
+    _need_reason(reason, "release")
+    if lot.status != ON_HOLD:
+        raise Conflict(
+            f"{_name(lot)} is {_said(lot.status)}, not on hold; there is nothing to release."
+        )
+    status = AVAILABLE if lot.quantity > 0 else CONSUMED
+    return _change(
+        session, lot, actor=actor, action="release", status=status, reason=reason, hold_reason=""
+    )
+
+
+def scrap_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
+    """Scrap what is left of a lot (supervisor or quality; a reason is required)."""
+    require_role(session, actor, HOLD_ROLES, "scrap a lot")
+    lot = _lot(session, part, number)
+    _need_reason(reason, "scrap")
+    if lot.status in (CONSUMED, SCRAPPED):
+        raise Conflict(f"{_name(lot)} is already {_said(lot.status)}; nothing is left to scrap.")
+    return _change(session, lot, actor=actor, action="scrap", status=SCRAPPED, reason=reason)
+
+
+def consume(
+    session: Session, lot_id: int, quantity: float, *, actor: str, reason: str = ""
+) -> LotInfo:
+    """Take ``quantity`` from an available lot; at zero it becomes ``consumed``.
+
+    The caller checks the lot is the right part and not expired (the BOM check); this refuses
+    only what can never be right: a lot that is not available, or more than is left.
+    """
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound(f"There is no lot with id {lot_id}; scan the lot label again.")
+    if lot.status != AVAILABLE:
+        raise Conflict(
+            f"{_name(lot)} is {_said(lot.status)} and cannot be consumed; use an available lot."
+        )
+    if not quantity > 0:
+        raise Invalid(f"The quantity to consume must be more than 0 {lot.unit}.", field="quantity")
+    left = round(lot.quantity - quantity, _PRECISION)
+    if left < 0:
+        raise Conflict(
+            f"{_name(lot)} has only {lot.quantity:g} {lot.unit} left, "
+            f"less than the {quantity:g} {lot.unit} needed; use another lot for the rest."
+        )
+    old = {"quantity": lot.quantity, "status": lot.status}
+    lot.quantity = left
+    lot.status = CONSUMED if left == 0 else AVAILABLE
+    lot.revision += 1
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "consume",
+        "lot",
+        lot.id,
+        old,
+        {"quantity": left, "status": lot.status},
+        reason,
+    )
+    return _info(lot)
+
+
+def _change(
+    session: Session,
+    lot: Lot,
+    *,
+    actor: str,
+    action: str,
+    status: str,
+    reason: str,
+    hold_reason: str | None = None,
+) -> LotInfo:
+    old = {"status": lot.status, "hold_reason": lot.hold_reason}
+    lot.status = status
+    if hold_reason is not None:
+        lot.hold_reason = hold_reason
+    lot.revision += 1
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action,
+        "lot",
+        lot.id,
+        old,
+        {"status": status, "hold_reason": lot.hold_reason},
+        reason,
+    )
+    return _info(lot)
+
+
+def _lot(session: Session, part: str, number: str) -> Lot:
+    lot = session.scalar(select(Lot).where(Lot.part == part, Lot.number == number))
+    if lot is None:
+        raise NotFound(
+            f"There is no lot '{number}' of part '{part}'; check the label, or receive the "
+            "lot first."
+        )
+    return lot
+
+
+def _need_reason(reason: str, action: str) -> None:
+    if not reason.strip():
+        raise Invalid(
+            f"Give a reason to {action} a lot; it goes into the audit trail.", field="reason"
+        )
+
+
+def _name(lot: Lot) -> str:
+    return f"Lot '{lot.number}' of part '{lot.part}'"
+
+
+def _said(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def _info(lot: Lot) -> LotInfo:
+    return LotInfo(
+        id=lot.id,
+        part=lot.part,
+        number=lot.number,
+        quantity=lot.quantity,
+        received_quantity=lot.received_quantity,
+        unit=lot.unit,
+        status=lot.status,
+        expires_on=lot.expires_on,
+        supplier=lot.supplier,
+        hold_reason=lot.hold_reason,
+    )

@@ -1,0 +1,332 @@
+"""Config versions: deploy a plant bundle, list versions, roll back, and load a version's plant.
+
+``deploy`` checks the bundle first; any error refuses it and leaves the running version untouched.
+A version stores every file of the bundle and its content hash, and never changes; activating one
+(by deploy or rollback) appends a row to ``config_activations``. A bundle identical to an earlier
+version re-activates that version instead of storing a copy. One database serves one site.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dsl.diagnostics import Diagnostic
+from dsl.loader import load_files, read_folder
+from dsl.model import Plant
+from engine.commands import equipment
+from engine.errors import Conflict, Invalid, NotFound
+from engine.infra import audit
+from engine.infra.db import Database, database_of
+from engine.records.base import utcnow
+from engine.records.tables import ConfigActivation, ConfigVersion
+
+_plants_by_hash: dict[str, Plant] = {}
+_plants_by_database: weakref.WeakKeyDictionary[Database, dict[int, Plant]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """A stored config version; ``active`` tells whether it governs new work now."""
+
+    id: int
+    site: str
+    content_hash: str
+    created_at: dt.datetime
+    created_by: str
+    note: str
+    files: int
+    active: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "site": self.site,
+            "content_hash": self.content_hash,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "note": self.note,
+            "files": self.files,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """What ``deploy`` did: the version now active, its warnings, and whether it was new."""
+
+    version: VersionInfo
+    created: bool
+    warnings: tuple[Diagnostic, ...]
+    sources: Mapping[str, str]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version.to_json(),
+            "created": self.created,
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+class ConfigRejected(Invalid):
+    """A bundle with errors; ``render()`` prints them compiler-style."""
+
+    def __init__(
+        self, message: str, diagnostics: tuple[Diagnostic, ...], sources: Mapping[str, str]
+    ):
+        super().__init__(message, field="bundle", code="config_rejected")
+        self.diagnostics = diagnostics
+        self.sources = dict(sources)
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.sources) for d in self.diagnostics)
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "diagnostics": [d.to_json() for d in self.diagnostics]}
+
+
+# ---------------------------------------------------------------- commands
+
+
+def deploy(
+    db: Database,
+    source: str | Path | Mapping[str, str],
+    *,
+    actor: str,
+    note: str = "",
+    assets: Mapping[str, bytes] | None = None,
+    label: str = "bundle",
+) -> Deployment:
+    """Check a plant (a folder, or file texts by relative path) and make it the active version.
+
+    For a folder, binary files (images) are stored too; for file texts, pass them as ``assets``.
+    ``label`` prefixes paths in diagnostics for file texts (a folder uses its own path).
+    Raises :class:`ConfigRejected` (nothing stored, nothing activated) when the plant has errors.
+    """
+    if isinstance(source, (str, Path)):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise NotFound(f"There is no plant folder '{folder}'; give the path of a plant folder.")
+        texts, binary = read_folder(folder)
+        assets = {
+            path: (folder / path).read_bytes()
+            for path in sorted(binary)
+            if not path.startswith("tests/")
+        }
+        files: Mapping[str, str] = texts
+        label = str(source)
+    else:
+        files, assets = source, assets or {}
+    result = load_files(files, label, binary_paths=frozenset(assets))
+    encoded = {path: base64.b64encode(data).decode() for path, data in assets.items()}
+    with db.transaction() as session:
+        running = active_version(session)
+        plant = result.plant
+        if plant is None:
+            count = len(result.errors)
+            keeps = f"version {running.id} stays active" if running else "no version is active"
+            raise ConfigRejected(
+                f"The plant has {count} error{'s' if count != 1 else ''}; nothing was deployed and "
+                f"{keeps}. Fix the errors (`ferrule check {label}`) and deploy again.",
+                result.diagnostics,
+                result.sources,
+            )
+        if running is not None and running.site != plant.site.name:
+            raise Conflict(
+                f"This database runs site '{running.site}'; refusing to deploy site "
+                f"'{plant.site.name}'. Give each site its own database (FERRULE_DATABASE_URL)."
+            )
+        stored = session.scalar(
+            select(ConfigVersion).where(ConfigVersion.content_hash == plant.content_hash)
+        )
+        created = stored is None
+        if stored is None:
+            stored = ConfigVersion(
+                site=plant.site.name,
+                content_hash=plant.content_hash,
+                files=dict(plant.files),
+                assets=encoded,
+                created_at=utcnow(),
+                created_by=actor,
+                note=note,
+            )
+            session.add(stored)
+            session.flush()
+            _plants_by_hash.setdefault(plant.content_hash, plant)
+        if running is None or running.id != stored.id:
+            _activate(session, stored, "deploy", actor, note)
+            equipment.seed(session, plant, actor)
+        version = _info(session, stored)
+    return Deployment(version, created, result.warnings, result.sources)
+
+
+def rollback(db: Database, version_id: int, *, actor: str, reason: str = "") -> VersionInfo:
+    """Re-activate an older version; work in progress keeps the version it was released on."""
+    with db.transaction() as session:
+        stored = _stored(session, version_id)
+        running = active_version(session)
+        if running is not None and running.id == version_id:
+            raise Conflict(f"Version {version_id} is already active; nothing to roll back to.")
+        plant = plant_for_version(session, version_id)
+        _activate(session, stored, "rollback", actor, reason)
+        equipment.seed(session, plant, actor)
+        return _info(session, stored)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def active_version_id(session: Session) -> int | None:
+    """The id of the active version (one indexed lookup), None before the first deploy."""
+    return session.scalar(
+        select(ConfigActivation.version_id).order_by(ConfigActivation.id.desc()).limit(1)
+    )
+
+
+def require_active_version_id(session: Session) -> int:
+    """The active version's id; NotFound when nothing has been deployed yet."""
+    version_id = active_version_id(session)
+    if version_id is None:
+        raise NotFound(
+            "No plant config is deployed yet; deploy one with `ferrule deploy PLANT_DIR`."
+        )
+    return version_id
+
+
+def active_version(source: Database | Session) -> VersionInfo | None:
+    """The active version, None before the first deploy."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return active_version(session)
+    version_id = active_version_id(source)
+    return None if version_id is None else _info(source, _stored(source, version_id))
+
+
+def active_plant(source: Database | Session) -> tuple[int, Plant]:
+    """The active version's id and its plant; NotFound before the first deploy."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return active_plant(session)
+    version_id = require_active_version_id(source)
+    return version_id, plant_for_version(source, version_id)
+
+
+def list_versions(source: Database | Session) -> list[VersionInfo]:
+    """Every stored version, newest first."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return list_versions(session)
+    active = active_version_id(source)
+    rows = source.scalars(select(ConfigVersion).order_by(ConfigVersion.id.desc()))
+    return [_describe(row, row.id == active) for row in rows]
+
+
+def activations(source: Database | Session) -> list[ConfigActivation]:
+    """The activation history, oldest first."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return activations(session)
+    return list(source.scalars(select(ConfigActivation).order_by(ConfigActivation.id)))
+
+
+def plant_for_version(source: Database | Session, version_id: int) -> Plant:
+    """The plant of a stored version, loaded once per process (versions never change)."""
+    database = source if isinstance(source, Database) else database_of(source)
+    cache = _plants_by_database.setdefault(database, {})
+    plant = cache.get(version_id)
+    if plant is not None:
+        return plant
+    if isinstance(source, Database):
+        with source.session() as session:
+            return plant_for_version(session, version_id)
+    content_hash = source.scalar(
+        select(ConfigVersion.content_hash).where(ConfigVersion.id == version_id)
+    )
+    if content_hash is None:
+        raise _no_version(source, version_id)
+    plant = _plants_by_hash.get(content_hash)
+    if plant is None:
+        plant = _load_stored(_stored(source, version_id))
+        _plants_by_hash[content_hash] = plant
+    cache[version_id] = plant
+    return plant
+
+
+def version_files(
+    source: Database | Session, version_id: int
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A version's text files and binary files, as deployed."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return version_files(session, version_id)
+    stored = _stored(source, version_id)
+    return dict(stored.files), {p: base64.b64decode(d) for p, d in stored.assets.items()}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _activate(session: Session, stored: ConfigVersion, kind: str, actor: str, reason: str) -> None:
+    session.add(
+        ConfigActivation(
+            version_id=stored.id,
+            kind=kind,
+            activated_at=utcnow(),
+            activated_by=actor,
+            reason=reason,
+        )
+    )
+    new = {"version": stored.id, "content_hash": stored.content_hash, "site": stored.site}
+    audit.record(session, actor, kind, "config_version", stored.id, None, new, reason)
+    session.flush()
+
+
+def _load_stored(stored: ConfigVersion) -> Plant:
+    label, binary = f"plants/{stored.site}", frozenset(stored.assets)
+    result = load_files(stored.files, label, binary_paths=binary)
+    if result.plant is None:
+        first = result.errors[0].render(result.sources) if result.errors else "unknown error"
+        raise Conflict(
+            f"Config version {stored.id} no longer loads with this Ferrule ({first}); deploy a "
+            "corrected config."
+        )
+    return result.plant
+
+
+def _stored(session: Session, version_id: int) -> ConfigVersion:
+    stored = session.get(ConfigVersion, version_id)
+    if stored is None:
+        raise _no_version(session, version_id)
+    return stored
+
+
+def _no_version(session: Session, version_id: int) -> NotFound:
+    newest = session.scalar(select(func.max(ConfigVersion.id)))
+    known = f"versions are 1 to {newest}" if newest else "no version is stored yet"
+    return NotFound(f"There is no config version {version_id} ({known}); see `ferrule versions`.")
+
+
+def _info(session: Session, stored: ConfigVersion) -> VersionInfo:
+    return _describe(stored, active_version_id(session) == stored.id)
+
+
+def _describe(stored: ConfigVersion, active: bool) -> VersionInfo:
+    return VersionInfo(
+        id=stored.id,
+        site=stored.site,
+        content_hash=stored.content_hash,
+        created_at=stored.created_at,
+        created_by=stored.created_by,
+        note=stored.note,
+        files=len(stored.files) + len(stored.assets),
+        active=active,
+    )

@@ -1,0 +1,372 @@
+"""Work orders: create, release (which makes the units or lot), cancel, complete.
+
+A work order binds to the config version active when it is released; its items keep that version
+to the end, whatever is deployed later. A serialized product gets one unit per piece, numbered
+from the product's ``number_pattern``; a lot-tracked product gets one lot of the whole quantity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dsl.diagnostics import did_you_mean
+from dsl.model import Plant
+from engine.access.people import require_role
+from engine.commands.versions import require_active_version_id
+from engine.errors import Conflict, Invalid, NotFound
+from engine.floor.environment import site_today
+from engine.floor.runtime import Runtime
+from engine.infra import audit
+from engine.infra.numbering import PatternError, bind
+from engine.records.production import (
+    Item,
+    NumberSequence,
+    OperationRun,
+    StartAttempt,
+    WorkOrder,
+    table,
+)
+
+WORK_ORDER_ROLES = ("supervisor", "admin")
+MAX_UNITS = 100_000
+
+_orders = table(WorkOrder)
+_items = table(Item)
+_sequences = table(NumberSequence)
+_runs = table(OperationRun)
+_attempts = table(StartAttempt)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderInfo:
+    """A work order and the numbers of its items."""
+
+    number: str
+    product: str
+    routing: str
+    quantity: float
+    status: str
+    config_version_id: int
+    created_by: str
+    created_at: dt.datetime
+    released_at: dt.datetime | None
+    items: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "product": self.product,
+            "routing": self.routing,
+            "quantity": self.quantity,
+            "status": self.status,
+            "config_version_id": self.config_version_id,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "released_at": self.released_at.isoformat() if self.released_at else None,
+            "items": list(self.items),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorkOrderInfo:
+        released = data["released_at"]
+        return cls(
+            number=data["number"],
+            product=data["product"],
+            routing=data["routing"],
+            quantity=data["quantity"],
+            status=data["status"],
+            config_version_id=data["config_version_id"],
+            created_by=data["created_by"],
+            created_at=dt.datetime.fromisoformat(data["created_at"]),
+            released_at=dt.datetime.fromisoformat(released) if released else None,
+            items=tuple(data["items"]),
+        )
+
+
+def _product(plant: Plant, product: str) -> str:
+    if product in plant.products:
+        return plant.products[product].routing
+    hint = did_you_mean(product, plant.products)
+    raise NotFound(
+        f"The plant makes no product '{product}'; "
+        + (hint if hint else "it makes " + ", ".join(sorted(plant.products)))
+    )
+
+
+def _next_sequence(session: Session, scope: str, count: int) -> int:
+    """Reserve ``count`` numbers in ``scope``; returns the first."""
+    last = session.scalar(
+        select(_sequences.c.last).where(_sequences.c.scope == scope).with_for_update()
+    )
+    if last is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(_sequences).values(scope=scope, last=count))
+        except IntegrityError:
+            raise Conflict(
+                "Another work order is being numbered at the same moment; try again."
+            ) from None
+        return 1
+    session.execute(update(_sequences).where(_sequences.c.scope == scope).values(last=last + count))
+    return int(last) + 1
+
+
+def create_work_order(
+    session: Session,
+    runtime: Runtime,
+    *,
+    product: str,
+    quantity: float,
+    actor: str,
+    now: dt.datetime,
+    number: str | None = None,
+) -> WorkOrderInfo:
+    """A new work order for ``quantity`` of ``product`` (numbered WO00001… when not given)."""
+    require_role(session, actor, WORK_ORDER_ROLES, "create work orders")
+    version = require_active_version_id(session)
+    plant = runtime.plants(session, version)
+    routing = _product(plant, product)
+    _check_quantity(plant, product, quantity)
+    if number is None:
+        number = f"WO{_next_sequence(session, 'work-order', 1):05d}"
+    number = number.strip()
+    if not number:
+        raise Invalid("Give the work order a number, or leave it out.", field="number")
+    if session.scalar(select(_orders.c.id).where(_orders.c.number == number)) is not None:
+        raise Conflict(f"Work order {number} already exists; choose another number.")
+    session.execute(
+        insert(_orders).values(
+            number=number,
+            product=product,
+            routing=routing,
+            quantity=quantity,
+            status="created",
+            config_version_id=version,
+            created_at=now,
+            created_by=actor,
+            released_at=None,
+            revision=1,
+        )
+    )
+    new = {"product": product, "quantity": quantity, "status": "created", "version": version}
+    audit.record(session, actor, "create", "work_order", number, None, new)
+    return work_order(session, number)
+
+
+def _check_quantity(plant: Plant, product: str, quantity: float) -> None:
+    if not quantity > 0:
+        raise Invalid(f"The quantity must be more than 0 (got {quantity:g}).", field="quantity")
+    if plant.products[product].tracking == "serial":
+        if not float(quantity).is_integer():
+            raise Invalid(
+                f"{product} is made in units; give a whole number of units, not {quantity:g}.",
+                field="quantity",
+            )
+        if quantity > MAX_UNITS:
+            raise Invalid(
+                f"A work order may release at most {MAX_UNITS:,} units; split the order.",
+                field="quantity",
+            )
+
+
+def _order_row(session: Session, number: str) -> Any:
+    row = session.execute(select(_orders).where(_orders.c.number == number)).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no work order '{number}'; check the number.")
+    return row
+
+
+def _set_status(session: Session, row: Any, status: str, **values: Any) -> None:
+    result = session.execute(
+        update(_orders)
+        .where(_orders.c.id == row.id, _orders.c.revision == row.revision)
+        .values(status=status, revision=row.revision + 1, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"Work order {row.number} was changed by someone else a moment ago; reload and try "
+            "again."
+        )
+
+
+def release_work_order(
+    session: Session, runtime: Runtime, *, number: str, actor: str, now: dt.datetime
+) -> WorkOrderInfo:
+    """Bind the work order to the active config version and make its units or lot."""
+    require_role(session, actor, WORK_ORDER_ROLES, "release work orders")
+    row = _order_row(session, number)
+    if row.status != "created":
+        raise Conflict(f"Work order {number} is {row.status}; only a created one can be released.")
+    version = require_active_version_id(session)
+    plant = runtime.plants(session, version)
+    _product(plant, row.product)
+    product = plant.products[row.product]
+    routing = plant.routing_for(row.product)
+    serial = product.tracking == "serial"
+    count = int(row.quantity) if serial else 1
+    try:
+        pattern = bind(product.number_pattern, day=site_today(plant, now), work_order=number)
+    except PatternError as error:
+        raise Invalid(str(error), field="number_pattern") from None
+    first = _next_sequence(session, f"{row.product}|{pattern.scope}", count)
+    numbers = [pattern.render(first + index) for index in range(count)]
+    taken = session.scalar(select(func.count()).where(_items.c.number.in_(numbers[:1000])))
+    if taken:
+        raise Conflict(
+            f"Releasing {number} would reuse existing numbers (e.g. {numbers[0]}); check the "
+            f"product's number_pattern '{product.number_pattern}'."
+        )
+    session.execute(
+        insert(_items),
+        [
+            {
+                "number": item_number,
+                "work_order_id": row.id,
+                "ordinal": index + 1,
+                "product": row.product,
+                "kind": "unit" if serial else "lot",
+                "quantity": 1.0 if serial else float(row.quantity),
+                "status": "queued",
+                "status_reason": "",
+                "current_operation": routing.operations[0].id,
+                "operation_started": False,
+                "start_attempt_id": None,
+                "rework_counts": {},
+                "revision": 1,
+                "config_version_id": version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for index, item_number in enumerate(numbers)
+        ],
+    )
+    _set_status(session, row, "released", released_at=now, config_version_id=version)
+    changes = [
+        audit.Change(
+            actor,
+            "release",
+            "work_order",
+            number,
+            {"status": row.status},
+            {"status": "released", "version": version, "items": len(numbers)},
+        ),
+        *(audit.Change(actor, "create", "item", n, None, {"work_order": number}) for n in numbers),
+    ]
+    audit.record_many(session, changes)
+    return work_order(session, number)
+
+
+def cancel_work_order(
+    session: Session, *, number: str, actor: str, reason: str, now: dt.datetime
+) -> WorkOrderInfo:
+    """Cancel a work order on which no work was started; its items are scrapped."""
+    require_role(session, actor, WORK_ORDER_ROLES, "cancel work orders")
+    if not reason.strip():
+        raise Invalid("Give a reason to cancel the work order.", field="reason")
+    row = _order_row(session, number)
+    if row.status not in ("created", "released"):
+        raise Conflict(f"Work order {number} is {row.status}; it cannot be cancelled.")
+    item_ids = select(_items.c.id).where(_items.c.work_order_id == row.id)
+    started = session.scalar(
+        select(func.count())
+        .select_from(_attempts)
+        .where(_attempts.c.item_id.in_(item_ids), _attempts.c.allowed.is_(True))
+    )
+    if started:
+        raise Conflict(
+            f"Work has started on work order {number}; hold or scrap its units one by one "
+            "instead of cancelling it."
+        )
+    session.execute(
+        update(_items)
+        .where(_items.c.work_order_id == row.id)
+        .values(
+            status="scrapped",
+            current_operation=None,
+            status_reason=f"work order cancelled: {reason.strip()}",
+            revision=_items.c.revision + 1,
+            updated_at=now,
+        )
+    )
+    _set_status(session, row, "cancelled")
+    audit.record(
+        session,
+        actor,
+        "cancel",
+        "work_order",
+        number,
+        {"status": row.status},
+        {"status": "cancelled"},
+        reason.strip(),
+    )
+    return work_order(session, number)
+
+
+def complete_work_order(
+    session: Session, *, number: str, actor: str, now: dt.datetime
+) -> WorkOrderInfo:
+    """Close a released work order whose items are all completed or scrapped."""
+    require_role(session, actor, WORK_ORDER_ROLES, "complete work orders")
+    row = _order_row(session, number)
+    if row.status != "released":
+        raise Conflict(f"Work order {number} is {row.status}; only a released one can complete.")
+    open_items = session.scalars(
+        select(_items.c.number)
+        .where(
+            _items.c.work_order_id == row.id,
+            _items.c.status.not_in(("completed", "scrapped")),
+        )
+        .order_by(_items.c.ordinal)
+    ).all()
+    if open_items:
+        shown = ", ".join(open_items[:3]) + (", …" if len(open_items) > 3 else "")
+        raise Conflict(
+            f"Work order {number} still has {len(open_items)} unfinished item"
+            f"{'s' if len(open_items) != 1 else ''} ({shown}); complete or scrap them first."
+        )
+    _set_status(session, row, "completed")
+    audit.record(
+        session,
+        actor,
+        "complete",
+        "work_order",
+        number,
+        {"status": row.status},
+        {"status": "completed"},
+    )
+    return work_order(session, number)
+
+
+def work_order(session: Session, number: str) -> WorkOrderInfo:
+    """One work order with its item numbers."""
+    row = _order_row(session, number)
+    items = session.scalars(
+        select(_items.c.number).where(_items.c.work_order_id == row.id).order_by(_items.c.ordinal)
+    ).all()
+    return WorkOrderInfo(
+        number=row.number,
+        product=row.product,
+        routing=row.routing,
+        quantity=row.quantity,
+        status=row.status,
+        config_version_id=row.config_version_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        released_at=row.released_at,
+        items=tuple(items),
+    )
+
+
+def work_orders(session: Session, *, status: str | None = None) -> list[WorkOrderInfo]:
+    """Every work order (newest first), or those with ``status``."""
+    query = select(_orders.c.number).order_by(_orders.c.id.desc())
+    if status is not None:
+        query = query.where(_orders.c.status == status)
+    return [work_order(session, n) for n in session.scalars(query).all()]

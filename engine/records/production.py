@@ -1,0 +1,293 @@
+"""Tables of production: work orders, the items being made, and the execution records.
+
+``work_orders`` and ``items`` hold current state (every change writes an audit row;
+``items.revision`` guards against two people completing the same step at once). Everything else
+is an append-only record of what happened, each pointing at the config version that governed it:
+a record that belongs to an operation run (measurements, tag captures, gate results) inherits the
+run's version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.records.base import Base
+from engine.records.tables import NAME
+
+WORK_ORDER_STATUSES = ("created", "released", "cancelled", "completed")
+ITEM_STATUSES = ("queued", "in_progress", "on_hold", "nonconforming", "completed", "scrapped")
+DISPOSITIONS = ("use_as_is", "rework", "scrap", "return_to_vendor")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _version() -> Mapped[int]:
+    return mapped_column(ForeignKey("config_versions.id"))
+
+
+class WorkOrder(Base):
+    """A quantity of a product on one routing version (bound at release)."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(NAME), unique=True)
+    product: Mapped[str] = mapped_column(String(NAME))
+    routing: Mapped[str] = mapped_column(String(NAME))
+    quantity: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    config_version_id: Mapped[int] = _version()
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(NAME))
+    released_at: Mapped[dt.datetime | None]
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (CheckConstraint(_in("status", WORK_ORDER_STATUSES), name="status"),)
+
+
+class Item(Base):
+    """A serialized unit or a lot being made; ``current_operation`` is where it waits or works."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(NAME), unique=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    product: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    current_operation: Mapped[str | None] = mapped_column(String(NAME))
+    operation_started: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    rework_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    config_version_id: Mapped[int] = _version()
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        CheckConstraint(_in("status", ITEM_STATUSES), name="status"),
+        CheckConstraint("kind IN ('unit', 'lot')", name="kind"),
+        Index("ix_items_work_order", "work_order_id", "ordinal"),
+        Index("ix_items_wip", "status", "current_operation"),
+    )
+
+
+class StartAttempt(Base):
+    """Every try to start an operation, allowed or blocked, with each check's result."""
+
+    __tablename__ = "start_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    operation: Mapped[str] = mapped_column(String(NAME))
+    actor: Mapped[str] = mapped_column(String(NAME))
+    equipment: Mapped[str | None] = mapped_column(String(NAME))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    checks: Mapped[list[Any]] = mapped_column(JSON)
+    at: Mapped[dt.datetime]
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (Index("ix_start_attempts_item", "item_id"),)
+
+
+class OperationRun(Base):
+    """A completed operation: who, on what equipment, from when to when, and where it routed."""
+
+    __tablename__ = "operation_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    operation: Mapped[str] = mapped_column(String(NAME))
+    start_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("start_attempts.id"))
+    operator: Mapped[str] = mapped_column(String(NAME))
+    equipment: Mapped[str | None] = mapped_column(String(NAME))
+    started_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime]
+    route: Mapped[str] = mapped_column(String(20))
+    route_operation: Mapped[str | None] = mapped_column(String(NAME))
+    route_reason: Mapped[str] = mapped_column(Text, default="")
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (Index("ix_operation_runs_item", "item_id"),)
+
+
+class Measurement(Base):
+    """A value entered at a run, in the field's unit."""
+
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("operation_runs.id"))
+    field: Mapped[str] = mapped_column(String(NAME))
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (Index("ix_measurements_run", "run_id"),)
+
+
+class TagCapture(Base):
+    """A tag's value snapshotted at a run's completion, in the tag's unit."""
+
+    __tablename__ = "tag_captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("operation_runs.id"))
+    tag: Mapped[str] = mapped_column(String(NAME))
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(40))
+    quality: Mapped[str] = mapped_column(String(10))
+    source_time: Mapped[dt.datetime | None]
+
+    __table_args__ = (Index("ix_tag_captures_run", "run_id"),)
+
+
+class Consumption(Base):
+    """A genealogy link: ``item`` consumed ``quantity`` of a part lot, or a made component item."""
+
+    __tablename__ = "consumptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("operation_runs.id"))
+    part: Mapped[str] = mapped_column(String(NAME))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    component_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), unique=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40))
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (
+        CheckConstraint("(lot_id IS NULL) <> (component_item_id IS NULL)", name="source"),
+        Index("ix_consumptions_item", "item_id"),
+        Index("ix_consumptions_lot", "lot_id"),
+    )
+
+
+class GateResult(Base):
+    """A gate's verdict at a run: pass, fail or skipped (not sampled), with the recorded draw."""
+
+    __tablename__ = "gate_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("operation_runs.id"))
+    gate: Mapped[str] = mapped_column(String(NAME))
+    outcome: Mapped[str] = mapped_column(String(10))
+    sampled: Mapped[bool] = mapped_column(Boolean)
+    draw: Mapped[float | None] = mapped_column(Float)
+    checks: Mapped[list[Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_gate_results_run", "run_id"),)
+
+
+class HoldEvent(Base):
+    """An item put on hold or released: by whom, why, and whether a gate or a person did it."""
+
+    __tablename__ = "hold_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    action: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime]
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (
+        CheckConstraint("action IN ('hold', 'release')", name="action"),
+        Index("ix_hold_events_item", "item_id"),
+    )
+
+
+class Nonconformance(Base):
+    """A defect found on an item; open until it has a disposition."""
+
+    __tablename__ = "nonconformances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("operation_runs.id"))
+    operation: Mapped[str | None] = mapped_column(String(NAME))
+    gate: Mapped[str | None] = mapped_column(String(NAME))
+    defect_code: Mapped[str] = mapped_column(String(NAME))
+    description: Mapped[str] = mapped_column(Text)
+    continue_at: Mapped[str | None] = mapped_column(String(NAME))
+    opened_by: Mapped[str] = mapped_column(String(NAME))
+    opened_at: Mapped[dt.datetime]
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (Index("ix_nonconformances_item", "item_id"),)
+
+
+class Disposition(Base):
+    """The quality decision on a nonconformance (one per nonconformance), signed."""
+
+    __tablename__ = "dispositions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonconformance_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), unique=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    target_operation: Mapped[str | None] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(NAME))
+    at: Mapped[dt.datetime]
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (CheckConstraint(_in("decision", DISPOSITIONS), name="decision"),)
+
+
+class Signature(Base):
+    """An electronic signature (21 CFR 11.50/11.70): the signer's name, when, the meaning, and the
+    hash of the signed record's content, bound to that record."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(NAME))
+    full_name: Mapped[str] = mapped_column(String(NAME))
+    role: Mapped[str] = mapped_column(String(NAME))
+    meaning: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    config_version_id: Mapped[int] = _version()
+
+    __table_args__ = (Index("ix_signatures_record", "record_type", "record_id"),)
+
+
+class NumberSequence(Base):
+    """The last sequence number handed out per product and pattern scope."""
+
+    __tablename__ = "number_sequences"
+
+    scope: Mapped[str] = mapped_column(String(400), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Core table, for the hot path's Core statements."""
+    return Base.metadata.tables[model.__tablename__]

@@ -1,0 +1,237 @@
+"""Tables for the records the engine keeps besides production: config versions, people,
+equipment, material lots, the audit trail, idempotency keys, API tokens and sign-in attempts.
+
+Configuration versions and audit rows are append-only. ``users``, ``equipment`` and ``lots`` hold
+current state; every change to them writes an audit row (:mod:`engine.infra.audit`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.records.base import Base, utcnow
+
+NAME = 200  # length of names, numbers and usernames
+
+
+class ConfigVersion(Base):
+    """An immutable deployed plant bundle: every text file, binary files (base64), the hash."""
+
+    __tablename__ = "config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(NAME))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    assets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # binary files, base64
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConfigActivation(Base):
+    """Which version became active when, by whom and why; the newest row names the active one."""
+
+    __tablename__ = "config_activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("config_versions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # deploy | rollback
+    activated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    activated_by: Mapped[str] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (CheckConstraint("kind IN ('deploy', 'rollback')", name="kind"),)
+
+
+class User(Base):
+    """A person who signs in; ``password_hash`` is argon2, ``active`` false once deactivated."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(NAME), unique=True)
+    full_name: Mapped[str] = mapped_column(String(NAME), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UserRole(Base):
+    """A role (as named in the plant config) held by a user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(NAME))
+
+
+class UserQualification(Base):
+    """A qualification granted on a day; valid through ``expires_on`` (None: never expires).
+    Grants are kept as history; the newest grant for a qualification is the one that counts."""
+
+    __tablename__ = "user_qualifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    qualification: Mapped[str] = mapped_column(String(NAME))
+    granted_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(NAME))
+
+    __table_args__ = (Index("ix_user_qualifications_user_qual", "user_id", "qualification"),)
+
+
+class EquipmentRecord(Base):
+    """A machine's current state and due dates (seeded from the config, moved by commands)."""
+
+    __tablename__ = "equipment"
+
+    name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="idle")
+    calibration_due: Mapped[dt.date | None] = mapped_column(Date)
+    maintenance_due: Mapped[dt.date | None] = mapped_column(Date)
+    state_since: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'idle', 'down', 'setup')", name="state"),
+    )
+
+
+class EquipmentStateChange(Base):
+    """One state transition of a machine, for OEE: from ``previous`` to ``state`` at ``at``."""
+
+    __tablename__ = "equipment_state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    equipment: Mapped[str] = mapped_column(ForeignKey("equipment.name"))
+    previous: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column()
+    source: Mapped[str] = mapped_column(String(20))  # rules | manual
+    actor: Mapped[str] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_equipment_state_changes_equipment_at", "equipment", "at"),)
+
+
+class Lot(Base):
+    """A received lot of a part, or one purchased serialized component (a lot of quantity 1)."""
+
+    __tablename__ = "lots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[str] = mapped_column(String(NAME))
+    number: Mapped[str] = mapped_column(String(NAME))
+    quantity: Mapped[float] = mapped_column(Float)
+    received_quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="available")
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    supplier: Mapped[str] = mapped_column(String(NAME), default="")
+    hold_reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    received_by: Mapped[str] = mapped_column(String(NAME))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        UniqueConstraint("part", "number", name="uq_lots_part_number"),
+        CheckConstraint(
+            "status IN ('available', 'on_hold', 'consumed', 'scrapped')", name="status"
+        ),
+        CheckConstraint("quantity >= 0", name="quantity"),
+        Index("ix_lots_number", "number"),
+    )
+
+
+class AuditHead(Base):
+    """The newest audit row's sequence number and hash (so deleting the last row is detected)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRecord(Base):
+    """One change: who, when, what, old and new values (canonical JSON text), why.
+
+    ``hash = sha256(prev_hash + canonical JSON of the row)``; ``seq`` runs 1, 2, 3… with no gaps.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(NAME))
+    action: Mapped[str] = mapped_column(String(NAME))
+    entity: Mapped[str] = mapped_column(String(NAME))
+    entity_id: Mapped[str] = mapped_column(String(NAME))
+    old: Mapped[str] = mapped_column(Text)
+    new: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+
+class IdempotencyKey(Base):
+    """A command's stored result under the key its caller sent, for safe retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    command: Mapped[str] = mapped_column(String(NAME))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A machine client's credential; ``roles`` (comma-separated) bounds what it may do."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class SigninAttempt(Base):
+    """One sign-in try, kept a day for rate limiting (the audit trail keeps the history)."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (Index("ix_signin_attempts_who", "username", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+    succeeded: Mapped[bool] = mapped_column(Boolean)
