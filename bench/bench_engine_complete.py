@@ -33,11 +33,11 @@ from sqlalchemy import update
 from engine.access import people
 from engine.commands import materials, versions
 from engine.commands.bom import ConsumptionInput
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
 from engine.records.base import utcnow
 from engine.records.tables import User
-from engine.service import Ferrule
 
 OPERATIONS = 300
 WARMUP = 20

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine.infra.db import Database
-from engine.queries import queries
+from engine.queries import genealogy
 
 UNITS = 1_000_000
 SUBS = 200_000  # the first SUBS tops each contain one sub-assembly
@@ -167,9 +167,9 @@ def main() -> None:
         tops += [f"T{rng.randint(1, args.units - subs):07d}" for _ in range(SAMPLES // 2)]
         lots = [f"L{rng.randint(1, LOTS):07d}" for _ in range(SAMPLES)]
         with db.session() as session:
-            back, back_rows = timed(tops, lambda n: len(queries.backward(session, n).lots))
+            back, back_rows = timed(tops, lambda n: len(genealogy.backward(session, n).lots))
             forward, forward_rows = timed(
-                lots, lambda n: len(queries.forward(session, f"P{int(n[1:]) % 10}", n))
+                lots, lambda n: len(genealogy.forward(session, f"P{int(n[1:]) % 10}", n))
             )
         db.dispose()
     worst = max(report("backward", back, back_rows), report("forward", forward, forward_rows))

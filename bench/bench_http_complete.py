@@ -40,11 +40,11 @@ from argon2 import PasswordHasher  # noqa: E402
 from engine.access import people  # noqa: E402
 from engine.access import tokens as access  # noqa: E402
 from engine.commands import materials, versions  # noqa: E402
+from engine.facade.production import Ferrule  # noqa: E402
 from engine.floor.tagsource import StaticTagSource  # noqa: E402
 from engine.infra.db import Database  # noqa: E402
 from engine.records.migrations import upgrade  # noqa: E402
 from engine.records.tables import User  # noqa: E402
-from engine.service import Ferrule  # noqa: E402
 from web.serve import default_workers  # noqa: E402
 
 LEVELS = (16, 64)

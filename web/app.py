@@ -10,9 +10,9 @@ import uuid
 from flask import Flask, Response, g, request
 
 from adapters.control import ControlClient, socket_next_to
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
-from engine.service import Ferrule
 from web.api import bp as api_bp
 from web.auth import init_auth
 from web.errors import register_error_handlers

@@ -18,10 +18,10 @@ import click
 
 from engine.access import people
 from engine.commands import materials, versions
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
 from engine.records.migrations import upgrade
-from engine.service import Ferrule
 from web.settings import Settings
 
 PLANT = Path("plants/acme-harness")

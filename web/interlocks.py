@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from dsl.model import Operation, Plant, ValueType
 from dsl.units import format_number
-from engine.commands.execution import preview_start
+from engine.commands.preview import preview_start
 from engine.floor.environment import reading_quality
 from engine.floor.runtime import Runtime
 from engine.floor.tagsource import TagValue
-from engine.queries.queries import ItemView, item_view
+from engine.queries.items import ItemView, item_view
 
 
 @dataclass(frozen=True, slots=True)

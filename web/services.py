@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
-from engine.service import Ferrule
 from web.settings import Settings
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dsl.model import Plant
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, undeclared
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
 from engine.records.tables import User, UserQualification, UserRole
 
@@ -28,7 +29,7 @@ _hasher = PasswordHasher()
 
 
 @dataclass(frozen=True, slots=True)
-class QualificationGrant:
+class QualificationGrant(Jsonable):
     """A user's newest grant of one qualification; valid on days before ``expires_on``."""
 
     name: str
@@ -40,7 +41,7 @@ class QualificationGrant:
 
 
 @dataclass(frozen=True, slots=True)
-class UserInfo:
+class UserInfo(Jsonable):
     """A user as shown to admins (never with the password hash)."""
 
     username: str
@@ -49,23 +50,6 @@ class UserInfo:
     has_password: bool
     roles: tuple[str, ...]
     qualifications: tuple[QualificationGrant, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "username": self.username,
-            "full_name": self.full_name,
-            "active": self.active,
-            "has_password": self.has_password,
-            "roles": list(self.roles),
-            "qualifications": [
-                {
-                    "name": q.name,
-                    "granted_on": q.granted_on.isoformat(),
-                    "expires_on": q.expires_on.isoformat() if q.expires_on else None,
-                }
-                for q in self.qualifications
-            ],
-        }
 
 
 # ---------------------------------------------------------------- commands

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.access import people
 from engine.errors import Invalid
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
 from engine.records.tables import ApiToken, SigninAttempt
 
@@ -29,7 +30,7 @@ SIGNIN_RETENTION = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
-class TokenInfo:
+class TokenInfo(Jsonable):
     """A token as listed to admins (never with its secret)."""
 
     id: int
@@ -40,18 +41,6 @@ class TokenInfo:
     created_by: str
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "username": self.username,
-            "roles": list(self.roles),
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-        }
 
 
 def token_digest(secret: str) -> str:
@@ -180,3 +169,41 @@ def record_attempt(
     )
     session.add(SigninAttempt(username=username, address=address, at=now, succeeded=succeeded))
     session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A sign-in try: ``ok`` when the password was right; ``refused`` says why the password was
+    not even checked (too many recent failures), "" when it was."""
+
+    ok: bool
+    refused: str = ""
+
+
+def sign_in(
+    session: Session, username: str, password: str, address: str, now: dt.datetime
+) -> SignIn:
+    """Check a password, at most :data:`SIGNIN_MAX_FAILURES` failures per username and address
+    in :data:`SIGNIN_WINDOW`; every try (and every refusal) is remembered and audited."""
+    where = {"address": address}
+    if recent_failures(session, username, address, now) >= SIGNIN_MAX_FAILURES:
+        audit.record(
+            session, username, "signin_refused", "user", username, None, where,
+            "too many failed sign-ins",
+        )  # fmt: skip
+        minutes = int(SIGNIN_WINDOW.total_seconds() // 60)
+        return SignIn(
+            False,
+            f"Too many failed sign-ins for {username}; wait {minutes} minutes and try again, "
+            "or ask an admin to reset the password.",
+        )
+    ok = people.verify_password(session, username, password)
+    record_attempt(session, username, address, ok, now)
+    action, reason = ("signin", "") if ok else ("signin_failed", "wrong username or password")
+    audit.record(session, username, action, "user", username, None, where, reason)
+    return SignIn(ok)
+
+
+def sign_out(session: Session, username: str) -> None:
+    """Audit the end of a user's session."""
+    audit.record(session, username, "signout", "user", username, None, None, "")

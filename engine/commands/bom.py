@@ -9,6 +9,7 @@ only once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from dsl.model import Consumption as ConsumeLine
 from dsl.model import Operation, Plant
 from dsl.units import format_number, from_si, parse_unit, same_dimension, to_si
 from engine.errors import Conflict, Invalid, NotFound
-from engine.floor.items import ItemRow
+from engine.floor.environment import site_today
+from engine.floor.items import ItemRow, find_item
+from engine.floor.runtime import Runtime, operation_of
 from engine.infra import audit
 from engine.infra.statements import Sql, Statement, insert_rows
 from engine.records.production import Consumption, Item, table
@@ -179,6 +182,45 @@ def plan_consumptions(
                     today=today,
                 )
             )
+    return planned
+
+
+def check_scan(
+    session: Session,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    scanned: ConsumptionInput,
+    now: dt.datetime,
+) -> PlannedConsumption:
+    """What one scanned component would consume at the item's current operation, checked as
+    :func:`plan_consumptions` checks it at completion (one serial of several counts as one);
+    writes nothing. Invalid or NotFound when it may not be used."""
+    item = find_item(session, item_number)
+    plant = runtime.plants(session, item.config_version_id)
+    if item.current_operation is None:
+        raise Invalid(f"{item.label} has no operation to consume components at.")
+    operation = operation_of(plant, item, item.current_operation)[1]
+    line = next((c for c in operation.consume if c.part == scanned.part), None)
+    if line is None:
+        consumed = [c.part for c in operation.consume]
+        hint = did_you_mean(scanned.part, consumed)
+        raise _problem(
+            f"'{operation.id}' does not consume {scanned.part}"
+            + (f"; {hint}" if hint else f"; it consumes {', '.join(consumed) or 'nothing'}")
+        )
+    part = plant.parts.get(line.part)
+    if part is not None and part.tracking == "serial":
+        line = dataclasses.replace(line, quantity=1.0)
+        scanned = dataclasses.replace(scanned, quantity=1.0)
+    (planned,) = plan_consumptions(
+        session,
+        plant=plant,
+        operation=dataclasses.replace(operation, consume=(line,)),
+        item=item,
+        inputs=[scanned],
+        today=site_today(plant, now),
+    )
     return planned
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dsl.model import EquipmentState, Plant
 from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
 from engine.records.tables import EquipmentRecord, EquipmentStateChange
 
@@ -25,7 +26,7 @@ STATE_SOURCES = ("rules", "manual")
 
 
 @dataclass(frozen=True, slots=True)
-class EquipmentStatus:
+class EquipmentStatus(Jsonable):
     """A machine as the engine sees it now."""
 
     name: str
@@ -33,15 +34,6 @@ class EquipmentStatus:
     state_since: dt.datetime
     calibration_due: dt.date | None
     maintenance_due: dt.date | None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "state": self.state,
-            "state_since": self.state_since.isoformat(),
-            "calibration_due": _iso(self.calibration_due),
-            "maintenance_due": _iso(self.maintenance_due),
-        }
 
 
 def seed(session: Session, plant: Plant, actor: str) -> None:

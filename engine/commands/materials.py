@@ -18,6 +18,7 @@ from dsl.model import Plant
 from engine.access.people import require_role
 from engine.errors import Conflict, Invalid, NotFound, undeclared
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
 from engine.records.tables import NAME, Lot
 
@@ -27,7 +28,7 @@ _PRECISION = 9  # decimal places kept when quantities are subtracted
 
 
 @dataclass(frozen=True, slots=True)
-class LotInfo:
+class LotInfo(Jsonable):
     """A lot as shown to people and returned by commands."""
 
     id: int
@@ -44,20 +45,6 @@ class LotInfo:
     def expired_on(self, day: dt.date) -> bool:
         """True when the lot may no longer be used on ``day`` (it expires at the start of it)."""
         return self.expires_on is not None and day >= self.expires_on
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "part": self.part,
-            "number": self.number,
-            "quantity": self.quantity,
-            "received_quantity": self.received_quantity,
-            "unit": self.unit,
-            "status": self.status,
-            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
-            "supplier": self.supplier,
-            "hold_reason": self.hold_reason,
-        }
 
 
 def receive_lot(

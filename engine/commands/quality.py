@@ -9,7 +9,6 @@ electronic signature bound to the disposition record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.floor.items import ItemRow, ItemState, find_item, state_change, update_state
 from engine.floor.runtime import Runtime, full_name
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.records.production import (
     DISPOSITIONS,
     Disposition,
@@ -44,7 +44,7 @@ _INSERT_DISPOSITION = insert(_dispositions).returning(_dispositions.c.id)
 
 
 @dataclass(frozen=True, slots=True)
-class NonconformanceInfo:
+class NonconformanceInfo(Jsonable):
     """A nonconformance and, once decided, its disposition."""
 
     id: int
@@ -60,44 +60,11 @@ class NonconformanceInfo:
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
 
+    json_properties = ("open",)
+
     @property
-    def is_open(self) -> bool:
+    def open(self) -> bool:
         return self.decision is None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "item": self.item,
-            "operation": self.operation,
-            "gate": self.gate,
-            "defect_code": self.defect_code,
-            "description": self.description,
-            "opened_by": self.opened_by,
-            "opened_at": self.opened_at.isoformat(),
-            "decision": self.decision,
-            "target_operation": self.target_operation,
-            "decided_by": self.decided_by,
-            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-            "open": self.is_open,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> NonconformanceInfo:
-        decided = data["decided_at"]
-        return cls(
-            id=data["id"],
-            item=data["item"],
-            operation=data["operation"],
-            gate=data["gate"],
-            defect_code=data["defect_code"],
-            description=data["description"],
-            opened_by=data["opened_by"],
-            opened_at=dt.datetime.fromisoformat(data["opened_at"]),
-            decision=data["decision"],
-            target_operation=data["target_operation"],
-            decided_by=data["decided_by"],
-            decided_at=dt.datetime.fromisoformat(decided) if decided else None,
-        )
 
 
 def _need_reason(reason: str, doing: str) -> str:
@@ -246,7 +213,7 @@ def disposition(
             field="meaning",
         )
     text = _need_reason(reason, f"disposition nonconformance #{nc.id}")
-    if not nc.is_open:
+    if not nc.open:
         raise Conflict(
             f"Nonconformance #{nc.id} was already dispositioned ({nc.decision} by "
             f"{nc.decided_by}); reload to see it."

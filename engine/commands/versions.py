@@ -19,12 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import Diagnostic
-from dsl.loader import load_files, read_folder
+from dsl.loader import LoadResult, load_files, read_folder
 from dsl.model import Plant
 from engine.commands import equipment
 from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
 from engine.infra.db import Database, database_of
+from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
 from engine.records.tables import ConfigActivation, ConfigVersion
 
@@ -35,7 +36,7 @@ _plants_by_database: weakref.WeakKeyDictionary[Database, dict[int, Plant]] = (
 
 
 @dataclass(frozen=True, slots=True)
-class VersionInfo:
+class VersionInfo(Jsonable):
     """A stored config version; ``active`` tells whether it governs new work now."""
 
     id: int
@@ -47,34 +48,15 @@ class VersionInfo:
     files: int
     active: bool
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "site": self.site,
-            "content_hash": self.content_hash,
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "note": self.note,
-            "files": self.files,
-            "active": self.active,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Deployment:
+class Deployment(Jsonable):
     """What ``deploy`` did: the version now active, its warnings, and whether it was new."""
 
     version: VersionInfo
     created: bool
     warnings: tuple[Diagnostic, ...]
     sources: Mapping[str, str]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "version": self.version.to_json(),
-            "created": self.created,
-            "warnings": [w.to_json() for w in self.warnings],
-        }
 
 
 class ConfigRejected(Invalid):
@@ -106,11 +88,36 @@ def deploy(
     assets: Mapping[str, bytes] | None = None,
     label: str = "bundle",
 ) -> Deployment:
-    """Check a plant (a folder, or file texts by relative path) and make it the active version.
+    """Check a plant (a folder, or file texts by relative path) and make it the active version
+    (:func:`check_bundle`, then :func:`store_bundle` in a transaction of its own).
 
-    For a folder, binary files (images) are stored too; for file texts, pass them as ``assets``.
-    ``label`` prefixes paths in diagnostics for file texts (a folder uses its own path).
     Raises :class:`ConfigRejected` (nothing stored, nothing activated) when the plant has errors.
+    """
+    bundle = check_bundle(source, assets=assets, label=label)
+    with db.transaction() as session:
+        return store_bundle(session, bundle, actor=actor, note=note)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBundle:
+    """A plant bundle as read and checked by :func:`check_bundle`, not stored yet."""
+
+    label: str
+    files: Mapping[str, str]
+    assets: Mapping[str, bytes]
+    result: LoadResult
+
+
+def check_bundle(
+    source: str | Path | Mapping[str, str],
+    *,
+    assets: Mapping[str, bytes] | None = None,
+    label: str = "bundle",
+) -> CheckedBundle:
+    """Read a plant (a folder, or file texts by relative path) and check it; no database.
+
+    For a folder, binary files (images) are read too; for file texts, pass them as ``assets``.
+    ``label`` prefixes paths in diagnostics for file texts (a folder uses its own path).
     """
     if isinstance(source, (str, Path)):
         folder = Path(source)
@@ -127,59 +134,71 @@ def deploy(
     else:
         files, assets = source, assets or {}
     result = load_files(files, label, binary_paths=frozenset(assets))
-    encoded = {path: base64.b64encode(data).decode() for path, data in assets.items()}
-    with db.transaction() as session:
-        running = active_version(session)
-        plant = result.plant
-        if plant is None:
-            count = len(result.errors)
-            keeps = f"version {running.id} stays active" if running else "no version is active"
-            raise ConfigRejected(
-                f"The plant has {count} error{'s' if count != 1 else ''}; nothing was deployed and "
-                f"{keeps}. Fix the errors (`ferrule check {label}`) and deploy again.",
-                result.diagnostics,
-                result.sources,
-            )
-        if running is not None and running.site != plant.site.name:
-            raise Conflict(
-                f"This database runs site '{running.site}'; refusing to deploy site "
-                f"'{plant.site.name}'. Give each site its own database (FERRULE_DATABASE_URL)."
-            )
-        stored = session.scalar(
-            select(ConfigVersion).where(ConfigVersion.content_hash == plant.content_hash)
+    return CheckedBundle(label, files, assets, result)
+
+
+def store_bundle(
+    session: Session, bundle: CheckedBundle, *, actor: str, note: str = ""
+) -> Deployment:
+    """Make a checked bundle the active version, in the caller's transaction (a bundle identical
+    to a stored version re-activates it). Raises :class:`ConfigRejected` when it has errors."""
+    result = bundle.result
+    running = active_version(session)
+    plant = result.plant
+    if plant is None:
+        count = len(result.errors)
+        keeps = f"version {running.id} stays active" if running else "no version is active"
+        raise ConfigRejected(
+            f"The plant has {count} error{'s' if count != 1 else ''}; nothing was deployed and "
+            f"{keeps}. Fix the errors (`ferrule check {bundle.label}`) and deploy again.",
+            result.diagnostics,
+            result.sources,
         )
-        created = stored is None
-        if stored is None:
-            stored = ConfigVersion(
-                site=plant.site.name,
-                content_hash=plant.content_hash,
-                files=dict(plant.files),
-                assets=encoded,
-                created_at=utcnow(),
-                created_by=actor,
-                note=note,
-            )
-            session.add(stored)
-            session.flush()
-            _plants_by_hash.setdefault(plant.content_hash, plant)
-        if running is None or running.id != stored.id:
-            _activate(session, stored, "deploy", actor, note)
-            equipment.seed(session, plant, actor)
-        version = _info(session, stored)
-    return Deployment(version, created, result.warnings, result.sources)
-
-
-def rollback(db: Database, version_id: int, *, actor: str, reason: str = "") -> VersionInfo:
-    """Re-activate an older version; work in progress keeps the version it was released on."""
-    with db.transaction() as session:
-        stored = _stored(session, version_id)
-        running = active_version(session)
-        if running is not None and running.id == version_id:
-            raise Conflict(f"Version {version_id} is already active; nothing to roll back to.")
-        plant = plant_for_version(session, version_id)
-        _activate(session, stored, "rollback", actor, reason)
+    if running is not None and running.site != plant.site.name:
+        raise Conflict(
+            f"This database runs site '{running.site}'; refusing to deploy site "
+            f"'{plant.site.name}'. Give each site its own database (FERRULE_DATABASE_URL)."
+        )
+    stored = session.scalar(
+        select(ConfigVersion).where(ConfigVersion.content_hash == plant.content_hash)
+    )
+    created = stored is None
+    if stored is None:
+        stored = ConfigVersion(
+            site=plant.site.name,
+            content_hash=plant.content_hash,
+            files=dict(plant.files),
+            assets={path: base64.b64encode(data).decode() for path, data in bundle.assets.items()},
+            created_at=utcnow(),
+            created_by=actor,
+            note=note,
+        )
+        session.add(stored)
+        session.flush()
+        _plants_by_hash.setdefault(plant.content_hash, plant)
+    if running is None or running.id != stored.id:
+        _activate(session, stored, "deploy", actor, note)
         equipment.seed(session, plant, actor)
-        return _info(session, stored)
+    return Deployment(_info(session, stored), created, result.warnings, result.sources)
+
+
+def rollback(
+    target: Database | Session, version_id: int, *, actor: str, reason: str = ""
+) -> VersionInfo:
+    """Re-activate an older version; work in progress keeps the version it was released on.
+
+    Given a Database, it runs in a transaction of its own; given a Session, in the caller's."""
+    if isinstance(target, Database):
+        with target.transaction() as session:
+            return rollback(session, version_id, actor=actor, reason=reason)
+    stored = _stored(target, version_id)
+    running = active_version(target)
+    if running is not None and running.id == version_id:
+        raise Conflict(f"Version {version_id} is already active; nothing to roll back to.")
+    plant = plant_for_version(target, version_id)
+    _activate(target, stored, "rollback", actor, reason)
+    equipment.seed(target, plant, actor)
+    return _info(target, stored)
 
 
 # ---------------------------------------------------------------- queries

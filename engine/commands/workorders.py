@@ -8,7 +8,6 @@ from the product's ``number_pattern``; a lot-tracked product gets one lot of the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.floor.environment import site_today
 from engine.floor.runtime import Runtime
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.infra.numbering import PatternError, bind
 from engine.records.production import (
     Item,
@@ -45,7 +45,7 @@ _attempts = table(StartAttempt)
 
 
 @dataclass(frozen=True, slots=True)
-class WorkOrderInfo:
+class WorkOrderInfo(Jsonable):
     """A work order and the numbers of its items."""
 
     number: str
@@ -58,36 +58,6 @@ class WorkOrderInfo:
     created_at: dt.datetime
     released_at: dt.datetime | None
     items: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "product": self.product,
-            "routing": self.routing,
-            "quantity": self.quantity,
-            "status": self.status,
-            "config_version_id": self.config_version_id,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-            "released_at": self.released_at.isoformat() if self.released_at else None,
-            "items": list(self.items),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WorkOrderInfo:
-        released = data["released_at"]
-        return cls(
-            number=data["number"],
-            product=data["product"],
-            routing=data["routing"],
-            quantity=data["quantity"],
-            status=data["status"],
-            config_version_id=data["config_version_id"],
-            created_by=data["created_by"],
-            created_at=dt.datetime.fromisoformat(data["created_at"]),
-            released_at=dt.datetime.fromisoformat(released) if released else None,
-            items=tuple(data["items"]),
-        )
 
 
 def _product(plant: Plant, product: str) -> str:

@@ -30,10 +30,10 @@ from engine.commands import materials, versions
 from engine.commands.bom import ConsumptionInput
 from engine.commands.equipment import record_state_change
 from engine.errors import Blocked, DomainError
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource, TagReading
 from engine.infra.db import Database
 from engine.records.tables import EquipmentRecord, Lot, User
-from engine.service import Ferrule
 
 PASSWORD = "config-test-password"  # noqa: S105  (test users of the throwaway database)
 LEAD = "test-lead"

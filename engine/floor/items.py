@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
 from engine.infra import audit
+from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, Statement
 from engine.records.production import Item, StartAttempt, table
 
@@ -156,7 +157,7 @@ def move(
 
 
 @dataclass(frozen=True, slots=True)
-class ItemState:
+class ItemState(Jsonable):
     """A command's result about one item: where it is now."""
 
     item: str
@@ -168,22 +169,3 @@ class ItemState:
     @classmethod
     def of(cls, row: ItemRow, message: str) -> ItemState:
         return cls(row.number, row.status, row.current_operation, row.revision, message)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "item": self.item,
-            "status": self.status,
-            "current_operation": self.current_operation,
-            "revision": self.revision,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ItemState:
-        return cls(
-            data["item"],
-            data["status"],
-            data["current_operation"],
-            data["revision"],
-            data["message"],
-        )

@@ -15,9 +15,9 @@ from dsl.model import Plant
 from engine.access.signatures import SignatureInput
 from engine.commands import materials
 from engine.commands.bom import ConsumptionInput
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
-from engine.service import Ferrule
 
 GOOD_TAGS: dict[str, float | bool | str] = {
     "press1.pressure": 70.0,

@@ -12,10 +12,10 @@ from engine.access import people
 from engine.commands import materials, versions
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Invalid
+from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
 from engine.records.tables import User
-from engine.service import Ferrule
 
 PLANT = Path(__file__).parent / "plants" / "subassembly"
 

@@ -195,7 +195,7 @@ def test_nonconformance_disposition_rework_with_signature(line: Line) -> None:
         actor=line.quality, nonconformance_id=nc.id, decision="rework", reason="re-crimp",
         signature=sign, target_operation="crimp",
     )  # fmt: skip
-    assert (decided.decision, decided.decided_by, decided.is_open) == ("rework", "quinn", False)
+    assert (decided.decision, decided.decided_by, decided.open) == ("rework", "quinn", False)
     view = line.engine.item(unit)
     assert (view.status, view.current_operation) == ("queued", "crimp")
     with pytest.raises(Conflict) as twice:
@@ -217,7 +217,7 @@ def test_manual_nonconformance_and_scrap(line: Line) -> None:
     nc = line.engine.open_nonconformance(
         actor=line.operator, item=unit, defect_code="DMG", description="insulation nicked"
     )
-    assert nc.is_open and nc.operation == "cut"
+    assert nc.open and nc.operation == "cut"
     line.engine.disposition(
         actor=line.quality, nonconformance_id=nc.id, decision="scrap", reason="not repairable",
         signature=SignatureInput(line.quality, line.password, "Scrap approved"),

@@ -33,8 +33,8 @@ from dsl.model import Device, OpcUaAddress, OpcUaConnection, Plant  # noqa: E402
 from engine.access import people  # noqa: E402
 from engine.commands import versions  # noqa: E402
 from engine.commands.bom import ConsumptionInput  # noqa: E402
+from engine.facade.production import Ferrule  # noqa: E402
 from engine.infra.db import Database  # noqa: E402
-from engine.service import Ferrule  # noqa: E402
 from web.tags import CacheTagSource  # noqa: E402
 
 T = TypeVar("T")

@@ -9,10 +9,10 @@ from dsl.diagnostics import did_you_mean
 from dsl.units import format_number
 from engine.commands.bom import ConsumptionInput, plan_consumptions
 from engine.errors import Invalid
+from engine.facade.production import Ferrule
 from engine.floor.environment import site_today
 from engine.floor.items import find_item
 from engine.floor.runtime import operation_of
-from engine.service import Ferrule
 
 
 def check_component(ferrule: Ferrule, number: str, scanned: ConsumptionInput) -> str:

@@ -11,10 +11,10 @@ from flask.typing import ResponseReturnValue
 
 from dsl.model import FailAction, Plant
 from engine.commands.bom import ConsumptionInput
-from engine.commands.execution import CompleteResult
+from engine.commands.complete import CompleteResult
 from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
 from engine.floor.validation import InvalidData
-from engine.queries.queries import ItemView
+from engine.queries.items import ItemView
 from engine.records.base import utcnow
 from web import forms
 from web.auth import require_caller, requires

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.access.signatures import SignatureInput
 from engine.errors import DomainError, Forbidden, Invalid, NotFound
-from engine.queries.queries import Genealogy, TracedLot, TracedRun, UsedIn
+from engine.queries.genealogy import Genealogy, TracedLot, TracedRun, UsedIn
 from engine.records.production import DISPOSITIONS
 from web.auth import require_caller, requires
 from web.pages.nav import QUALITY, READERS
@@ -37,8 +37,8 @@ def queue() -> ResponseReturnValue:
     found = services().ferrule.nonconformances()
     return render_template(
         "quality.html",
-        open=[n for n in found if n.is_open],
-        decided=[n for n in found if not n.is_open][:20],
+        open=[n for n in found if n.open],
+        decided=[n for n in found if not n.open][:20],
         message="",
     )
 

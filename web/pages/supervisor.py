@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import DomainError, Invalid
-from engine.queries.queries import ItemInStatus, WipRow
+from engine.queries.items import ItemInStatus, WipRow
 from web.auth import require_caller, requires
 from web.pages.nav import HOLDERS, SUPERVISORS
 from web.services import services

@@ -22,10 +22,12 @@ from engine.access.signatures import (
     audit_refusal,
     authenticate,
 )
-from engine.commands import execution, quality, versions, workorders
+from engine.commands import quality, versions, workorders
 from engine.commands.bom import ConsumptionInput
-from engine.commands.execution import CompleteResult, StartPreview, StartResult
+from engine.commands.complete import CompleteResult, complete_operation
+from engine.commands.preview import StartPreview, preview_start
 from engine.commands.quality import NonconformanceInfo
+from engine.commands.start import StartResult, start_operation
 from engine.commands.workorders import WorkOrderInfo
 from engine.errors import Blocked
 from engine.floor.items import ItemState
@@ -33,7 +35,9 @@ from engine.floor.runtime import Runtime
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
 from engine.infra.idempotency import JsonResult, fingerprint, run_once
-from engine.queries import queries
+from engine.queries.genealogy import Genealogy, UsedIn, backward, forward
+from engine.queries.history import Event, item_history
+from engine.queries.items import ItemInStatus, ItemView, WipRow, item_view, items_in_status, wip
 from engine.records.base import utcnow
 
 R = TypeVar("R", bound=JsonResult)
@@ -162,7 +166,7 @@ class Ferrule:
             "start_operation",
             {"actor": actor, "item": item, "operation": operation},
             idempotency_key,
-            lambda s, now: execution.start_operation(
+            lambda s, now: start_operation(
                 s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now
             ),
             StartResult.from_json,
@@ -191,7 +195,7 @@ class Ferrule:
         expected_revision: int | None = None,
         idempotency_key: str | None = None,
     ) -> CompleteResult:
-        """Complete a started operation (see :func:`engine.commands.execution.complete_operation`).
+        """Complete a started operation (see :func:`engine.commands.complete.complete_operation`).
 
         ``signatures`` are re-authentication inputs; they are checked against the operation's
         ``sign`` requirements before anything is written."""
@@ -210,7 +214,7 @@ class Ferrule:
             "complete_operation",
             request,
             idempotency_key,
-            lambda s, now: execution.complete_operation(
+            lambda s, now: complete_operation(
                 s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now,
                 data=data or {}, units=units, consumptions=consume, signers=signers,
                 expected_revision=expected_revision,
@@ -305,10 +309,10 @@ class Ferrule:
 
     # ------------------------------------------------------------ queries
 
-    def item(self, number: str) -> queries.ItemView:
-        """See :func:`engine.queries.queries.item_view`."""
+    def item(self, number: str) -> ItemView:
+        """See :func:`engine.queries.items.item_view`."""
         with self.db.session() as session:
-            return queries.item_view(session, number)
+            return item_view(session, number)
 
     def work_order(self, number: str) -> WorkOrderInfo:
         with self.db.session() as session:
@@ -328,21 +332,21 @@ class Ferrule:
         with self.db.session() as session:
             return quality.nonconformances(session, open_only=open_only, item_number=item)
 
-    def wip(self) -> list[queries.WipRow]:
-        """See :func:`engine.queries.queries.wip`."""
+    def wip(self) -> list[WipRow]:
+        """See :func:`engine.queries.items.wip`."""
         with self.db.session() as session:
-            return queries.wip(session)
+            return wip(session)
 
-    def items_in_status(self, *statuses: str) -> list[queries.ItemInStatus]:
-        """See :func:`engine.queries.queries.items_in_status`."""
+    def items_in_status(self, *statuses: str) -> list[ItemInStatus]:
+        """See :func:`engine.queries.items.items_in_status`."""
         with self.db.session() as session:
-            return queries.items_in_status(session, statuses)
+            return items_in_status(session, statuses)
 
     def preview_start(self, *, actor: str, item: str, operation: str) -> StartPreview:
         """The start checks evaluated now, recording nothing (see
-        :func:`engine.commands.execution.preview_start`)."""
+        :func:`engine.commands.preview.preview_start`)."""
         with self.db.session() as session:
-            return execution.preview_start(
+            return preview_start(
                 session,
                 self.runtime,
                 item_number=item,
@@ -351,17 +355,17 @@ class Ferrule:
                 now=self.clock(),
             )
 
-    def history(self, number: str) -> list[queries.Event]:
-        """See :func:`engine.queries.queries.history`."""
+    def history(self, number: str) -> list[Event]:
+        """See :func:`engine.queries.history.item_history`."""
         with self.db.session() as session:
-            return queries.history(session, number)
+            return item_history(session, number)
 
-    def genealogy(self, number: str) -> queries.Genealogy:
-        """See :func:`engine.queries.queries.backward`."""
+    def genealogy(self, number: str) -> Genealogy:
+        """See :func:`engine.queries.genealogy.backward`."""
         with self.db.session() as session:
-            return queries.backward(session, number)
+            return backward(session, number)
 
-    def where_used(self, part: str, lot: str) -> list[queries.UsedIn]:
-        """See :func:`engine.queries.queries.forward`."""
+    def where_used(self, part: str, lot: str) -> list[UsedIn]:
+        """See :func:`engine.queries.genealogy.forward`."""
         with self.db.session() as session:
-            return queries.forward(session, part, lot)
+            return forward(session, part, lot)

@@ -1,0 +1,89 @@
+"""What starting an operation would find now, without starting it or recording anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.commands.checks import interlock_checks, state_problem
+from engine.floor.environment import (
+    rule_tags,
+)
+from engine.floor.items import read_item
+from engine.floor.runtime import (
+    Runtime,
+    operation_of,
+)
+from engine.floor.tagsource import TagValue
+from engine.infra.jsonable import Jsonable
+from engine.infra.statements import Sql
+
+
+@dataclass(frozen=True, slots=True)
+class InterlockPreview:
+    """One interlock evaluated now: its verdict as plain data (name, because, outcome and each
+    sub-check with the values it read, see :func:`explanation_json`) and the tags it reads."""
+
+    check: Mapping[str, Any]
+    tags: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.check["outcome"] == "pass")
+
+
+@dataclass(frozen=True, slots=True)
+class StartPreview(Jsonable):
+    """What starting the operation would find now, without starting it or recording anything:
+    why the item's state forbids it (``problem``, "" when it does not), each interlock, and the
+    live readings they were evaluated on (by tag key), taken at ``at``."""
+
+    item: str
+    operation: str
+    problem: str
+    interlocks: tuple[InterlockPreview, ...]
+    readings: Mapping[str, TagValue]
+    at: dt.datetime
+
+    @property
+    def allowed(self) -> bool:
+        """True when the state allows a start and every interlock passes (setpoint writes,
+        which happen only at a real start, can still refuse it)."""
+        return not self.problem and all(i.passed for i in self.interlocks)
+
+    @property
+    def checks(self) -> tuple[dict[str, Any], ...]:
+        """Each interlock's verdict with the tags it reads, as the API shows them."""
+        return tuple({**i.check, "tags": list(i.tags)} for i in self.interlocks)
+
+    json_properties = ("allowed", "checks")
+    json_hidden = frozenset({"interlocks", "readings"})
+
+
+def preview_start(
+    session: Session,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    operation_id: str,
+    actor: str,
+    now: dt.datetime,
+) -> StartPreview:
+    """Evaluate the start checks of ``operation_id`` on the item as ``actor`` at ``now``; writes
+    nothing (no attempt, no setpoint). The item's state problem is reported, not raised."""
+    item = read_item(Sql(session), item_number)
+    plant = runtime.plants(session, item.config_version_id)
+    _routing, operation = operation_of(plant, item, operation_id)
+    readings, _env, checks = interlock_checks(
+        session, runtime, plant, item=item, operation=operation, actor=actor, now=now
+    )
+    interlocks = tuple(
+        InterlockPreview(check, tuple(sorted(rule_tags(interlock.rule.keys))))
+        for check, interlock in zip(checks, operation.interlocks, strict=True)
+    )
+    problem = state_problem(item, operation.id, starting=True) or ""
+    return StartPreview(item.number, operation.id, problem, interlocks, readings, now)
