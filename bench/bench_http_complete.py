@@ -43,7 +43,7 @@ from engine.commands import materials, versions  # noqa: E402
 from engine.facade.production import Ferrule  # noqa: E402
 from engine.floor.tagsource import StaticTagSource  # noqa: E402
 from engine.infra.db import Database  # noqa: E402
-from engine.records.migrations import upgrade  # noqa: E402
+from engine.migrations import upgrade  # noqa: E402
 from engine.records.tables import User  # noqa: E402
 from web.serve import default_workers  # noqa: E402
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import click
 
-from engine.access import people
-from engine.commands import materials, versions
+from engine.facade.access import Access
+from engine.facade.config import Config
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
-from engine.records.migrations import upgrade
+from engine.migrations import upgrade
 from web.settings import Settings
 
 PLANT = Path("plants/acme-harness")
@@ -45,27 +45,22 @@ STOP_TIMEOUT_S = 10.0
 def prepare(db: Database, plant_dir: Path) -> None:
     """Schema, config, users, lots and one released work order (each only if missing)."""
     upgrade(db)
-    versions.deploy(db, plant_dir, actor="ada", note="ferrule demo")
-    _, plant = versions.active_plant(db)
-    with db.transaction() as session:
-        known = {u.username for u in people.list_users(session)}
-        for username, full_name, roles, qualifications in USERS:
-            if username in known:
-                continue
-            people.create_user(
-                session, username, actor="demo", full_name=full_name, password=PASSWORD
-            )
-            for role in roles:
-                people.grant_role(session, username, role, actor="demo", plant=plant)
-            for qualification in qualifications:
-                people.grant_qualification(
-                    session, username, qualification, actor="demo", plant=plant
-                )
-        stocked = {(lot.part, lot.number) for lot in materials.lots_of(session)}
-        for part, number, quantity in LOTS:
-            if (part, number) not in stocked:
-                materials.receive_lot(session, plant, part, number, quantity, actor="demo")
+    Config(db).deploy(actor="ada", source=plant_dir, note="ferrule demo")
+    access = Access(db)
+    known = {u.username for u in access.users()}
+    for username, full_name, roles, qualifications in USERS:
+        if username in known:
+            continue
+        access.add_user(actor="demo", username=username, full_name=full_name, password=PASSWORD)
+        for role in roles:
+            access.grant_role(actor="demo", username=username, role=role)
+        for qualification in qualifications:
+            access.grant_qualification(actor="demo", username=username, qualification=qualification)
     ferrule = Ferrule(db, StaticTagSource())
+    stocked = {(lot.part, lot.number) for lot in ferrule.lots()}
+    for part, number, quantity in LOTS:
+        if (part, number) not in stocked:
+            ferrule.receive_lot(actor="demo", part=part, lot=number, quantity=quantity)
     if not ferrule.work_orders():
         order = ferrule.create_work_order(actor="sam", product="HA-100", quantity=5)
         ferrule.release_work_order(actor="sam", number=order.number)

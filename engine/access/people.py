@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from dsl.model import Plant
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, undeclared
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
+from engine.infra.statements import Sql, Statement
 from engine.records.base import utcnow
 from engine.records.tables import User, UserQualification, UserRole
 
@@ -272,3 +273,22 @@ def _hash(password: str) -> str:
             field="password",
         )
     return _hasher.hash(password)
+
+
+_USER = Statement(select(User.full_name, User.active).where(User.username == bindparam("username")))
+
+
+def full_name(session: Session | Sql, username: str) -> str:
+    """An active user's full name (the username when none is recorded).
+
+    NotFound for an unknown user; Forbidden for a deactivated one."""
+    row = Sql.of(session).first(_USER, {"username": username})
+    if row is None:
+        raise NotFound(
+            f"There is no user '{username}'; check the spelling, or add the user with "
+            f"`ferrule users add {username}`."
+        )
+    name, active = row
+    if not active:
+        raise Forbidden(f"User '{username}' is deactivated and cannot record production work.")
+    return str(name or username)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from dsl.model import SignatureRequirement
 from engine.access import people
+from engine.access.people import full_name
 from engine.errors import Forbidden, Invalid
-from engine.floor.runtime import full_name
 from engine.infra import audit
 from engine.infra.statements import Sql, insert_rows
 from engine.records.production import Signature, table

@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 import click
 
 from dsl.model import Plant
+from engine import migrations
 from engine.access import people
 from engine.commands import versions
 from engine.commands.versions import ConfigRejected
 from engine.errors import DomainError
 from engine.infra import audit
 from engine.infra.db import DEFAULT_URL, URL_VARIABLE, Database
-from engine.records import migrations
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -20,6 +20,7 @@ from dsl import env as keys
 from dsl.model import Gate, Operation, Plant
 from dsl.rules import Outcome
 from dsl.units import format_number
+from engine.access.people import full_name
 from engine.access.signatures import Signed, Signer, content_hash, cover, store
 from engine.commands.bom import (
     ConsumptionInput,
@@ -39,7 +40,6 @@ from engine.floor.items import ItemRow, read_item, state_change, update_state
 from engine.floor.routing import Route, RouteDecision, decide
 from engine.floor.runtime import (
     Runtime,
-    full_name,
     operation_of,
 )
 from engine.floor.sampling import decide as sample

@@ -16,11 +16,11 @@ from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
-from engine.access.people import require_role
+from engine.access.people import full_name, require_role
 from engine.access.signatures import Signed, Signer, content_hash, store
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.floor.items import ItemRow, ItemState, find_item, state_change, update_state
-from engine.floor.runtime import Runtime, full_name
+from engine.floor.runtime import Runtime
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
 from engine.records.production import (

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from dsl.model import Plant, Setpoint, ValueType
 from dsl.rules import Unavailable
 from dsl.units import format_number, from_si
+from engine.access.people import full_name
 from engine.commands.checks import interlock_checks, state_problem
 from engine.commands.explanations import describe_failure
 from engine.errors import Conflict
 from engine.floor.items import move, read_item
 from engine.floor.runtime import (
     Runtime,
-    full_name,
     operation_of,
 )
 from engine.infra import audit

@@ -22,7 +22,7 @@ from engine.access.signatures import (
     audit_refusal,
     authenticate,
 )
-from engine.commands import quality, versions, workorders
+from engine.commands import bom, equipment, materials, quality, versions, workorders
 from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult, complete_operation
 from engine.commands.preview import StartPreview, preview_start
@@ -369,3 +369,45 @@ class Ferrule:
         """See :func:`engine.queries.genealogy.forward`."""
         with self.db.session() as session:
             return forward(session, part, lot)
+
+    def version_plant(self, version_id: int) -> Plant:
+        """The plant of a stored config version (see
+        :func:`engine.commands.versions.plant_for_version`)."""
+        return versions.plant_for_version(self.db, version_id)
+
+    def check_component(self, *, item: str, scanned: ConsumptionInput) -> bom.PlannedConsumption:
+        """What one scanned component would consume now (see
+        :func:`engine.commands.bom.check_scan`)."""
+        with self.db.session() as session:
+            return bom.check_scan(
+                session, self.runtime, item_number=item, scanned=scanned, now=self.clock()
+            )
+
+    # ------------------------------------------------------------ materials and equipment
+
+    def lots(self, part: str | None = None) -> list[materials.LotInfo]:
+        """See :func:`engine.commands.materials.lots_of`."""
+        with self.db.session() as session:
+            return materials.lots_of(session, part)
+
+    def receive_lot(self, *, actor: str, part: str, lot: str, quantity: float) -> materials.LotInfo:
+        """Receive a lot of a part the active config declares (see
+        :func:`engine.commands.materials.receive_lot`)."""
+        with self.db.transaction() as session:
+            _, plant = versions.active_plant(session)
+            return materials.receive_lot(session, plant, part, lot, quantity, actor=actor)
+
+    def record_equipment_state(
+        self, *, actor: str, name: str, state: str, at: dt.datetime, source: str
+    ) -> bool:
+        """See :func:`engine.commands.equipment.record_state_change`."""
+        with self.db.transaction() as session:
+            return equipment.record_state_change(
+                session, name, state, actor=actor, at=at, source=source
+            )
+
+    def ping(self) -> str:
+        """Ask the database for one row; its URL (without the password) when it answers."""
+        with self.db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return self.db.url

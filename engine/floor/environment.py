@@ -1,26 +1,26 @@
 """The environment a compiled rule reads, built for one operation at one moment.
 
-Only the keys the operation's rules need are filled (see :mod:`dsl.env` for the keys). Tag values
-are converted to SI; a bad tag, or one older than its ``max_age`` by source or receive time, is left
-out so that a rule needing it answers *unknown*, while its ``.quality`` key still says why.
+Only the keys the operation's rules need are filled (see :mod:`dsl.env` for the keys). Tags go in
+through :func:`dsl.tagenv.add_tag`: a tag's value (in SI) and ``.age`` only while its reading is
+good and finite (not bad, not older than its ``max_age`` by receive time), so that a rule needing
+either answers *unknown*, while its ``.quality`` key still says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dsl import env as keys
-from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag, ValueType
+from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag
 from dsl.rules import CompiledRule
-from dsl.units import to_si
+from dsl.tagenv import Quality, add_tag, rule_reading
+from dsl.tagenv import rule_tags as rule_tags  # noqa: PLC0414  (re-export: engine.commands.preview imports it from here)
 from engine.floor.tagsource import TagValue
-
-_SUFFIXES = (".age", ".quality")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,19 +65,6 @@ class OperationNeeds:
     operator: bool
     equipment: bool
     earlier_fields: bool
-
-
-def rule_tags(rule_keys: Iterable[str]) -> set[str]:
-    """The ``device.tag`` names behind a set of environment keys."""
-    tags: set[str] = set()
-    for key in rule_keys:
-        if key.startswith(keys.TAG):
-            name = key[len(keys.TAG) :]
-            for suffix in _SUFFIXES:
-                if name.endswith(suffix) and name.count(".") == 2:
-                    name = name[: -len(suffix)]
-            tags.add(name)
-    return tags
 
 
 def step_rules(operation: Operation, *, starting: bool) -> tuple[CompiledRule, ...]:
@@ -131,22 +118,18 @@ def site_today(plant: Plant, now: dt.datetime) -> dt.date:
     return now.astimezone(_zone(plant.site.timezone)).date()
 
 
-def tag_value_si(tag: Tag, value: float | bool | str) -> float | bool | str:
-    """A tag's engineering value as rules see it (numbers in SI)."""
-    if tag.value_type is ValueType.NUMBER:
-        number = float(value)
-        return to_si(number, tag.unit) if tag.unit else number
-    return value
+def _reported_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> str:
+    """The reading's own quality, except that a good value not heard from for longer than
+    ``max_age`` (by receive time) is stale. The source time is when the value last *changed*:
+    OPC UA reports an unchanging value once, so a source age says nothing about freshness."""
+    if reading.quality == "good" and (now - reading.receive_time).total_seconds() > tag.max_age_s:
+        return "stale"
+    return reading.quality
 
 
-def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> str:
-    """``good``, ``bad`` or ``stale``: a good value not heard from for longer than ``max_age``
-    (by receive time) is stale. The source time is when the value last *changed*: OPC UA reports
-    an unchanging value once, so a source age says nothing about freshness."""
-    if reading.quality != "good" or reading.value is None:
-        return "stale" if reading.quality == "stale" else "bad"
-    receive_age = (now - reading.receive_time).total_seconds()
-    return "stale" if receive_age > tag.max_age_s else "good"
+def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> Quality:
+    """``good``, ``bad`` or ``stale``, as rules see the reading (see :func:`add_tags`)."""
+    return rule_reading(tag, reading.value, _reported_quality(tag, reading, now))[0]
 
 
 def add_tags(
@@ -156,19 +139,17 @@ def add_tags(
     readings: Mapping[str, TagValue],
     now: dt.datetime,
 ) -> None:
-    """Put each named tag's value (if usable), age and quality into ``env``."""
+    """Put each named tag's quality into ``env``, and its value and age while they are usable
+    (:func:`dsl.tagenv.add_tag`); a tag without a reading is bad."""
     for name in names:
         tag = plant.tag(name)
         reading = readings.get(name)
         if reading is None:
-            env[keys.tag_quality_key(name)] = "bad"
+            add_tag(env, tag, None, "bad", None)
             continue
-        quality = reading_quality(tag, reading, now)
-        env[keys.tag_quality_key(name)] = quality
         stamp = reading.source_time or reading.receive_time
-        env[keys.tag_age_key(name)] = (now - stamp).total_seconds()
-        if quality == "good" and reading.value is not None:
-            env[keys.tag_key(name)] = tag_value_si(tag, reading.value)
+        quality = _reported_quality(tag, reading, now)
+        add_tag(env, tag, reading.value, quality, (now - stamp).total_seconds())
 
 
 def equipment_state(

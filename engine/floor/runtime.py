@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl import env as keys
@@ -16,12 +16,11 @@ from dsl.diagnostics import did_you_mean
 from dsl.model import Operation, Plant, Routing
 from dsl.units import to_si
 from engine.access import people
-from engine.errors import Forbidden, NotFound
+from engine.errors import NotFound
 from engine.floor.environment import EquipmentFacts, OperatorFacts, equipment_state
 from engine.floor.items import ItemRow
 from engine.floor.tagsource import SetpointWriter, TagSource, TagValue
-from engine.infra.statements import Sql, Statement
-from engine.records.tables import EquipmentRecord, EquipmentStateChange, User
+from engine.records.tables import EquipmentRecord, EquipmentStateChange
 
 
 @dataclass(frozen=True)
@@ -46,25 +45,6 @@ def operation_of(plant: Plant, item: ItemRow, operation_id: str) -> tuple[Routin
             f"Routing '{routing.name}' has no operation '{operation_id}'"
             + (f"; {hint}" if hint else f"; its operations are {', '.join(names)}")
         ) from None
-
-
-_USER = Statement(select(User.full_name, User.active).where(User.username == bindparam("username")))
-
-
-def full_name(session: Session | Sql, username: str) -> str:
-    """An active user's full name (the username when none is recorded).
-
-    NotFound for an unknown user; Forbidden for a deactivated one."""
-    row = Sql.of(session).first(_USER, {"username": username})
-    if row is None:
-        raise NotFound(
-            f"There is no user '{username}'; check the spelling, or add the user with "
-            f"`ferrule users add {username}`."
-        )
-    name, active = row
-    if not active:
-        raise Forbidden(f"User '{username}' is deactivated and cannot record production work.")
-    return str(name or username)
 
 
 def operator_facts(session: Session, username: str, today: dt.date) -> OperatorFacts:

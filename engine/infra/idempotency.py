@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Invalid
 from engine.infra.audit import canonical
+from engine.infra.db import Database
 from engine.records.base import Base, utcnow
 from engine.records.tables import IdempotencyKey
 
@@ -91,3 +92,19 @@ def run_once(
             code="idempotency_key_in_flight",
         ) from exc
     return result
+
+
+def run_once_in(
+    db: Database,
+    key: str | None,
+    command: str,
+    request: Mapping[str, Any],
+    fn: Callable[[Session], R],
+    *,
+    load: Callable[[Mapping[str, Any]], R],
+) -> R:
+    """:func:`run_once` in a transaction of its own: ``fn(session)`` runs, and its result is
+    stored with ``key``, in one commit; ``request`` is fingerprinted with ``command``'s name."""
+    digest = fingerprint(command, request) if key is not None else ""
+    with db.transaction() as session:
+        return run_once(session, key, command, digest, lambda: fn(session), load=load)

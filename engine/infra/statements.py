@@ -7,6 +7,8 @@ each column type's bind and result processing done as SQLAlchemy would, but with
 caching-key and compiling the statement again for every row: that overhead is most of the time
 of a completion on SQLite. Driver errors are wrapped in :class:`sqlalchemy.exc.DBAPIError`, so
 ``Database.transaction`` maps lock and unique-key conflicts exactly as for ``session.execute``.
+
+Everything below SQLAlchemy's public API goes through :class:`SqlAlchemyInternals`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Table, insert
+from sqlalchemy import Column, ColumnDefault, ColumnElement, Table, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -28,6 +30,86 @@ from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 _REQUIRED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSql:
+    """A statement's SQL text for one dialect, and the parameters it takes: each one's rendered
+    name and its bind, in the order a positional DBAPI takes them."""
+
+    sql: str
+    positional: bool
+    binds: tuple[tuple[str, BindParameter[Any]], ...]
+
+
+class SqlAlchemyInternals:
+    """The one place that reaches below SQLAlchemy's public API: the compiler's bind names and
+    their order, the dialect-level bind and result processors of a type, the columns a DML
+    statement returns, a column's constant default, and wrapping a driver error.
+
+    Tested with SQLAlchemy 2.1.9 (pyproject.toml allows ``>=2.1.9,<2.2``).
+    tests/engine/test_engine_infra_statements.py pins what each method gives on SQLite and
+    PostgreSQL, so an upgrade that changes these internals fails there, naming what changed.
+    """
+
+    @staticmethod
+    def compile(statement: ClauseElement, dialect: Dialect, columns: Sequence[str]) -> CompiledSql:
+        """Compile ``statement`` for ``dialect``; an INSERT or UPDATE sets exactly ``columns``
+        (plus those with a default). An INSERT returns only what its RETURNING names: without
+        one it is compiled inline, so PostgreSQL gets no implicit ``RETURNING id`` to discard."""
+        if isinstance(statement, Insert):
+            statement = statement.inline()
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns) or None)
+        assert isinstance(compiled, SQLCompiler)
+        # bind_names maps every bind to the name rendered in the SQL; compiled.binds also holds
+        # anonymous binds under their unrendered "%(id param)s" keys, so it is not the name list.
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        order = compiled.positiontup if compiled.positional else by_name
+        return CompiledSql(
+            sql=compiled.string,
+            positional=compiled.positional,
+            binds=tuple((name, by_name[name]) for name in order or ()),
+        )
+
+    @staticmethod
+    def bind_processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+        """What turns a Python value of ``kind`` into the driver's (None: passed as it is)."""
+        return kind.dialect_impl(dialect).bind_processor(dialect)
+
+    @staticmethod
+    def result_processor(
+        kind: TypeEngine[Any], dialect: Dialect, type_code: Any
+    ) -> Processor | None:
+        """What turns the driver's value of a ``kind`` column (described by the cursor as
+        ``type_code``) into the Python value the ORM gives (None: used as it is)."""
+        return kind.dialect_impl(dialect).result_processor(dialect, type_code)
+
+    @staticmethod
+    def returned_columns(statement: Insert | Update) -> list[ColumnElement[Any]]:
+        """The columns an INSERT's or UPDATE's RETURNING gives back (none without one)."""
+        return [d["expr"] for d in statement.returning_column_descriptions]
+
+    @staticmethod
+    def constant_default(column: Column[Any]) -> Any:
+        """The value ``column`` gets when an INSERT leaves it out (None: no default); raises
+        TypeError for a default computed by a function or SQL expression."""
+        default = column.default
+        if default is None:
+            return None
+        if not isinstance(default, ColumnDefault) or not default.is_scalar:
+            raise TypeError(
+                f"give '{column.key}' explicitly: its default is computed, not a constant"
+            )
+        return default.arg
+
+    @staticmethod
+    def driver_error(sql: str, params: Any, error: Exception, dialect: Dialect) -> DBAPIError:
+        """``error`` raised by the driver, wrapped as ``session.execute`` would wrap it."""
+        wrapped = DBAPIError.instance(
+            sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect
+        )
+        assert isinstance(wrapped, DBAPIError)
+        return wrapped
 
 
 @dataclass(slots=True)
@@ -63,7 +145,7 @@ class Compiled:
         readers = self.readers
         if readers is None:
             found = (
-                kind.dialect_impl(self.dialect).result_processor(self.dialect, column[1])
+                SqlAlchemyInternals.result_processor(kind, self.dialect, column[1])
                 for kind, column in zip(self.result_types, description, strict=False)
             )
             readers = self.readers = tuple(
@@ -99,24 +181,20 @@ class Statement:
         return compiled
 
     def _compile(self, dialect: Dialect) -> Compiled:
-        keys = list(self.columns) if self.columns else None
-        compiled = self.statement.compile(dialect=dialect, column_keys=keys)
-        assert isinstance(compiled, SQLCompiler)
-        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        compiled = SqlAlchemyInternals.compile(self.statement, dialect, self.columns)
         defaults: dict[str, Any] = {}
         binders: list[tuple[int, Processor]] = []
-        for index, name in enumerate(names):
-            bind = compiled.binds[name]
+        for index, (name, bind) in enumerate(compiled.binds):
             default = self._default(name, bind)
             if default is not _REQUIRED:
                 defaults[name] = default
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            process = SqlAlchemyInternals.bind_processor(bind.type, dialect)
             if process is not None:
                 binders.append((index, process))
         return Compiled(
-            sql=compiled.string,
+            sql=compiled.sql,
             positional=compiled.positional,
-            names=names,
+            names=tuple(name for name, _ in compiled.binds),
             defaults=defaults,
             binders=tuple(binders),
             dialect=dialect,
@@ -133,19 +211,14 @@ class Statement:
         if not isinstance(self.statement, Insert | Update):
             return None
         column = self.statement.table.c.get(name)
-        default = column.default if column is not None else None
-        if default is None:
-            return None
-        if not default.is_scalar:
-            raise TypeError(f"give '{name}' explicitly: its default is computed, not a constant")
-        return default.arg
+        return SqlAlchemyInternals.constant_default(column) if isinstance(column, Column) else None
 
     def _result_columns(self) -> list[ColumnElement[Any]]:
         """The columns a SELECT (or an INSERT/UPDATE's RETURNING) gives back."""
         if isinstance(self.statement, Select):
             return list(self.statement.selected_columns)
         if isinstance(self.statement, Insert | Update):
-            return [d["expr"] for d in self.statement.returning_column_descriptions]
+            return SqlAlchemyInternals.returned_columns(self.statement)
         return []
 
 
@@ -193,7 +266,9 @@ class Sql:
         try:
             self._cursor.executemany(compiled.sql, params)
         except self._error as error:
-            raise self._wrapped(error, compiled, params) from error
+            raise SqlAlchemyInternals.driver_error(
+                compiled.sql, params, error, self.dialect
+            ) from error
 
     def first(
         self, statement: Statement, values: Mapping[str, Any] | None = None
@@ -221,11 +296,6 @@ class Sql:
         try:
             self._cursor.execute(compiled.sql, params)
         except self._error as error:
-            raise self._wrapped(error, compiled, params) from error
-
-    def _wrapped(self, error: Exception, compiled: Compiled, params: Any) -> DBAPIError:
-        wrapped = DBAPIError.instance(
-            compiled.sql, params, error, self._error, dialect=self.dialect
-        )
-        assert isinstance(wrapped, DBAPIError)
-        return wrapped
+            raise SqlAlchemyInternals.driver_error(
+                compiled.sql, params, error, self.dialect
+            ) from error

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from engine.commands import versions
 from engine.infra.db import Database, load_models
-from engine.records import migrations
+from engine import migrations
 from engine.records.base import Base
 
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"

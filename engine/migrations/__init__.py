@@ -1,7 +1,8 @@
-"""Schema migrations (Alembic), run by ``ferrule db upgrade``.
+"""Schema migrations (Alembic), run by ``ferrule db upgrade``. May import engine.records and
+engine.infra (for the database).
 
 There is one migration so far, the initial schema; regenerate it while the schema is still young
-with ``python -m engine.records.migrations.regenerate`` after changing a table module.
+with ``python -m engine.migrations.regenerate`` after changing a table module.
 """
 
 from __future__ import annotations

@@ -1,0 +1,164 @@
+"""The access facade: signing in and out, the roles of a caller, API tokens, users with their roles
+and qualifications, and the password policy.
+
+Each method opens its own session or transaction; commands write audit rows, and the ones that
+take an idempotency key run at most once per key (see :mod:`engine.infra.idempotency`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from engine.access import callers, people, tokens
+from engine.access.callers import CallerRoles
+from engine.access.people import QualificationGrant, UserInfo
+from engine.access.tokens import SignIn, TokenInfo
+from engine.commands import versions
+from engine.infra.db import Database
+from engine.infra.idempotency import run_once_in
+from engine.infra.jsonable import Jsonable
+from engine.records.base import utcnow
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken(Jsonable):
+    """A token just created, with its secret (shown only this once)."""
+
+    token: TokenInfo
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Revoked(Jsonable):
+    """A revocation's result as the idempotency store keeps it (None: no such token)."""
+
+    token: TokenInfo | None
+
+
+class Access:
+    """Who may do what, bound to a database."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or utcnow
+
+    # ------------------------------------------------------------ signing in
+
+    def sign_in(self, *, username: str, password: str, address: str) -> SignIn:
+        """See :func:`engine.access.tokens.sign_in` (throttled per username and address)."""
+        with self.db.transaction() as session:
+            return tokens.sign_in(session, username, password, address, self.clock())
+
+    def sign_out(self, username: str) -> None:
+        """See :func:`engine.access.tokens.sign_out`."""
+        with self.db.transaction() as session:
+            tokens.sign_out(session, username)
+
+    def user_roles(self, username: str) -> frozenset[str]:
+        """See :func:`engine.access.callers.user_roles`."""
+        with self.db.engine.connect() as connection:
+            return callers.user_roles(connection, username)
+
+    def token_caller(self, secret: str) -> CallerRoles | None:
+        """See :func:`engine.access.callers.token_roles`."""
+        with self.db.engine.connect() as connection:
+            return callers.token_roles(connection, secret, self.clock())
+
+    # ------------------------------------------------------------ API tokens
+
+    def tokens(self) -> list[TokenInfo]:
+        """See :func:`engine.access.tokens.list_tokens`."""
+        with self.db.session() as session:
+            return tokens.list_tokens(session)
+
+    def create_token(
+        self,
+        *,
+        actor: str,
+        name: str,
+        username: str,
+        roles: tuple[str, ...],
+        expires_at: dt.datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> NewToken:
+        """See :func:`engine.access.tokens.create_token`."""
+        request = {
+            "actor": actor,
+            "name": name,
+            "username": username,
+            "roles": list(roles),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        }
+
+        def create(session: Session) -> NewToken:
+            token, secret = tokens.create_token(
+                session,
+                name=name,
+                username=username,
+                roles=roles,
+                created_by=actor,
+                expires_at=expires_at,
+            )
+            return NewToken(token, secret)
+
+        return run_once_in(
+            self.db, idempotency_key, "create_token", request, create, load=NewToken.from_json
+        )
+
+    def revoke_token(
+        self, *, actor: str, token_id: int, idempotency_key: str | None = None
+    ) -> TokenInfo | None:
+        """See :func:`engine.access.tokens.revoke_token`; None when there is no such token."""
+        now = self.clock()
+        return run_once_in(
+            self.db,
+            idempotency_key,
+            "revoke_token",
+            {"actor": actor, "token": token_id},
+            lambda s: _Revoked(tokens.revoke_token(s, token_id, actor=actor, now=now)),
+            load=_Revoked.from_json,
+        ).token
+
+    # ------------------------------------------------------------ users
+
+    def min_password(self) -> int:
+        """The shortest password the engine accepts."""
+        return people.MIN_PASSWORD
+
+    def users(self) -> list[UserInfo]:
+        """See :func:`engine.access.people.list_users`."""
+        with self.db.session() as session:
+            return people.list_users(session)
+
+    def add_user(
+        self, *, actor: str, username: str, full_name: str = "", password: str | None = None
+    ) -> UserInfo:
+        """See :func:`engine.access.people.create_user`."""
+        with self.db.transaction() as session:
+            return people.create_user(
+                session, username, actor=actor, full_name=full_name, password=password
+            )
+
+    def grant_role(self, *, actor: str, username: str, role: str) -> None:
+        """Give a user a role the active config declares (see
+        :func:`engine.access.people.grant_role`)."""
+        with self.db.transaction() as session:
+            _, plant = versions.active_plant(session)
+            people.grant_role(session, username, role, actor=actor, plant=plant)
+
+    def grant_qualification(
+        self, *, actor: str, username: str, qualification: str
+    ) -> QualificationGrant:
+        """Record training for a qualification the active config declares, valid as long as it
+        says (see :func:`engine.access.people.grant_qualification`)."""
+        with self.db.transaction() as session:
+            _, plant = versions.active_plant(session)
+            return people.grant_qualification(
+                session, username, qualification, actor=actor, plant=plant
+            )
