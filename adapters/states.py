@@ -18,6 +18,7 @@ from adapters.cache import TagCache, TagCacheWriter
 from adapters.envsource import tag_env
 from dsl.env import NOW, TODAY, date_value
 from dsl.model import Equipment, EquipmentState, Plant, Tag
+from dsl.tagenv import rule_tags
 
 STATE_PREFIX = "equipment:"
 
@@ -38,12 +39,8 @@ class StateChange:
 
 
 def _rule_tags(plant: Plant, equipment: Equipment) -> tuple[Tag, ...]:
-    keys = {
-        key.removeprefix("tag:").removesuffix(".age").removesuffix(".quality")
-        for rule in equipment.state_rules
-        for key in rule.when.keys
-        if key.startswith("tag:")
-    }
+    """The tags the equipment's state rules read, by key."""
+    keys = rule_tags(key for rule in equipment.state_rules for key in rule.when.keys)
     return tuple(plant.tag(key) for key in sorted(keys))
 
 

@@ -13,9 +13,11 @@ from collections.abc import Hashable, Iterable, Mapping
 from dsl import scalars
 from dsl.diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from dsl.expressions import Expect, compile_expression
+from dsl.model import Part
 from dsl.rules import CompiledRule
 from dsl.scope import Scope
-from dsl.units import UnknownUnit, parse_unit, to_si
+from dsl.units import UnknownUnit, dimension_name, from_si, parse_unit, same_dimension, to_si
+from dsl.validate import unit_span_of
 from dsl.yamlsource import YMap, YNode, YScalar, YSeq
 
 
@@ -153,6 +155,33 @@ class Reporter:
             return None
         self._compiled[key] = compiled
         return compiled
+
+
+def part_quantity(report: Reporter, node: YScalar, part: Part) -> float | None:
+    """``qty: 0.5 m`` of a part measured in m → 0.5; converts other units of the same dimension.
+
+    A part counted in pcs takes a bare number.
+    """
+    written = quantity_of(node)
+    if written is None:
+        return None
+    if written.unit is None:
+        if same_dimension(part.unit, None):
+            return written.value
+        report.error(
+            node.span,
+            f"quantity of part '{part.name}' needs a unit of {dimension_name(part.unit)}, "
+            f"like '{written.value:g} {part.unit}'",
+        )
+        return None
+    if not same_dimension(written.unit, part.unit):
+        report.error(
+            unit_span_of(node, written.unit),
+            f"part '{part.name}' is measured in {part.unit} ({dimension_name(part.unit)}), "
+            f"but this quantity is in {written.unit} ({dimension_name(written.unit)})",
+        )
+        return None
+    return from_si(to_si(written.value, written.unit), part.unit)
 
 
 def _moved(rule: CompiledRule, span: Span) -> CompiledRule:

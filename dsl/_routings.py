@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from dsl import _reader as r
+from dsl._definitions import Definitions
 from dsl.diagnostics import did_you_mean
 from dsl.env import field_key
 from dsl.expressions import CONDITION, Expect
@@ -44,9 +45,6 @@ from dsl.scope import Kind, LaterField, Scope, Symbol
 from dsl.units import dimension_name, from_si, same_dimension, to_si
 from dsl.validate import unit_span_of
 from dsl.yamlsource import YMap, YNode, YScalar
-
-if TYPE_CHECKING:
-    from dsl.loader import Definitions
 
 DEFAULT_REWORK_LOOPS = 3
 _FIELD_KINDS: dict[str, Kind] = {
@@ -527,8 +525,6 @@ class _OperationBuilder:
     # ------------------------------------------------------------ material and capture
 
     def consumptions(self) -> tuple[Consumption, ...]:
-        from dsl.checker import part_quantity
-
         result: list[Consumption] = []
         bom = {line.part for line in self.product.bom} if self.product is not None else None
         for _, item in self.items("consume"):
@@ -548,7 +544,7 @@ class _OperationBuilder:
                     "add it to the product's bom, or consume a part the BOM lists",
                 )
                 self.failed = True
-            quantity = part_quantity(self.report, qty, part) if qty is not None else None
+            quantity = r.part_quantity(self.report, qty, part) if qty is not None else None
             if quantity is None:
                 self.failed = True
                 continue

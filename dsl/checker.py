@@ -11,13 +11,12 @@ import re
 import zoneinfo
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from dsl import _reader as r
+from dsl._definitions import Definitions
 from dsl._devices import DeviceBuilder
 from dsl._routings import RoutingBuilder
 from dsl.diagnostics import Diagnostic, Span, did_you_mean
-from dsl.env import TAG
 from dsl.expressions import CONDITION
 from dsl.model import (
     BomLine,
@@ -37,12 +36,8 @@ from dsl.model import (
     WorkCenter,
 )
 from dsl.scope import Kind, Scope, Symbol
-from dsl.units import dimension_name, from_si, same_dimension, to_si
-from dsl.validate import unit_span_of
+from dsl.tagenv import rule_tags
 from dsl.yamlsource import YMap, YNode, YScalar
-
-if TYPE_CHECKING:
-    from dsl.loader import Definitions
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PATTERN_NAMES = ("yyyy", "yy", "mm", "dd", "wo")
@@ -155,9 +150,7 @@ class _PlantBuilder:
                     *(g.check for g in op.gates),
                 ):
                     keys |= rule.keys
-        for key in keys:
-            if key.startswith(TAG):
-                used.add(key.removeprefix(TAG).removesuffix(".age").removesuffix(".quality"))
+        used |= rule_tags(keys)
         for device in devices.values():
             for tag in device.tags.values():
                 if tag.key not in used:
@@ -353,38 +346,7 @@ class _PlantBuilder:
                 continue
             assert part_node is not None
             part = parts[part_node.text.strip()]
-            quantity = self.part_quantity(qty_node, part)
+            quantity = r.part_quantity(self.report, qty_node, part)
             if quantity is not None:
                 lines.append(BomLine(part.name, quantity, part.unit, item.span))
         return lines
-
-    def part_quantity(self, node: YScalar, part: Part) -> float | None:
-        """A quantity of ``part`` in the part's own unit; reports a wrong dimension."""
-        return part_quantity(self.report, node, part)
-
-
-def part_quantity(report: r.Reporter, node: YScalar, part: Part) -> float | None:
-    """``qty: 0.5 m`` of a part measured in m → 0.5; converts other units of the same dimension.
-
-    A part counted in pcs takes a bare number.
-    """
-    written = r.quantity_of(node)
-    if written is None:
-        return None
-    if written.unit is None:
-        if same_dimension(part.unit, None):
-            return written.value
-        report.error(
-            node.span,
-            f"quantity of part '{part.name}' needs a unit of {dimension_name(part.unit)}, "
-            f"like '{written.value:g} {part.unit}'",
-        )
-        return None
-    if not same_dimension(written.unit, part.unit):
-        report.error(
-            unit_span_of(node, written.unit),
-            f"part '{part.name}' is measured in {part.unit} ({dimension_name(part.unit)}), "
-            f"but this quantity is in {written.unit} ({dimension_name(written.unit)})",
-        )
-        return None
-    return from_si(to_si(written.value, written.unit), part.unit)

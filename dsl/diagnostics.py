@@ -10,6 +10,7 @@ A diagnostic carries a span in a source file. It renders compiler-style::
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -98,8 +99,6 @@ def warning(span: Span, message: str, hint: str | None = None) -> Diagnostic:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A ``did you mean 'x'?`` suggestion for a misspelt name, or None when nothing is close."""
-    import difflib
-
     close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 

@@ -2,7 +2,7 @@
 
 A rule reads one flat ``dict``. The engine fills it with exactly the keys the rule needs
 (``CompiledRule.keys``), leaving out anything unavailable (a bad or stale tag, a field not
-entered) so that the rule answers *unknown*.
+entered) so that the rule answers *unknown*. Tags go in through :func:`dsl.tagenv.add_tag`.
 
 Values are stored in SI base units (quantities), as ``float`` seconds since the epoch (dates at
 UTC midnight of their calendar day, datetimes as instants), ``bool``, ``str`` or ``frozenset``.
@@ -10,8 +10,8 @@ UTC midnight of their calendar day, datetimes as instants), ``bool``, ``str`` or
 ====================================  =============================================================
 key                                   value
 ====================================  =============================================================
-``tag:<device>.<tag>``                the tag's value, converted to SI from the tag's unit
-``tag:<device>.<tag>.age``            seconds since the device's source timestamp
+``tag:<device>.<tag>``                the tag's value, converted to SI (only while good and finite)
+``tag:<device>.<tag>.age``            seconds since the device's source timestamp (only while good)
 ``tag:<device>.<tag>.quality``        ``"good"``, ``"bad"`` or ``"stale"`` (present even when bad)
 ``field:<operation>.<field>``         an entered data field, in SI
 ``operator.id``                       the user name of the operator

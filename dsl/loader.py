@@ -10,28 +10,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from dsl import schema
+from dsl._definitions import NAMED_SECTIONS, Definitions
 from dsl._gcpause import collector_paused
 from dsl.checker import build_plant
 from dsl.diagnostics import Diagnostic, PlantError, Span, error, sort_key, warning
 from dsl.model import Plant
 from dsl.validate import Validator
-from dsl.yamlsource import MAX_FILE_BYTES, YMap, YNode, YScalar, parse_yaml
+from dsl.yamlsource import MAX_FILE_BYTES, YMap, YScalar, parse_yaml
 
 SITE_KEYS = ("site", "timezone", "description")
-NAMED_SECTIONS = {
-    "work_centers": "work center",
-    "roles": "role",
-    "qualifications": "qualification",
-    "devices": "device",
-    "equipment": "equipment",
-    "parts": "part",
-    "products": "product",
-}
 _TOP_LEVEL_HINTS = {
     "routing": "routings go in their own files under routings/",
     "operations": "routings go in their own files under routings/",
@@ -57,28 +49,6 @@ class LoadResult:
     def render(self) -> str:
         """Every diagnostic, rendered with its source line."""
         return "\n".join(d.render(self.sources) for d in self.diagnostics)
-
-
-@dataclass
-class Definitions:
-    """Everything the plant's YAML files define, validated but not yet resolved."""
-
-    root_label: str
-    files: Mapping[str, str]
-    present: frozenset[str]
-    site: dict[str, YScalar] = field(default_factory=dict)
-    sections: dict[str, dict[str, tuple[YScalar, YNode]]] = field(
-        default_factory=lambda: {name: {} for name in NAMED_SECTIONS}
-    )
-    routings: list[YMap] = field(default_factory=list)
-    first_file: str | None = None
-    unreadable: bool = False
-    """Some file is not valid YAML: its definitions are missing, so cross references are not
-    checked (they would report every name that file defines as unknown)."""
-
-    def display(self, relative: str) -> str:
-        """A relative path as diagnostics show it."""
-        return f"{self.root_label}/{relative}" if self.root_label else relative
 
 
 def content_hash(files: Mapping[str, str]) -> str:

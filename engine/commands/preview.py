@@ -9,10 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dsl.tagenv import rule_tags
 from engine.commands.checks import interlock_checks, state_problem
-from engine.floor.environment import (
-    rule_tags,
-)
 from engine.floor.items import read_item
 from engine.floor.runtime import (
     Runtime,

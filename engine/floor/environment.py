@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 from dsl import env as keys
 from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag
 from dsl.rules import CompiledRule
-from dsl.tagenv import Quality, add_tag, rule_reading
-from dsl.tagenv import rule_tags as rule_tags  # noqa: PLC0414  (re-export: engine.commands.preview imports it from here)
+from dsl.tagenv import Quality, add_tag, rule_reading, rule_tags
 from engine.floor.tagsource import TagValue
 
 

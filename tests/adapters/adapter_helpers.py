@@ -18,8 +18,10 @@ import pytest
 
 from adapters.cache import Quality, TagCache, TagValue
 from adapters.runtime import AdapterRuntime, Backoff
+from adapters.sim import serve
 from adapters.states import StateChange
 from dsl.diagnostics import Span
+from dsl.expressions import CONDITION, compile_expression
 from dsl.model import (
     Device,
     Equipment,
@@ -107,8 +109,6 @@ def make_plant(devices: Sequence[Device], equipment: Sequence[Equipment] = ()) -
 
 def compile_rule(source: str, plant: Plant) -> CompiledRule:
     """Compile a condition over the plant's tags with the real expression compiler."""
-    from dsl.expressions import CONDITION, compile_expression
-
     kinds = {ValueType.NUMBER: "number", ValueType.BOOL: "bool", ValueType.STRING: "string"}
     tags = {
         t.key: Symbol(f"tag:{t.key}", kinds[t.value_type], t.unit)  # type: ignore[arg-type]
@@ -151,8 +151,6 @@ class SimProcess:
         self.process: BaseProcess | None = None
 
     def start(self) -> None:
-        from adapters.sim import serve
-
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
         self.process = context.Process(target=serve, args=(self.devices, 0.05, ready), daemon=True)

@@ -22,9 +22,11 @@ from adapter_helpers import (
     opcua_device,
     wait_for,
 )
+from asyncua import Client
 
 from adapters.cache import Quality, TagCache, TagValue
 from adapters.control import ControlClient
+from adapters.opcua import OpcUaSimServer
 from dsl.model import Device, ModbusAddress, OpcUaAddress, RegisterKind, SimBehaviour, ValueType
 
 H = RegisterKind.HOLDING
@@ -229,10 +231,6 @@ def test_a_write_without_the_adapter_process_says_so(short_dir: Path) -> None:
 
 def test_the_simulator_serves_nodes_in_namespaces_beyond_two() -> None:
     """PLCs such as the S7-1500 put their tags in ns=3 and above; the simulator must too."""
-    from asyncua import Client
-
-    from adapters.opcua import OpcUaSimServer
-
     port = free_port()
     device = opcua_device("plc", port, {"speed": {}})
     tag = device.tags["speed"]

@@ -1,10 +1,14 @@
-"""Equipment states from state rules over cache values, and interlocks over bad tags."""
+"""Equipment states from state rules over cache values, and interlocks over bad, stale and
+non-finite tags."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from adapter_helpers import compile_rule, equipment_with, make_plant, make_tag
 
 from adapters.cache import TagCache, TagCacheWriter
@@ -22,6 +26,17 @@ from dsl.model import (
 from dsl.rules import Outcome
 
 NOW = 1_800_000_000.0
+AGE_AND_NEGATED_WINDOW = (
+    "press.pressure.age < 5 s",
+    "not (press.pressure < 60 bar or press.pressure > 80 bar)",
+)
+FAIL_UNSAFE_READINGS: dict[str, Callable[[TagCacheWriter], None]] = {
+    "bad just after a disconnect": lambda w: w.mark_bad("press.pressure", "lost", NOW - 0.5),
+    "stale but recently changed": lambda w: w.publish("press.pressure", 70.0, NOW - 1, NOW - 6),
+    "NaN reported good": lambda w: w.publish("press.pressure", math.nan, NOW - 1, NOW),
+    "+Inf reported good": lambda w: w.publish("press.pressure", math.inf, NOW - 1, NOW),
+    "-Inf reported good": lambda w: w.publish("press.pressure", -math.inf, NOW - 1, NOW),
+}
 
 
 def press_plant() -> Plant:
@@ -87,13 +102,51 @@ def test_stale_and_bad_tags_are_left_out_of_the_env_with_their_quality(tmp_path:
     writer.publish("press.pressure", 70.0, NOW - 1, NOW - 6)
     writer.mark_bad("press.fault", "press: connection lost", NOW)
     env = tag_env(cache, plant.all_tags(), NOW)
-    assert env == {
-        "tag:press.pressure.quality": "stale",
-        "tag:press.pressure.age": 1.0,
-        "tag:press.fault.quality": "bad",
-    }
+    assert env == {"tag:press.pressure.quality": "stale", "tag:press.fault.quality": "bad"}
     writer.publish("press.pressure", 70.0, NOW - 1, NOW)
-    assert tag_env(cache, [plant.tag("press.pressure")], NOW)["tag:press.pressure"] == 7_000_000.0
+    assert tag_env(cache, [plant.tag("press.pressure")], NOW) == {
+        "tag:press.pressure.quality": "good",
+        "tag:press.pressure": 7_000_000.0,
+        "tag:press.pressure.age": 1.0,
+    }
+
+
+@pytest.mark.parametrize("reading", FAIL_UNSAFE_READINGS, ids=FAIL_UNSAFE_READINGS)
+def test_interlocks_over_an_unusable_cache_value_are_unknown(tmp_path: Path, reading: str) -> None:
+    plant, writer, cache, _, _ = setup(tmp_path)
+    FAIL_UNSAFE_READINGS[reading](writer)
+    env = tag_env(cache, plant.all_tags(), NOW)
+    rules = [compile_rule(source, plant) for source in AGE_AND_NEGATED_WINDOW]
+    assert [rule.evaluate(env) for rule in rules] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
+    assert "tag:press.pressure" not in env
+    assert "tag:press.pressure.age" not in env
+    writer.publish("press.pressure", 70.0, NOW - 1, NOW)
+    env = tag_env(cache, plant.all_tags(), NOW)
+    assert [rule.evaluate(env) for rule in rules] == [Outcome.PASS, Outcome.PASS]
+
+
+def test_a_machine_whose_pressure_is_nan_is_down_not_idle(tmp_path: Path) -> None:
+    _, writer, _, tracker, changes = setup(tmp_path)
+    writer.publish("press.fault", False, NOW, NOW)
+    writer.publish("press.pressure", math.nan, NOW, NOW)
+    tracker.evaluate(now=NOW)
+    writer.publish("press.pressure", 2.0, NOW + 1, NOW + 1)
+    tracker.evaluate(now=NOW + 1)
+    assert [c.new for c in changes] == [EquipmentState.DOWN, EquipmentState.IDLE]
+
+
+def test_a_state_rule_over_a_tag_named_age_reads_that_tag(tmp_path: Path) -> None:
+    age = make_tag("press", "age", ModbusAddress(RegisterKind.HOLDING, 1, "uint16"), unit="h")
+    device = Device("press", ModbusConnection("127.0.0.1"), {"age": age}, "", age.span)
+    rules = [(EquipmentState.DOWN, compile_rule("press.age > 1000 h", make_plant([device])))]
+    plant = make_plant([device], [equipment_with("crimp", rules)])
+    path = tmp_path / "tags.mmap"
+    writer = TagCacheWriter(path, ["press.age", state_key("crimp")], [5.0, 5.0])
+    changes: list[StateChange] = []
+    tracker = StateTracker(plant, TagCache.open(path), writer, changes.append)
+    writer.publish("press.age", 2000.0, NOW, NOW)
+    tracker.evaluate(tracker.affected(["press.age"]), now=NOW)
+    assert [c.new for c in changes] == [EquipmentState.DOWN]
 
 
 def test_an_interlock_over_a_bad_tag_is_unknown_and_names_it(tmp_path: Path) -> None:

@@ -50,8 +50,10 @@ WINDOW = "press1.pressure between 60 bar and 80 bar"
         ("crimp_height in [1.5 mm, 1.6 mm]", {"crimp_height": (1.6, "mm")}, P),
         ("checked", {"checked": True}, P),
         ("checked == false", {"checked": True}, F),
-        # stale or bad tags are missing keys; their quality and age stay readable
+        # a stale or bad tag is a missing key, and so is its age; its quality stays readable
         ('press1.pressure.quality == "stale"', {"pressure_quality": "stale"}, P),
+        ("press1.pressure.age < 5 s", {"pressure_quality": "bad"}, U),
+        # a good tag's age
         ("press1.pressure.age < 5 s", {"pressure_age": 7.5}, F),
         ("press1.pressure.age < 5 s or press1.pressure > 1 bar", {"pressure_age": 7.5}, U),
         # left to right, short-circuit

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dsl
-from dsl.loader import LoadResult, content_hash
+from dsl.loader import LoadResult, content_hash, read_folder
 from dsl.model import (
     FailAction,
     ModbusAddress,
@@ -221,8 +221,6 @@ def test_example_plants_load_without_errors(example_plants: list[Path]) -> None:
 
 
 def test_a_private_key_in_the_plant_folder_is_never_kept_as_config_text(tmp_path: Path) -> None:
-    from dsl.loader import read_folder
-
     (tmp_path / "pki").mkdir()
     (tmp_path / "pki" / "client.pem").write_text(
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n"
