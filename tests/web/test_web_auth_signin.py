@@ -7,7 +7,7 @@ import time
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from testdata import PASSWORD
-from web_support import csrf_of, sign_in
+from web_support import alerts_of, csrf_of, sign_in
 
 from engine.infra.db import Database
 from engine.records.tables import AuditRecord
@@ -45,39 +45,85 @@ def test_wrong_password_is_refused_and_audited(
     assert _audit_actions(db, "anna") == ["signin_failed"]
 
 
+WRONG = "Wrong username or password."
+THROTTLED = (
+    "Too many failed sign-ins for anna; wait 5 minutes and try again, or ask an admin to reset "
+    "the password."
+)
+
+
 def test_five_failures_lock_out_the_sixth_try_even_with_the_right_password(
     client: FlaskClient, users: object, db: Database
 ) -> None:
     token = csrf_of(client)
-    for _ in range(5):
-        bad = {"username": "anna", "password": "guess", "csrf_token": token}
-        assert client.post("/signin", data=bad).status_code == 401
+    bad = {"username": "anna", "password": "guess", "csrf_token": token}
     good = {"username": "anna", "password": PASSWORD, "csrf_token": token}
-    response = client.post("/signin", data=good)
-    assert response.status_code == 429
-    assert (
-        "Too many failed sign-ins for anna; wait 5 minutes and try again, or ask an admin to "
-        "reset the password." in response.get_data(as_text=True)
-    )
-    assert _audit_actions(db, "anna") == ["signin_failed"] * 5 + ["signin_refused"]
-    # another user from the same address is not affected
-    assert client.post("/signin", data={**good, "username": "sam"}).status_code == 303
+    # each of the five wrong passwords gets the sign-in form again, 401, saying why
+    for attempt in range(1, 6):
+        response = client.post("/signin", data=bad)
+        assert (attempt, response.status_code, alerts_of(response)) == (attempt, 401, [WRONG])
+        assert 'name="username" value="anna"' in response.get_data(as_text=True)
+    # then every try is refused with 429 and the wait, the right password included (twice, so
+    # that the refusal does not count as a success that resets the limit)
+    for attempt, form in enumerate((good, bad, good), start=1):
+        response = client.post("/signin", data=form)
+        assert (attempt, response.status_code, alerts_of(response)) == (attempt, 429, [THROTTLED])
+        assert "Location" not in response.headers
+        assert client.get("/api/me").status_code == 401  # still not signed in
+    as_json = client.post("/signin", data=good, headers={"Accept": "application/json"})
+    assert as_json.status_code == 429
+    assert as_json.json == {"error": "too_many_attempts", "message": THROTTLED}
+    assert client.get("/api/me").status_code == 401
+    assert _audit_actions(db, "anna") == ["signin_failed"] * 5 + ["signin_refused"] * 4
+    # the limit is per username and address: anna from another address, and another user from
+    # this one, still sign in
+    elsewhere = app_client_from(client, "192.0.2.7")
+    response = elsewhere.post("/signin", data={**good, "csrf_token": csrf_of(elsewhere)})
+    assert response.status_code == 303
+    assert elsewhere.get("/api/me").json == {
+        "username": "anna",
+        "roles": ["operator"],
+        "via": "session",
+    }
+    response = client.post("/signin", data={**good, "username": "sam"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert client.get("/api/me").json == {
+        "username": "sam",
+        "roles": ["supervisor"],
+        "via": "session",
+    }
+
+
+def app_client_from(client: FlaskClient, address: str) -> FlaskClient:
+    """A new client of the same app whose requests come from ``address``."""
+    other = client.application.test_client()
+    other.environ_base["REMOTE_ADDR"] = address
+    return other
 
 
 def test_a_success_resets_the_failure_count(client: FlaskClient, users: object) -> None:
     token = csrf_of(client)
+    bad = {"username": "anna", "password": "x", "csrf_token": token}
     for _ in range(4):
-        client.post("/signin", data={"username": "anna", "password": "x", "csrf_token": token})
+        response = client.post("/signin", data=bad)
+        assert (response.status_code, alerts_of(response)) == (401, [WRONG])
     sign_in(client, "anna")
+    assert client.post("/signout", data={"csrf_token": csrf_of(client)}).status_code == 303
+    assert client.get("/api/me").status_code == 401
     token = csrf_of(client)
     for _ in range(4):
-        client.post("/signin", data={"username": "anna", "password": "x", "csrf_token": token})
-    assert (
-        client.post(
-            "/signin", data={"username": "anna", "password": PASSWORD, "csrf_token": token}
-        ).status_code
-        == 303
+        response = client.post("/signin", data={**bad, "csrf_token": token})
+        assert (response.status_code, alerts_of(response)) == (401, [WRONG])
+    response = client.post(
+        "/signin", data={"username": "anna", "password": PASSWORD, "csrf_token": token}
     )
+    assert response.status_code == 303
+    assert client.get("/api/me").json == {
+        "username": "anna",
+        "roles": ["operator"],
+        "via": "session",
+    }
 
 
 def test_session_times_out_after_inactivity(client: FlaskClient, users: object) -> None:

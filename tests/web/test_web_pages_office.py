@@ -5,14 +5,19 @@ from __future__ import annotations
 import html
 import io
 import zipfile
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import form_token, release_unit
+from sqlalchemy import select
 from testdata import ACME, PASSWORD
-from web_support import sign_in
+from web_support import alerts_of, csrf_of, row_count, sign_in, table_rows
 
 from engine.commands.bom import ConsumptionInput
+from engine.infra.db import Database
+from engine.records.tables import AuditRecord
 
 
 def _text(response: object) -> str:
@@ -99,8 +104,19 @@ def test_holds_are_listed_and_released_with_a_reason(
     ).get_data(as_text=True)
 
 
+def _audit_since(db: Database, seq: int) -> list[tuple[str, str, str]]:
+    """(actor, action, entity id) of the audit rows after ``seq``."""
+    with db.session() as session:
+        rows = session.execute(
+            select(AuditRecord.actor, AuditRecord.action, AuditRecord.entity_id)
+            .where(AuditRecord.seq > seq)
+            .order_by(AuditRecord.seq)
+        )
+        return [(actor, action, entity_id) for actor, action, entity_id in rows]
+
+
 def test_quality_dispositions_a_nonconformance_with_a_signature(
-    line_client: FlaskClient, line_app: Flask
+    line_client: FlaskClient, line_app: Flask, db: Database
 ) -> None:
     unit, nc_id = _nonconforming_unit(line_app)
     csrf = sign_in(line_client, "quinn")
@@ -115,12 +131,21 @@ def test_quality_dispositions_a_nonconformance_with_a_signature(
         "reason": "re-cut the wire",
         "meaning": "Disposition approved",
     }
+    before = table_rows(db)
+    audited = row_count(db, "audit_log")
     wrong = line_client.post(f"/quality/nc/{nc_id}/disposition", data={**form, "password": "no"})
     assert wrong.status_code == 403
-    assert (
+    # every alert on the page (the notice, the password field's error) says exactly this
+    assert set(alerts_of(wrong)) == {
         "The password for 'quinn' is wrong; the signature was refused. Sign again with your own "
-        "username and password." in _text(wrong)
-    )
+        "username and password."
+    }
+    # the refused signature decided nothing; only the audit trail keeps the attempt
+    after = table_rows(db)
+    unaudited = {name: rows for name, rows in after.items() if not name.startswith("audit_")}
+    assert unaudited == {n: r for n, r in before.items() if not n.startswith("audit_")}
+    assert _audit_since(db, audited) == [("quinn", "signature_refused", f"nonconformance/{nc_id}")]
+    assert (row_count(db, "dispositions"), row_count(db, "signatures")) == (0, 0)
     done = line_client.post(f"/quality/nc/{nc_id}/disposition", data={**form, "password": PASSWORD})
     assert done.status_code == 303
     assert f"NC-{nc_id:04d} on {unit}: rework at an operation at 'cut', signed by quinn." in _text(
@@ -279,9 +304,168 @@ def test_instruction_images_are_served_and_config_text_is_not(
     assert "Config version 1 has no file 'instructions/img/nope.png'" in _text(missing)
 
 
-def test_office_forms_need_the_csrf_token(line_client: FlaskClient) -> None:
+CSRF_REFUSED = "This form has expired or did not come from Ferrule; reload the page and try again."
+
+
+def test_office_forms_need_the_csrf_token(line_client: FlaskClient, db: Database) -> None:
     sign_in(line_client, "sam")
-    response = line_client.post(
-        "/supervisor/work-orders", data={"product": "HA-100", "quantity": "1"}
+    form = {"product": "HA-100", "quantity": "1", "release": "1"}
+    before = table_rows(db)
+    for token in ({}, {"csrf_token": "forged"}):
+        response = line_client.post("/supervisor/work-orders", data={**form, **token})
+        assert (response.status_code, alerts_of(response)) == (403, [CSRF_REFUSED])
+    assert table_rows(db) == before  # no work order, no item, no audit row
+    assert row_count(db, "work_orders") == 0
+    # the same form with the session's token is carried out
+    done = line_client.post(
+        "/supervisor/work-orders", data={**form, "csrf_token": csrf_of(line_client)}
     )
-    assert response.status_code == 403
+    assert done.status_code == 303
+    assert (row_count(db, "work_orders"), row_count(db, "items")) == (1, 1)
+
+
+def _needs(roles: str, username: str, held: str) -> str:
+    return f"This needs the role {roles}; {username} has {held}. Ask an admin to grant the role."
+
+
+def _deploy_form(comment: str) -> Callable[[], dict[str, Any]]:
+    """The upload form deploying the acme-harness bundle with ``comment`` added to site.yaml."""
+
+    def form() -> dict[str, Any]:
+        files = _acme_files()
+        files["site.yaml"] += f"\n# {comment}\n"
+        return {"action": "deploy", "bundle": (_zip(files), "acme.zip")}
+
+    return form
+
+
+def test_a_forbidden_office_post_changes_nothing(
+    line_app: Flask, line_client: FlaskClient, db: Database
+) -> None:
+    ferrule = line_app.extensions["ferrule"].ferrule
+    created = ferrule.create_work_order(actor="sam", product="HA-100", quantity=1).number
+    queued = release_unit(line_app)
+    held = _hold_unit(line_app)
+    _, nc_id = _nonconforming_unit(line_app)
+    eve = line_app.test_client()
+    csrf = sign_in(eve, "eve")
+    second = eve.post(
+        "/admin/config/upload",
+        data={"csrf_token": csrf, **_deploy_form("version 2")()},
+        content_type="multipart/form-data",
+    )
+    assert second.status_code == 303  # version 2 is active: a rollback to 1 would change it
+    disposition = {
+        "decision": "scrap",
+        "reason": "cannot repair",
+        "password": PASSWORD,
+        "meaning": "Disposition approved",
+    }
+    # (refused user, message, path, form, user who may, the table the allowed post adds to)
+    posts: list[tuple[str, str, str, Callable[[], dict[str, Any]], str, str]] = [
+        (
+            "anna",
+            _needs("admin or supervisor", "anna", "operator"),
+            "/supervisor/work-orders",
+            lambda: {"product": "HA-100", "quantity": "2", "release": "1"},
+            "sam",
+            "work_orders",
+        ),
+        (
+            "quinn",
+            _needs("admin or supervisor", "quinn", "quality"),
+            f"/supervisor/work-orders/{created}/release",
+            dict,
+            "ada",
+            "items",
+        ),
+        (
+            "anna",
+            _needs("quality or supervisor", "anna", "operator"),
+            "/supervisor/holds",
+            lambda: {"number": queued, "reason": "suspect wire batch"},
+            "quinn",
+            "hold_events",
+        ),
+        (
+            "eve",
+            _needs("quality or supervisor", "eve", "engineer"),
+            "/supervisor/holds/release",
+            lambda: {"number": held, "reason": "re-measured: 500.1 mm"},
+            "sam",
+            "hold_events",
+        ),
+        (
+            "sam",
+            _needs("quality", "sam", "supervisor"),
+            f"/quality/nc/{nc_id}/disposition",
+            lambda: disposition,
+            "quinn",
+            "dispositions",
+        ),
+        (
+            "sam",
+            _needs("admin", "sam", "supervisor"),
+            "/admin/users",
+            lambda: {"username": "otto", "full_name": "Otto", "password": "long enough"},
+            "ada",
+            "users",
+        ),
+        (
+            "eve",
+            _needs("admin", "eve", "engineer"),
+            "/admin/users/role",
+            lambda: {"username": "eve", "role": "admin"},
+            "ada",
+            "user_roles",
+        ),
+        (
+            "nobody",
+            _needs("admin", "nobody", "no role"),
+            "/admin/users/qualification",
+            lambda: {"username": "nobody", "qualification": "crimping"},
+            "ada",
+            "user_qualifications",
+        ),
+        (
+            "quinn",
+            _needs("admin or engineer", "quinn", "quality"),
+            "/admin/config/versions/1/rollback",
+            lambda: {"reason": "back to line 1"},
+            "eve",
+            "config_activations",
+        ),
+        (
+            "sam",
+            _needs("admin or engineer", "sam", "supervisor"),
+            "/admin/config/upload",
+            _deploy_form("version 3"),
+            "ada",
+            "config_versions",
+        ),
+    ]
+    # a signed-in client and its CSRF token per user (signed in now: sign-ins are audited)
+    clients: dict[str, tuple[FlaskClient, str]] = {}
+    for username in {user for post in posts for user in (post[0], post[4])}:
+        client = line_app.test_client()
+        clients[username] = (client, sign_in(client, username))
+
+    def post(username: str, path: str, form: Callable[[], dict[str, Any]]) -> Any:
+        client, token = clients[username]
+        return client.post(
+            path, data={"csrf_token": token, **form()}, content_type="multipart/form-data"
+        )
+
+    before = table_rows(db)
+    kept = {t: row_count(db, t) for t in ("work_orders", "hold_events", "audit_log")}
+    for username, message, path, form, _, _ in posts:
+        refused = post(username, path, form)
+        assert (path, refused.status_code, alerts_of(refused)) == (path, 403, [message])
+        assert table_rows(db) == before, f"{username} changed the database with POST {path}"
+    assert {t: row_count(db, t) for t in kept} == kept
+    # each refused post would have changed the records had its user held the role
+    for _, _, path, form, allowed, table in posts:
+        rows = row_count(db, table)
+        done = post(allowed, path, form)
+        assert (path, done.status_code) == (path, 303), done.get_data(as_text=True)
+        assert (path, row_count(db, table)) == (path, rows + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
+from sqlalchemy import MetaData, func, select
 from testdata import PASSWORD
 
 import engine.access.tokens
@@ -43,6 +45,39 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> str
     )
     assert response.status_code == 303, response.get_data(as_text=True)
     return csrf_of(client)
+
+
+def alerts_of(response: Any) -> list[str]:
+    """The texts of a page's ``role="alert"`` messages, unescaped, in page order: what a person
+    is told (the sign-in form's refusal, an error page's message)."""
+    page = response.get_data(as_text=True)
+    found = re.findall(r'<p\b[^>]*\brole="alert"[^>]*>(.*?)</p>', page, flags=re.S)
+    return [html.unescape(text).strip() for text in found]
+
+
+# ---------------------------------------------------------------- what is in the database
+
+
+def table_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the database, by table name, in a stable order: equal before
+    and after a request when the request changed nothing. The tables are read from the database
+    itself, so a table added later is covered too."""
+    metadata = MetaData()
+    metadata.reflect(bind=db.engine)
+    with db.engine.connect() as connection:
+        return {
+            table.name: sorted((tuple(row) for row in connection.execute(select(table))), key=repr)
+            for table in metadata.sorted_tables
+        }
+
+
+def row_count(db: Database, table: str) -> int:
+    """How many rows the table named ``table`` holds."""
+    metadata = MetaData()
+    metadata.reflect(bind=db.engine, only=[table])
+    with db.engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(metadata.tables[table]))
+    return int(count or 0)
 
 
 # ---------------------------------------------------------------- API calls checked against OpenAPI
