@@ -86,6 +86,24 @@ class Diagnostic:
             "hint": self.hint,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Diagnostic:
+        """The diagnostic back from :meth:`to_json`'s data."""
+        span = Span(
+            str(data["path"]),
+            int(str(data["line"])),
+            int(str(data["col"])),
+            int(str(data["end_line"])),
+            int(str(data["end_col"])),
+        )
+        hint = data["hint"]
+        return cls(
+            Severity(data["severity"]),
+            span,
+            str(data["message"]),
+            None if hint is None else str(hint),
+        )
+
 
 def error(span: Span, message: str, hint: str | None = None) -> Diagnostic:
     """An error at ``span``."""

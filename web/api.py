@@ -2,8 +2,8 @@
 engine. Every route is declared with :func:`web.openapi.api_route`, which also documents it.
 
 Commands take the caller as the actor and honour the ``Idempotency-Key`` header: the engine's
-commands store the key with their result in their own transaction; the few commands the web layer
-runs itself (tokens, deploy, rollback) replay a stored result the same way (see :func:`_once`).
+facades store the key with the command's result in the command's own transaction, and a retry with
+the same key gets that result back.
 """
 
 from __future__ import annotations
@@ -12,20 +12,14 @@ import base64
 import binascii
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from dsl.loader import load_files
-from engine.access import tokens as access
 from engine.access.signatures import SignatureInput
-from engine.commands import versions
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
-from engine.infra.idempotency import fingerprint, run_once
-from engine.records.base import utcnow
 from engine.records.production import DISPOSITIONS
 from web.auth import require_caller
 from web.errors import BadRequest
@@ -86,49 +80,6 @@ def _instant(value: str | None, field: str) -> dt.datetime | None:
     return parsed
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    """A web-run command's JSON result, as the idempotency store keeps it."""
-
-    data: Mapping[str, Any]
-
-    def to_json(self) -> Mapping[str, Any]:
-        return self.data
-
-
-class _FirstTime(Exception):
-    """No result is stored for this idempotency key yet."""
-
-
-def _not_stored() -> _Stored:
-    raise _FirstTime
-
-
-def _once(
-    command: str, request_data: Mapping[str, Any], run: Callable[[], Mapping[str, Any]]
-) -> Mapping[str, Any]:
-    """Run a command that owns its transaction at most once per ``Idempotency-Key``.
-
-    A stored result is replayed (the same key with a different request is a 409); otherwise the
-    command runs and its result is stored afterwards. Two requests racing with one new key may
-    both run; the commands used here (token, deploy, rollback) make that harmless or a 409.
-    """
-    key = idempotency_key()
-    if key is None:
-        return run()
-    digest = fingerprint(command, {"actor": _actor(), **request_data})
-    db = services().db
-    try:
-        with db.session() as session:
-            return run_once(session, key, command, digest, _not_stored, load=_Stored).data
-    except _FirstTime:
-        pass
-    result = run()
-    with db.transaction() as session:
-        stored = run_once(session, key, command, digest, lambda: _Stored(result), load=_Stored)
-    return stored.data
-
-
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 document (public: it describes, it grants nothing)."""
@@ -177,8 +128,7 @@ def me() -> tuple[Response, int]:
     responses=(Doc(200, "Every token, newest first (never with its secret).", array_of("Token")),),
 )
 def list_tokens() -> tuple[Response, int]:
-    with services().db.session() as session:
-        return _json([t.to_json() for t in access.list_tokens(session)])
+    return _json([t.to_json() for t in services().access.tokens()])
 
 
 @api_route(
@@ -197,21 +147,15 @@ def list_tokens() -> tuple[Response, int]:
 )
 def create_token() -> tuple[Response, int]:
     body = payload()
-    expires_at = _instant(body.get("expires_at"), "expires_at")
-
-    def run() -> Mapping[str, Any]:
-        with services().db.transaction() as session:
-            token, secret = access.create_token(
-                session,
-                name=body["name"],
-                username=body["username"],
-                roles=tuple(body["roles"]),
-                created_by=_actor(),
-                expires_at=expires_at,
-            )
-        return {"token": token.to_json(), "secret": secret}
-
-    return _json(_once("create_token", body, run), 201)
+    created = services().access.create_token(
+        actor=_actor(),
+        name=body["name"],
+        username=body["username"],
+        roles=tuple(body["roles"]),
+        expires_at=_instant(body.get("expires_at"), "expires_at"),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(created.to_json(), 201)
 
 
 @api_route(
@@ -225,10 +169,9 @@ def create_token() -> tuple[Response, int]:
     responses=(Doc(200, "The revoked token.", ref("Token")),),
 )
 def revoke_token(token_id: int) -> tuple[Response, int]:
-    with services().db.transaction() as session:
-        token = access.revoke_token(
-            session, token_id, actor=require_caller().username, now=utcnow()
-        )
+    token = services().access.revoke_token(
+        actor=_actor(), token_id=token_id, idempotency_key=idempotency_key()
+    )
     if token is None:
         raise NotFound(f"There is no API token {token_id}; list them with GET /api/tokens.")
     return _json(token.to_json())
@@ -659,7 +602,7 @@ def _assets(body: Mapping[str, Any]) -> dict[str, bytes]:
     responses=(Doc(200, "Versions.", array_of("Version")),),
 )
 def list_versions() -> tuple[Response, int]:
-    return _json([v.to_json() for v in versions.list_versions(services().db)])
+    return _json([v.to_json() for v in services().config.versions()])
 
 
 @api_route(
@@ -674,7 +617,7 @@ def list_versions() -> tuple[Response, int]:
 )
 def validate_bundle() -> tuple[Response, int]:
     body = payload()
-    result = load_files(body["files"], "bundle", binary_paths=frozenset(_assets(body)))
+    result = services().config.check(body["files"], _assets(body))
     return _json(
         {
             "ok": result.plant is not None,
@@ -700,20 +643,14 @@ def validate_bundle() -> tuple[Response, int]:
 )
 def deploy() -> tuple[Response, int]:
     body = payload()
-    assets = _assets(body)
-
-    def run() -> Mapping[str, Any]:
-        deployed = versions.deploy(
-            services().db,
-            body["files"],
-            actor=_actor(),
-            note=body.get("note", ""),
-            assets=assets,
-            label="bundle",
-        )
-        return deployed.to_json()
-
-    return _json(_once("deploy", body, run), 201)
+    deployed = services().config.deploy(
+        actor=_actor(),
+        source=body["files"],
+        assets=_assets(body),
+        note=body.get("note", ""),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(deployed.to_json(), 201)
 
 
 @api_route(
@@ -728,13 +665,13 @@ def deploy() -> tuple[Response, int]:
     responses=(Doc(200, "The version now active.", ref("Version")),),
 )
 def rollback(version_id: int) -> tuple[Response, int]:
-    reason = payload()["reason"]
-
-    def run() -> Mapping[str, Any]:
-        version = versions.rollback(services().db, version_id, actor=_actor(), reason=reason)
-        return version.to_json()
-
-    return _json(_once("rollback", {"version": version_id, "reason": reason}, run))
+    version = services().config.rollback(
+        actor=_actor(),
+        version_id=version_id,
+        reason=payload()["reason"],
+        idempotency_key=idempotency_key(),
+    )
+    return _json(version.to_json())
 
 
 # ---------------------------------------------------------------- devices
@@ -750,7 +687,7 @@ def rollback(version_id: int) -> tuple[Response, int]:
     responses=(Doc(200, "Devices.", array_of("Device")),),
 )
 def devices() -> tuple[Response, int]:
-    _, plant = versions.active_plant(services().db)
+    _, plant = services().ferrule.plant()
     readings = services().tags.read([t.key for t in plant.all_tags()])
     now = time.time()
     listed = []

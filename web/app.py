@@ -1,5 +1,6 @@
-"""The Flask application factory: wires the engine's database, the adapters' tag cache and the web
-layer's blueprints into one WSGI app. gunicorn calls :func:`create_app` once in every worker."""
+"""The Flask application factory: wires the engine's facades (over one database), the adapters' tag
+cache and the web layer's blueprints into one WSGI app. gunicorn calls :func:`create_app` once in
+every worker."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import uuid
 from flask import Flask, Response, g, request
 
 from adapters.control import ControlClient, socket_next_to
+from engine.facade.access import Access
+from engine.facade.config import Config
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
@@ -53,10 +56,10 @@ def create_app(
     setpoints = setpoints or ControlClient(socket_next_to(settings.tag_cache))
     app.extensions["ferrule"] = Services(
         settings=settings,
-        db=database,
         tags=tag_source,
-        setpoints=setpoints,
         ferrule=Ferrule(database, tag_source, setpoints),
+        access=Access(database),
+        config=Config(database),
     )
     register_error_handlers(app)
     init_metrics(app)

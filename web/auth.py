@@ -6,7 +6,7 @@ so any worker serves any request); it expires after the configured minutes of in
 form carries a CSRF token (``{{ csrf_field() }}``); scripts calling the API from a signed-in page
 send it as the ``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``;
 a token acts as its user but only within its roles. Roles are read from the database on each
-request (one query, :mod:`engine.access.callers`), so a revoked role takes effect at once.
+request (one query, through the access facade), so a revoked role takes effect at once.
 """
 
 from __future__ import annotations
@@ -33,10 +33,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from engine.access import callers, people
-from engine.access import tokens as access
-from engine.infra import audit
-from engine.records.base import utcnow
 from web.errors import NotPermitted, TooManyAttempts, Unauthenticated
 from web.services import services
 
@@ -115,17 +111,14 @@ def _load_caller() -> Caller | None:
         return None
     if now - seen > SEEN_REFRESH_S:
         session["seen"] = now
-    with services().db.engine.connect() as connection:
-        roles = callers.user_roles(connection, username)
-    return Caller(username, roles, "session")
+    return Caller(username, services().access.user_roles(username), "session")
 
 
 def _token_caller(header: str) -> Caller:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-    with services().db.engine.connect() as connection:
-        token = callers.token_roles(connection, secret.strip(), utcnow())
+    token = services().access.token_caller(secret.strip())
     if token is None:
         raise Unauthenticated(
             "The API token is unknown, revoked or expired; ask an admin for a new one."
@@ -200,43 +193,12 @@ def signin() -> ResponseReturnValue:
     password = request.form.get("password", "")
     if not username or not password:
         return _signin_page("Enter your username and password.", 400, username)
-    address = request.remote_addr or "unknown"
-    now = utcnow()
-    with services().db.transaction() as db_session:
-        failures = access.recent_failures(db_session, username, address, now)
-        if failures >= access.SIGNIN_MAX_FAILURES:
-            audit.record(
-                db_session,
-                username,
-                "signin_refused",
-                "user",
-                username,
-                None,
-                {"address": address},
-                "too many failed sign-ins",
-            )
-            refused = True
-        else:
-            refused = False
-            ok = people.verify_password(db_session, username, password)
-            access.record_attempt(db_session, username, address, ok, now)
-            audit.record(
-                db_session,
-                username,
-                "signin" if ok else "signin_failed",
-                "user",
-                username,
-                None,
-                {"address": address},
-                "" if ok else "wrong username or password",
-            )
-    if refused:
-        minutes = int(access.SIGNIN_WINDOW.total_seconds() // 60)
-        raise TooManyAttempts(
-            f"Too many failed sign-ins for {username}; wait {minutes} minutes and try again, "
-            "or ask an admin to reset the password."
-        )
-    if not ok:
+    tried = services().access.sign_in(
+        username=username, password=password, address=request.remote_addr or "unknown"
+    )
+    if tried.refused:
+        raise TooManyAttempts(tried.refused)
+    if not tried.ok:
         return _signin_page("Wrong username or password.", 401, username)
     session.clear()  # a fresh session (and CSRF token) after sign-in: no session fixation
     session.permanent = True
@@ -250,10 +212,7 @@ def signout() -> ResponseReturnValue:
     """End the session."""
     caller = current_caller()
     if caller is not None and caller.via == "session":
-        with services().db.transaction() as db_session:
-            audit.record(
-                db_session, caller.username, "signout", "user", caller.username, None, None, ""
-            )
+        services().access.sign_out(caller.username)
     session.clear()
     return redirect("/signin", 303)
 

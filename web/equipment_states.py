@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.states import StateChange
-from engine.commands.equipment import record_state_change
 from engine.errors import DomainError
+from engine.facade.production import Ferrule
+from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
 from web.settings import Settings
 
@@ -21,19 +22,18 @@ def database_recorder(cache_path: Path) -> Callable[[StateChange], None]:
     A change the engine refuses (unknown equipment, out of order) is logged, not raised: the
     adapter process must keep publishing tag values whatever the database says.
     """
-    db = Database.from_url(Settings.from_env().database_url)
+    # recording a state change reads no tag values
+    ferrule = Ferrule(Database.from_url(Settings.from_env().database_url), StaticTagSource())
 
     def record(change: StateChange) -> None:
         try:
-            with db.transaction() as session:
-                record_state_change(
-                    session,
-                    change.equipment,
-                    change.new.value,
-                    actor="adapters",
-                    at=change.at,
-                    source="rules",
-                )
+            ferrule.record_equipment_state(
+                actor="adapters",
+                name=change.equipment,
+                state=change.new.value,
+                at=change.at,
+                source="rules",
+            )
         except DomainError as refused:
             log.warning("state change of %s not recorded: %s", change.equipment, refused)
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
 
-from engine.commands import versions
 from web.services import services
 from web.tags import CacheTagSource
 
@@ -24,16 +22,15 @@ class Check:
 
 def _database() -> Check:
     try:
-        with services().db.session() as session:
-            session.execute(text("SELECT 1"))
+        url = services().ferrule.ping()
     except Exception as exc:  # any failure means "not ready"; the detail says which
         return Check("database", False, f"cannot reach the database: {exc.__class__.__name__}")
-    return Check("database", True, services().db.url)
+    return Check("database", True, url)
 
 
 def _config() -> Check:
     try:
-        version = versions.active_version(services().db)
+        version = services().config.active_version()
     except Exception as exc:  # the database check reports why
         return Check("config", False, f"cannot read the active version: {exc.__class__.__name__}")
     if version is None:

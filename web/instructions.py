@@ -19,9 +19,8 @@ from flask import Blueprint, Response, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine.commands import versions
 from engine.errors import NotFound
-from engine.infra.db import Database
+from engine.facade.config import Config
 from web.auth import require_caller
 from web.errors import NotPermitted
 from web.services import services
@@ -34,14 +33,14 @@ _TYPES = {".svg": "image/svg+xml", ".md": "text/markdown; charset=utf-8"}
 _SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 _markdown = MarkdownIt("commonmark", {"html": False})
-_paths: weakref.WeakKeyDictionary[Database, dict[int, frozenset[str]]] = weakref.WeakKeyDictionary()
+_paths: weakref.WeakKeyDictionary[Config, dict[int, frozenset[str]]] = weakref.WeakKeyDictionary()
 
 
-def version_paths(db: Database, version_id: int) -> frozenset[str]:
+def version_paths(config: Config, version_id: int) -> frozenset[str]:
     """Every file path a version holds, text and binary (read once: versions never change)."""
-    known = _paths.setdefault(db, {})
+    known = _paths.setdefault(config, {})
     if version_id not in known:
-        texts, assets = versions.version_files(db, version_id)
+        texts, assets = config.version_files(version_id)
         known[version_id] = frozenset(texts) | frozenset(assets)
     return known[version_id]
 
@@ -97,7 +96,7 @@ def version_file(version_id: int, path: str) -> Response:
     """One file of a deployed version: images for anyone signed in, the config itself for
     engineers and admins. Only files the version holds are served."""
     caller = require_caller()
-    texts, assets = versions.version_files(services().db, version_id)
+    texts, assets = services().config.version_files(version_id)
     content_type = _content_type(path)
     if path in assets:
         body = assets[path]

@@ -12,15 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from dsl.model import Operation, Plant, ValueType
 from dsl.units import format_number
-from engine.commands.preview import preview_start
+from engine.facade.production import Ferrule
 from engine.floor.environment import reading_quality
-from engine.floor.runtime import Runtime
 from engine.floor.tagsource import TagValue
-from engine.queries.items import ItemView, item_view
+from engine.queries.items import ItemView
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +62,6 @@ class Panel:
         return self.item.operation_started
 
 
-def _state_blocks(item: ItemView) -> str:
-    """Why the item's state alone keeps the operation from starting ("" when it does not)."""
-    if item.status == "on_hold":
-        return f"On hold: {item.status_reason}. A supervisor must release it first."
-    if item.status == "nonconforming":
-        return f"Open nonconformance: {item.status_reason}. Quality must disposition it first."
-    if item.status == "completed":
-        return "Completed: it has no operation left."
-    if item.status == "scrapped":
-        return f"Scrapped ({item.status_reason}): it cannot be worked on."
-    if item.operation_started:
-        return f"Already started by {item.started_by}."
-    return ""
-
-
 def _age(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -122,29 +104,23 @@ def _check(data: Mapping[str, Any], tags: tuple[TagShown, ...]) -> CheckShown:
     )
 
 
-def start_panel(
-    session: Session, runtime: Runtime, *, number: str, actor: str, now: dt.datetime
-) -> tuple[Plant, Panel]:
-    """The panel for the item ``number`` as ``actor`` would start it at ``now``."""
-    item = item_view(session, number)
-    plant = runtime.plants(session, item.config_version_id)
+def start_panel(ferrule: Ferrule, *, number: str, actor: str) -> tuple[Plant, Panel]:
+    """The panel for the item ``number`` as ``actor`` would start it now; ``blocked`` is the
+    engine's reason when the item's state forbids the start, else the failing interlocks."""
+    item = ferrule.item(number)
+    plant = ferrule.version_plant(item.config_version_id)
     if item.current_operation is None:
-        return plant, Panel(item, None, (), (), _state_blocks(item))
-    preview = preview_start(
-        session,
-        runtime,
-        item_number=number,
-        operation_id=item.current_operation,
-        actor=actor,
-        now=now,
-    )
+        return plant, Panel(item, None, (), (), "")
+    preview = ferrule.preview_start(actor=actor, item=number, operation=item.current_operation)
     operation = plant.routing_for(item.product).operation(preview.operation)
     checks = tuple(
-        _check(i.check, tuple(tag_shown(plant, key, preview.readings, now) for key in i.tags))
+        _check(
+            i.check, tuple(tag_shown(plant, key, preview.readings, preview.at) for key in i.tags)
+        )
         for i in preview.interlocks
     )
     failing = [c.because or c.name for c in checks if c.outcome != "pass"]
-    blocked = _state_blocks(item)
+    blocked = preview.problem
     if not blocked and failing:
         blocked = "Start is blocked: " + "; ".join(failing) + "."
     setpoints = tuple(f"{s.tag} = {s.value.source}" for s in operation.setpoints)

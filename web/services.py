@@ -1,7 +1,8 @@
 """The objects a request works with, built once per worker by :func:`web.app.create_app`.
 
-Nothing here holds state that other workers would need to see: the database is the shared truth,
-tag values come from the adapter process's shared cache, settings are read-only.
+Nothing here holds state that other workers would need to see: the database behind the engine's
+facades is the shared truth, tag values come from the adapter process's shared cache, settings
+are read-only.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from engine.facade.access import Access
+from engine.facade.config import Config
 from engine.facade.production import Ferrule
-from engine.floor.tagsource import SetpointWriter, TagSource
-from engine.infra.db import Database
+from engine.floor.tagsource import TagSource
 from web.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    """The settings, the live tag values, and the engine's facades: production (``ferrule``),
+    access (sign-in, tokens, users) and config (versions)."""
+
     settings: Settings
-    db: Database
     tags: TagSource
-    setpoints: SetpointWriter | None
     ferrule: Ferrule
+    access: Access
+    config: Config
 
 
 def services() -> Services:

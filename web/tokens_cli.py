@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from engine.access import tokens as access
 from engine.errors import DomainError
+from engine.facade.access import Access
 from engine.infra.db import Database
-from engine.records.base import utcnow
 
 
 @click.group("tokens")
@@ -22,29 +21,25 @@ def tokens_command() -> None:
 @click.option("--by", "actor", default="admin", show_default=True, help="Who creates it.")
 def create(name: str, username: str, roles: tuple[str, ...], actor: str) -> None:
     """Create a token and print its secret (shown only this once)."""
-    db = Database.from_url()
     try:
-        with db.transaction() as session:
-            token, secret = access.create_token(
-                session, name=name, username=username, roles=roles, created_by=actor
-            )
+        created = Access(Database.from_url()).create_token(
+            actor=actor, name=name, username=username, roles=roles
+        )
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    click.echo(f"token {token.id} for {username} ({', '.join(token.roles)}):")
-    click.echo(secret)
+    click.echo(f"token {created.token.id} for {username} ({', '.join(created.token.roles)}):")
+    click.echo(created.secret)
 
 
 @tokens_command.command("list")
 def list_() -> None:
     """List tokens (never their secrets)."""
-    db = Database.from_url()
-    with db.session() as session:
-        for token in access.list_tokens(session):
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-            click.echo(
-                f"{token.id:>4}  {token.name:<20} {token.username:<16} "
-                f"{','.join(token.roles):<24} {state}"
-            )
+    for token in Access(Database.from_url()).tokens():
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        click.echo(
+            f"{token.id:>4}  {token.name:<20} {token.username:<16} "
+            f"{','.join(token.roles):<24} {state}"
+        )
 
 
 @tokens_command.command("revoke")
@@ -52,9 +47,6 @@ def list_() -> None:
 @click.option("--by", "actor", default="admin", show_default=True)
 def revoke(token_id: int, actor: str) -> None:
     """Revoke a token at once."""
-    db = Database.from_url()
-    with db.transaction() as session:
-        token = access.revoke_token(session, token_id, actor=actor, now=utcnow())
-        if token is None:
-            raise click.ClickException(f"there is no token {token_id}; see `ferrule tokens list`")
+    if Access(Database.from_url()).revoke_token(actor=actor, token_id=token_id) is None:
+        raise click.ClickException(f"there is no token {token_id}; see `ferrule tokens list`")
     click.echo(f"token {token_id} revoked")

@@ -12,7 +12,7 @@ import base64
 import datetime as dt
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -56,7 +56,9 @@ class Deployment(Jsonable):
     version: VersionInfo
     created: bool
     warnings: tuple[Diagnostic, ...]
-    sources: Mapping[str, str]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    json_hidden = frozenset({"sources"})  # the bundle's text, for rendering warnings here only
 
 
 class ConfigRejected(Invalid):

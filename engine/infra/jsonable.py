@@ -95,8 +95,8 @@ def _decoder(hint: Any) -> Convert:
         return _sequence(_decoder(typing.get_args(inner)[0]), list)
     if origin is not None and issubclass(origin, Mapping):
         return dict
-    if isinstance(inner, type) and issubclass(inner, Jsonable):
-        return inner.from_json
+    if isinstance(inner, type) and hasattr(inner, "from_json"):
+        return inner.from_json  # type: ignore[no-any-return]
     if inner is dt.datetime:
         return dt.datetime.fromisoformat
     if inner is dt.date:

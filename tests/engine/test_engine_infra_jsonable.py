@@ -10,9 +10,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dsl.diagnostics import Diagnostic, Severity, Span
 from engine.commands.complete import CompleteResult, GateVerdict
 from engine.commands.preview import InterlockPreview, StartPreview
 from engine.commands.quality import NonconformanceInfo
+from engine.commands.versions import Deployment, VersionInfo
 from engine.commands.workorders import WorkOrderInfo
 from engine.infra.jsonable import Jsonable
 
@@ -104,3 +106,17 @@ def test_any_value_survives_a_trip_through_json_text(
 ) -> None:
     sample = _Sample(when, counts, detail)
     assert _Sample.from_json(json.loads(json.dumps(sample.to_json()))) == sample
+
+
+def test_a_deployment_with_warnings_replays_without_its_sources() -> None:
+    """An idempotent deploy retry reads the stored result back, warnings included; the bundle's
+    text (kept only to render warnings) is not stored with it."""
+    version = VersionInfo(3, "acme", "ab" * 32, AT, "ada", "", 1, True)
+    warning = Diagnostic(
+        Severity.WARNING, Span("site.yaml", 4, 3, 4, 9), "tag 'spare' is never read", "remove it"
+    )
+    deployment = Deployment(version, True, (warning,), {"site.yaml": "site: acme\n"})
+    data = json.loads(json.dumps(deployment.to_json()))
+    assert "sources" not in data
+    assert data["warnings"][0]["message"] == "tag 'spare' is never read"
+    assert Deployment.from_json(data) == Deployment(version, True, (warning,), {})

@@ -157,7 +157,10 @@ def test_a_failing_gate_holds_the_unit_and_says_why(
     _complete(line_client, csrf, unit, "cut", {**CUT_FORM, "field-length": "502"})
     page = _text(line_client.get(f"/station/{unit}"))
     assert "Held: Cut length outside 500 ± 0.5 mm" in page
-    assert "On hold: Cut length outside 500 ± 0.5 mm. A supervisor must release it first." in page
+    assert (
+        f"Unit {unit} is on hold (reason: Cut length outside 500 ± 0.5 mm); a supervisor must "
+        "release it before it can start 'crimp'." in page
+    )
 
 
 def test_a_crimp_out_of_spec_is_sent_back_for_rework(

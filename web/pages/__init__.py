@@ -1,5 +1,5 @@
 """The browser pages: operator station, supervisor, quality and engineer/admin, each a blueprint
-of thin views over the engine's service, rendered from the deployed plant model."""
+of thin views over the engine's facades, rendered from the deployed plant model."""
 
 from __future__ import annotations
 

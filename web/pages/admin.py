@@ -13,12 +13,8 @@ import zlib
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from dsl.loader import load_files
-from engine.access import people
-from engine.commands import versions
 from engine.commands.versions import ConfigRejected
 from engine.errors import DomainError, Invalid
-from engine.records.base import utcnow
 from web.auth import require_caller, requires
 from web.errors import BadRequest
 from web.interlocks import TagShown, tag_shown
@@ -29,7 +25,6 @@ from web.services import services
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 DONE = "done"
-LABEL = "bundle"
 
 
 # ---------------------------------------------------------------- config versions
@@ -38,7 +33,7 @@ LABEL = "bundle"
 def _versions_page(status: int = 200, message: str = "", **context: object) -> Response:
     html = render_template(
         "admin_config.html",
-        versions=versions.list_versions(services().db),
+        versions=services().config.versions(),
         message=message,
         **context,
     )
@@ -85,9 +80,9 @@ def _version_id(name: str) -> int:
 def diff() -> ResponseReturnValue:
     """The difference between two versions, file by file."""
     old_id, new_id = _version_id("a"), _version_id("b")
-    db = services().db
-    old_files, old_assets = versions.version_files(db, old_id)
-    new_files, new_assets = versions.version_files(db, new_id)
+    config = services().config
+    old_files, old_assets = config.version_files(old_id)
+    new_files, new_assets = config.version_files(new_id)
     changed = diff_lines((old_files, f"v{old_id}"), (new_files, f"v{new_id}"))
     assets = sorted(
         p for p in set(old_assets) | set(new_assets) if old_assets.get(p) != new_assets.get(p)
@@ -126,7 +121,7 @@ def upload() -> ResponseReturnValue:
     note = request.form.get("note", "")
     if request.form.get("action") == "deploy":
         return _deploy(bundle, note)
-    result = load_files(bundle.files, LABEL, binary_paths=frozenset(bundle.assets))
+    result = services().config.check(bundle.files, bundle.assets)
     rendered = "\n\n".join(d.render(result.sources) for d in result.diagnostics)
     return _versions_page(
         422 if result.plant is None else 200,
@@ -143,13 +138,8 @@ def upload() -> ResponseReturnValue:
 
 def _deploy(bundle: Bundle, note: str) -> ResponseReturnValue:
     try:
-        deployed = versions.deploy(
-            services().db,
-            bundle.files,
-            actor=require_caller().username,
-            note=note,
-            assets=bundle.assets,
-            label=LABEL,
+        deployed = services().config.deploy(
+            actor=require_caller().username, source=bundle.files, assets=bundle.assets, note=note
         )
     except ConfigRejected as rejected:
         return _versions_page(
@@ -183,7 +173,9 @@ def rollback(version_id: int) -> ResponseReturnValue:
     if not reason:
         return _versions_page(422, f"Give a reason to roll back to version {version_id}.")
     try:
-        versions.rollback(services().db, version_id, actor=require_caller().username, reason=reason)
+        services().config.rollback(
+            actor=require_caller().username, version_id=version_id, reason=reason
+        )
     except DomainError as refused:
         return _versions_page(409, refused.message)
     flash(f"Version {version_id} is active again.", DONE)
@@ -194,15 +186,14 @@ def rollback(version_id: int) -> ResponseReturnValue:
 
 
 def _users_page(status: int = 200, message: str = "") -> Response:
-    db = services().db
+    access = services().access
     _, plant = services().ferrule.plant()
-    with db.session() as session:
-        users = people.list_users(session)
     html = render_template(
         "admin_users.html",
-        users=users,
+        users=access.users(),
         roles=sorted(plant.roles),
         qualifications=sorted(plant.qualifications),
+        min_password=access.min_password(),
         today=dt.date.today(),
         message=message,
     )
@@ -220,28 +211,21 @@ def _user_command(done: str, command: str) -> ResponseReturnValue:
     form = request.form
     actor = require_caller().username
     username = form.get("username", "").strip()
-    _, plant = services().ferrule.plant()
+    access = services().access
     try:
-        with services().db.transaction() as session:
-            if command == "add":
-                password = form.get("password", "")
-                if len(password) < 8:
-                    raise Invalid(
-                        "Give the new user a password of at least 8 characters.", field="password"
-                    )
-                people.create_user(
-                    session,
-                    username,
-                    actor=actor,
-                    full_name=form.get("full_name", "").strip(),
-                    password=password,
-                )
-            elif command == "role":
-                people.grant_role(session, username, form.get("role", ""), actor=actor, plant=plant)
-            else:
-                people.grant_qualification(
-                    session, username, form.get("qualification", ""), actor=actor, plant=plant
-                )
+        if command == "add":
+            access.add_user(
+                actor=actor,
+                username=username,
+                full_name=form.get("full_name", "").strip(),
+                password=form.get("password", ""),
+            )
+        elif command == "role":
+            access.grant_role(actor=actor, username=username, role=form.get("role", ""))
+        else:
+            access.grant_qualification(
+                actor=actor, username=username, qualification=form.get("qualification", "")
+            )
     except DomainError as refused:
         return _users_page(422 if isinstance(refused, Invalid) else 409, refused.message)
     flash(done.format(**{**form.to_dict(), "username": username}), DONE)
@@ -273,7 +257,7 @@ def _devices() -> list[tuple[str, str, str, list[TagShown]]]:
     """(device, protocol, description, live tags) of the active config."""
     _, plant = services().ferrule.plant()
     readings = services().tags.read([t.key for t in plant.all_tags()])
-    now = utcnow()
+    now = services().ferrule.clock()
     return [
         (
             device.name,

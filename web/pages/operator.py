@@ -10,18 +10,17 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from dsl.model import FailAction, Plant
+from dsl.units import format_number
 from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult
 from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
 from engine.floor.validation import InvalidData
 from engine.queries.items import ItemView
-from engine.records.base import utcnow
 from web import forms
 from web.auth import require_caller, requires
 from web.instructions import render_instructions, version_paths
 from web.interlocks import Panel, start_panel
 from web.metrics import INTERLOCK_BLOCKS
-from web.pages.components import check_component
 from web.pages.nav import RUNNERS
 from web.services import services
 
@@ -70,11 +69,7 @@ def outcome_of(result: CompleteResult, plant: Plant, after: ItemView) -> Said:
 
 
 def _panel(number: str) -> tuple[Plant, Panel]:
-    ferrule = services().ferrule
-    with ferrule.db.session() as session:
-        return start_panel(
-            session, ferrule.runtime, number=number, actor=require_caller().username, now=utcnow()
-        )
+    return start_panel(services().ferrule, number=number, actor=require_caller().username)
 
 
 def _page(
@@ -93,7 +88,7 @@ def _page(
         version = panel.item.config_version_id
         text = plant.files.get(operation.instructions, "")
         instructions = render_instructions(
-            version, operation.instructions, text, version_paths(services().db, version)
+            version, operation.instructions, text, version_paths(services().config, version)
         )
     form = forms.operation_form(plant, operation) if operation and panel.started else None
     html = render_template(
@@ -215,7 +210,10 @@ def component(number: str) -> ResponseReturnValue:
     if not part or not lot:
         return jsonify({"ok": False, "message": "Scan a lot or serial number."}), 400
     try:
-        message = check_component(services().ferrule, number, ConsumptionInput(part, lot))
+        planned = services().ferrule.check_component(
+            item=number, scanned=ConsumptionInput(part, lot)
+        )
     except DomainError as problem:
         return jsonify({"ok": False, "message": problem.message}), 200
-    return jsonify({"ok": True, "message": message}), 200
+    said = f"{planned.number}: {format_number(planned.quantity)} {planned.unit} of {planned.part}"
+    return jsonify({"ok": True, "message": said}), 200

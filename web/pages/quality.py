@@ -47,9 +47,7 @@ def _nc_page(nc_id: int, status: int = 200, message: str = "", field_name: str =
     ferrule = services().ferrule
     nc = ferrule.nonconformance(nc_id)
     item = ferrule.item(nc.item)
-    plant = ferrule.runtime.plants
-    with ferrule.db.session() as session:
-        routing = plant(session, item.config_version_id).routing_for(item.product)
+    routing = ferrule.version_plant(item.config_version_id).routing_for(item.product)
     html = render_template(
         "nonconformance.html",
         nc=nc,
