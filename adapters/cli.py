@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import signal
@@ -10,21 +11,48 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from adapters.cache import CacheLayoutError, TagCache, TagValue
 from adapters.control import socket_next_to
-from adapters.opcua import browse
-from adapters.runtime import AdapterRuntime
-from adapters.sim import SimError, Simulator
 from adapters.states import StateChange
 from dsl.loader import load
 from dsl.model import OpcUaConnection, Plant, Tag
 from dsl.units import format_number
 
 log = logging.getLogger("ferrule.adapters")
+
+
+def imported_on_first_use(name: str) -> ModuleType:
+    """The module ``name``, whose code runs when one of its attributes is first read
+    (importlib's LazyLoader); a module already imported, as it is. Like an import, it is then in
+    ``sys.modules`` and an attribute of its package."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)  # imports the package
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    package, _, attribute = name.rpartition(".")
+    setattr(sys.modules[package], attribute, module)
+    return module
+
+
+# The device protocols (asyncua and pymodbus take most of a second to import) load when
+# `adapters`, `sim` or `devices --browse` first uses them: plain `ferrule devices` needs neither.
+if TYPE_CHECKING:
+    from adapters import opcua, runtime, sim
+else:
+    opcua = imported_on_first_use("adapters.opcua")
+    runtime = imported_on_first_use("adapters.runtime")
+    sim = imported_on_first_use("adapters.sim")
 
 PLANT_DIR = click.argument(
     "plant_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
@@ -96,7 +124,7 @@ def make_adapters_command(recorder: StateRecorder) -> click.Command:
         quiet_protocol_logs()
         plant = load_plant(plant_dir)
         cache = cache_path or default_cache()
-        runtime = AdapterRuntime(
+        process = runtime.AdapterRuntime(
             plant, plant_dir, cache, recorder(cache), control_path=socket_next_to(cache)
         )
         log.info(
@@ -106,7 +134,7 @@ def make_adapters_command(recorder: StateRecorder) -> click.Command:
             len(plant.all_tags()),
             cache,
         )
-        run_until_signalled(runtime.run)
+        run_until_signalled(process.run)
 
     return adapters_command
 
@@ -124,7 +152,7 @@ def _parse_value(text: str) -> float | bool | str:
         return text
 
 
-async def _commands(simulator: Simulator, stop: asyncio.Event) -> None:
+async def _commands(simulator: sim.Simulator, stop: asyncio.Event) -> None:
     """Read ``fault DEVICE`` / ``restore DEVICE`` / ``set DEVICE.TAG VALUE`` lines from stdin."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -150,7 +178,7 @@ async def _commands(simulator: Simulator, stop: asyncio.Event) -> None:
                     click.echo("commands: fault DEVICE | restore DEVICE | set DEVICE.TAG VALUE")
                     continue
             click.echo("ok")
-        except SimError as exc:
+        except sim.SimError as exc:
             click.echo(f"error: {exc}")
 
 
@@ -169,8 +197,8 @@ def sim_command(plant_dir: Path, tick: float) -> None:
     quiet_protocol_logs()
     plant = load_plant(plant_dir)
     try:
-        simulator = Simulator(plant.devices.values(), tick)
-    except SimError as exc:
+        simulator = sim.Simulator(plant.devices.values(), tick)
+    except sim.SimError as exc:
         raise click.ClickException(str(exc)) from exc
 
     async def main(stop: asyncio.Event) -> None:
@@ -263,7 +291,7 @@ def _browse(plant: Plant, endpoint: str | None) -> None:
     for url in endpoints:
         click.echo(f"{url}:")
         try:
-            found = asyncio.run(browse(url))
+            found = asyncio.run(opcua.browse(url))
         except (OSError, TimeoutError) as exc:
             click.echo(f"  cannot browse: {exc or 'no answer'}")
             continue

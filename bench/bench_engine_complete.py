@@ -292,7 +292,7 @@ def postgres_url(given: str | None) -> Iterator[str | None]:
         yield given
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "infra"))
-    from postgres import PostgresServer, find_bindir
+    from postgres import PostgresServer, find_bindir  # noqa: PLC0415  (on sys.path only now)
 
     bindir = find_bindir()
     if bindir is None:

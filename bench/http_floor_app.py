@@ -17,6 +17,8 @@ import threading
 from flask import Flask, Response, jsonify, request
 from floor_audit import AUDIT_INSERT, Change, chain, stamp
 
+from engine.infra.db import Database
+
 OPERATION, NEXT, GATE, PART, LOT = "cut", "crimp", "cut length", "WIRE-18-RD", "W-001"
 TAKEN, LOT_UNIT, FIELD_UNIT, ACTOR = 0.5, "m", "mm", "anna"
 
@@ -107,7 +109,6 @@ def complete(number: str) -> Response:
 
 def create(path: str, units: list[str]) -> None:
     """The floor's database: Ferrule's schema with ``units`` started on 'cut' (bench setup)."""
-    from engine.infra.db import Database
 
     database = Database.from_url(f"sqlite:///{path}")
     database.create_all()

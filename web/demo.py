@@ -21,7 +21,6 @@ from engine.facade.config import Config
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
-from engine.migrations import upgrade
 from web.settings import Settings
 
 PLANT = Path("plants/acme-harness")
@@ -44,8 +43,9 @@ STOP_TIMEOUT_S = 10.0
 
 def prepare(db: Database, plant_dir: Path) -> None:
     """Schema, config, users, lots and one released work order (each only if missing)."""
-    upgrade(db)
-    Config(db).deploy(actor="ada", source=plant_dir, note="ferrule demo")
+    config = Config(db)
+    config.upgrade_schema()
+    config.deploy(actor="ada", source=plant_dir, note="ferrule demo")
     access = Access(db)
     known = {u.username for u in access.users()}
     for username, full_name, roles, qualifications in USERS:

@@ -7,16 +7,14 @@ which evaluates the same rules again and records the attempt.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dsl.model import Operation, Plant, ValueType
+from dsl.model import Operation, Plant
 from dsl.units import format_number
 from engine.facade.production import Ferrule
-from engine.floor.environment import reading_quality
-from engine.floor.tagsource import TagValue
+from engine.floor.environment import ReadingSeen
 from engine.queries.items import ItemView
 
 
@@ -70,21 +68,19 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def tag_shown(
-    plant: Plant, key: str, readings: Mapping[str, TagValue], now: dt.datetime
-) -> TagShown:
-    tag = plant.tag(key)
-    reading = readings.get(key)
-    if reading is None or reading.value is None:
-        return TagShown(key, "no value", "bad" if reading is None else reading.quality, "")
+def tag_shown(reading: ReadingSeen) -> TagShown:
+    """A live reading as the operator sees it: value with unit, quality, age."""
     value = reading.value
-    if tag.value_type is ValueType.NUMBER and not isinstance(value, bool | str):
-        shown = format_number(float(value)) + (f" {tag.unit}" if tag.unit else "")
+    if value is None:
+        return TagShown(reading.key, "no value", reading.quality, "")
+    if isinstance(value, bool):
+        shown = str(value).lower()
+    elif isinstance(value, float | int):
+        shown = format_number(float(value)) + (f" {reading.unit}" if reading.unit else "")
     else:
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
-    stamp = reading.source_time or reading.receive_time
-    age = _age(max(0.0, (now - stamp).total_seconds()))
-    return TagShown(key, shown, reading_quality(tag, reading, now), age)
+        shown = value
+    age = "" if reading.age_s is None else _age(reading.age_s)
+    return TagShown(reading.key, shown, reading.quality, age)
 
 
 def _check(data: Mapping[str, Any], tags: tuple[TagShown, ...]) -> CheckShown:
@@ -114,10 +110,7 @@ def start_panel(ferrule: Ferrule, *, number: str, actor: str) -> tuple[Plant, Pa
     preview = ferrule.preview_start(actor=actor, item=number, operation=item.current_operation)
     operation = plant.routing_for(item.product).operation(preview.operation)
     checks = tuple(
-        _check(
-            i.check, tuple(tag_shown(plant, key, preview.readings, preview.at) for key in i.tags)
-        )
-        for i in preview.interlocks
+        _check(i.check, tuple(tag_shown(r) for r in i.readings)) for i in preview.interlocks
     )
     failing = [c.because or c.name for c in checks if c.outcome != "pass"]
     blocked = preview.problem

@@ -20,6 +20,7 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 from gunicorn.workers.base import Worker
 
+from web.logging import configure_logging
 from web.settings import Settings
 
 METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -35,13 +36,13 @@ class JsonLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        from web.logging import configure_logging
-
         configure_logging(cfg.loglevel)
 
 
 def _worker_exited(_arbiter: Arbiter, worker: Worker) -> None:
-    from prometheus_client import multiprocess
+    # prometheus_client picks its value store when first imported, so it is imported only
+    # after serve() has named the multiprocess folder in the environment.
+    from prometheus_client import multiprocess  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
@@ -65,7 +66,8 @@ class FerruleServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from web.app import create_app
+        # Imported in the worker, after PROMETHEUS_MULTIPROC_DIR is set (see _worker_exited).
+        from web.app import create_app  # noqa: PLC0415
 
         return create_app()
 
@@ -104,8 +106,7 @@ def serve(host: str, port: int, workers: int, log_level: str, var_dir: Path) -> 
 
 def serve_dev(host: str, port: int) -> None:
     """Flask's development server with the reloader (one process; not for production)."""
-    from web.app import create_app
-    from web.logging import configure_logging
+    from web.app import create_app  # noqa: PLC0415  (see FerruleServer.load)
 
     configure_logging("DEBUG")
     create_app().run(host=host, port=port, debug=True, use_reloader=True)

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from dsl.tagenv import rule_tags
 from engine.commands.checks import interlock_checks, state_problem
+from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import read_item
 from engine.floor.runtime import (
     Runtime,
     operation_of,
 )
-from engine.floor.tagsource import TagValue
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql
 
@@ -24,10 +24,15 @@ from engine.infra.statements import Sql
 @dataclass(frozen=True, slots=True)
 class InterlockPreview:
     """One interlock evaluated now: its verdict as plain data (name, because, outcome and each
-    sub-check with the values it read, see :func:`explanation_json`) and the tags it reads."""
+    sub-check with the values it read, see :func:`explanation_json`) and the live readings of
+    the tags it reads, as the rules saw them."""
 
     check: Mapping[str, Any]
-    tags: tuple[str, ...]
+    readings: tuple[ReadingSeen, ...]
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(r.key for r in self.readings)
 
     @property
     def passed(self) -> bool:
@@ -37,14 +42,13 @@ class InterlockPreview:
 @dataclass(frozen=True, slots=True)
 class StartPreview(Jsonable):
     """What starting the operation would find now, without starting it or recording anything:
-    why the item's state forbids it (``problem``, "" when it does not), each interlock, and the
-    live readings they were evaluated on (by tag key), taken at ``at``."""
+    why the item's state forbids it (``problem``, "" when it does not) and each interlock with
+    the live readings it was evaluated on, taken at ``at``."""
 
     item: str
     operation: str
     problem: str
     interlocks: tuple[InterlockPreview, ...]
-    readings: Mapping[str, TagValue]
     at: dt.datetime
 
     @property
@@ -59,7 +63,7 @@ class StartPreview(Jsonable):
         return tuple({**i.check, "tags": list(i.tags)} for i in self.interlocks)
 
     json_properties = ("allowed", "checks")
-    json_hidden = frozenset({"interlocks", "readings"})
+    json_hidden = frozenset({"interlocks"})
 
 
 def preview_start(
@@ -80,8 +84,14 @@ def preview_start(
         session, runtime, plant, item=item, operation=operation, actor=actor, now=now
     )
     interlocks = tuple(
-        InterlockPreview(check, tuple(sorted(rule_tags(interlock.rule.keys))))
+        InterlockPreview(
+            check,
+            tuple(
+                reading_seen(plant.tag(key), readings.get(key), now)
+                for key in sorted(rule_tags(interlock.rule.keys))
+            ),
+        )
         for check, interlock in zip(checks, operation.interlocks, strict=True)
     )
     problem = state_problem(item, operation.id, starting=True) or ""
-    return StartPreview(item.number, operation.id, problem, interlocks, readings, now)
+    return StartPreview(item.number, operation.id, problem, interlocks, now)

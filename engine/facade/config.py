@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dsl.loader import LoadResult
+from engine import migrations
 from engine.commands import versions
 from engine.commands.versions import Deployment, VersionInfo
 from engine.infra.db import Database
@@ -23,6 +24,10 @@ class Config:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def upgrade_schema(self) -> None:
+        """Bring the database's tables to the newest migration (``ferrule db upgrade``)."""
+        migrations.upgrade(self.db)
 
     def check(
         self, files: Mapping[str, str], assets: Mapping[str, bytes], *, label: str = "bundle"

@@ -30,6 +30,7 @@ from engine.commands.quality import NonconformanceInfo
 from engine.commands.start import StartResult, start_operation
 from engine.commands.workorders import WorkOrderInfo
 from engine.errors import Blocked
+from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import ItemState
 from engine.floor.runtime import Runtime
 from engine.floor.tagsource import SetpointWriter, TagSource
@@ -374,6 +375,12 @@ class Ferrule:
         """The plant of a stored config version (see
         :func:`engine.commands.versions.plant_for_version`)."""
         return versions.plant_for_version(self.db, version_id)
+
+    def live_readings(self, plant: Plant, keys: Sequence[str]) -> list[ReadingSeen]:
+        """The live reading of each tag of ``plant`` named in ``keys``, as the rules see it now."""
+        now = self.clock()
+        readings = self.runtime.tags.read(keys) if keys else {}
+        return [reading_seen(plant.tag(key), readings.get(key), now) for key in keys]
 
     def check_component(self, *, item: str, scanned: ConsumptionInput) -> bom.PlannedConsumption:
         """What one scanned component would consume now (see

@@ -19,7 +19,8 @@ from dsl import env as keys
 from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag
 from dsl.rules import CompiledRule
 from dsl.tagenv import Quality, add_tag, rule_reading, rule_tags
-from engine.floor.tagsource import TagValue
+from engine.floor.tagsource import Scalar, TagValue
+from engine.infra.jsonable import Jsonable
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,28 @@ def _reported_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> str:
 def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> Quality:
     """``good``, ``bad`` or ``stale``, as rules see the reading (see :func:`add_tags`)."""
     return rule_reading(tag, reading.value, _reported_quality(tag, reading, now))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingSeen(Jsonable):
+    """One live reading as the rules see it, for screens: the value in the tag's unit (None when
+    there is none), its quality and how many seconds old it is (None without a value)."""
+
+    key: str
+    value: Scalar | None
+    unit: str | None
+    quality: str
+    age_s: float | None
+
+
+def reading_seen(tag: Tag, reading: TagValue | None, now: dt.datetime) -> ReadingSeen:
+    """What a screen shows of ``reading`` at ``now`` (see :class:`ReadingSeen`)."""
+    if reading is None or reading.value is None:
+        quality = "bad" if reading is None else reading.quality
+        return ReadingSeen(tag.key, None, tag.unit, quality, None)
+    stamp = reading.source_time or reading.receive_time
+    age = max(0.0, (now - stamp).total_seconds())
+    return ReadingSeen(tag.key, reading.value, tag.unit, reading_quality(tag, reading, now), age)
 
 
 def add_tags(

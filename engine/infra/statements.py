@@ -47,10 +47,13 @@ class SqlAlchemyInternals:
     their order, the dialect-level bind and result processors of a type, the columns a DML
     statement returns, a column's constant default, and wrapping a driver error.
 
-    Tested with SQLAlchemy 2.1.9 (pyproject.toml allows ``>=2.1.9,<2.2``).
-    tests/engine/test_engine_infra_statements.py pins what each method gives on SQLite and
-    PostgreSQL, so an upgrade that changes these internals fails there, naming what changed.
+    Tested with the SQLAlchemy versions in ``TESTED_WITH`` (pyproject.toml allows
+    ``>=2.0.30,<2.2``). tests/engine/test_engine_infra_statements.py pins what each method gives
+    on SQLite and PostgreSQL, so an upgrade that changes these internals fails there, naming what
+    changed.
     """
+
+    TESTED_WITH = ("2.0.30", "2.0.58", "2.1.0", "2.1.9")
 
     @staticmethod
     def compile(statement: ClauseElement, dialect: Dialect, columns: Sequence[str]) -> CompiledSql:

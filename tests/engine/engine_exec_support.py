@@ -16,7 +16,7 @@ from engine.access.signatures import SignatureInput
 from engine.commands import materials
 from engine.commands.bom import ConsumptionInput
 from engine.facade.production import Ferrule
-from engine.floor.tagsource import StaticTagSource
+from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource
 from engine.infra.db import Database
 
 GOOD_TAGS: dict[str, float | bool | str] = {
@@ -103,7 +103,6 @@ def line(db: Database, plant: Plant, users: object) -> Line:
     """The acme-harness line ready to run."""
     receive_stock(db, plant)
     tags = StaticTagSource(GOOD_TAGS)
-    from engine.floor.tagsource import RecordingSetpointWriter
 
     engine = Ferrule(db, tags, RecordingSetpointWriter())
     return Line(

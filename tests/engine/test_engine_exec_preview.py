@@ -39,7 +39,13 @@ def test_preview_evaluates_every_interlock_and_records_nothing(line: Line) -> No
     assert pressure.tags == ("press1.pressure",)
     seen = [r["display"] for c in pressure.check["checks"] for r in c["readings"]]
     assert seen == ["50 bar"]
-    assert preview.readings["press1.pressure"].value == 50.0
+    (reading,) = pressure.readings
+    assert (reading.key, reading.value, reading.unit, reading.quality) == (
+        "press1.pressure",
+        50.0,
+        "bar",
+        "good",
+    )
     assert _attempts(line) == recorded
     line.tags.set("press1.pressure", 70.0)
     assert line.engine.preview_start(actor=line.operator, item=unit, operation="crimp").allowed

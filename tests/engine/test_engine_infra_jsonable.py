@@ -16,6 +16,7 @@ from engine.commands.preview import InterlockPreview, StartPreview
 from engine.commands.quality import NonconformanceInfo
 from engine.commands.versions import Deployment, VersionInfo
 from engine.commands.workorders import WorkOrderInfo
+from engine.floor.environment import ReadingSeen
 from engine.infra.jsonable import Jsonable
 
 AT = dt.datetime(2026, 11, 30, 14, 5, 7, 123456, tzinfo=dt.UTC)
@@ -76,9 +77,8 @@ def test_computed_properties_are_written_but_not_read_back() -> None:
 
 def test_hidden_fields_stay_out_of_the_json() -> None:
     check: dict[str, Any] = {"name": "pressure", "outcome": "fail"}
-    preview = StartPreview(
-        "HA-0001", "crimp", "", (InterlockPreview(check, ("press1.pressure",)),), {}, AT
-    )
+    reading = ReadingSeen("press1.pressure", 50.0, "bar", "good", 0.5)
+    preview = StartPreview("HA-0001", "crimp", "", (InterlockPreview(check, (reading,)),), AT)
     assert preview.to_json() == {
         "item": "HA-0001",
         "operation": "crimp",

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from engine.cli.records import COMMANDS
 from engine.infra.db import Database
+from web.cli import cli
 
 Invoke = Callable[..., Result]
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"
@@ -41,7 +42,6 @@ def run(empty_db: Database) -> Invoke:
 
 
 def test_the_commands_are_registered_in_ferrule() -> None:
-    from web.cli import cli
 
     for name in ("db", "deploy", "versions", "rollback", "audit", "users"):
         assert name in cli.commands

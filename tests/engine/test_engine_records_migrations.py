@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from engine import migrations
 from engine.commands import versions
 from engine.infra.db import Database, load_models
-from engine import migrations
 from engine.records.base import Base
 
 ACME = Path(__file__).resolve().parents[2] / "plants" / "acme-harness"

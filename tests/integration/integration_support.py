@@ -12,11 +12,20 @@ import contextlib
 import functools
 import shutil
 import sys
-import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.crypto import cert_gen
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.server.server import Server
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 _TESTS = Path(__file__).resolve().parents[1]
 for _area in ("adapters", "engine"):
@@ -37,7 +46,6 @@ from engine.facade.production import Ferrule  # noqa: E402
 from engine.infra.db import Database  # noqa: E402
 from web.tags import CacheTagSource  # noqa: E402
 
-T = TypeVar("T")
 OPERATOR = "olga"
 SUPERVISOR = "sam"
 CRIMP_TAGS = ("press1.pressure", "press1.fault", "press1.target_force")
@@ -72,7 +80,6 @@ def add_people(db: Database, plant: Plant) -> None:
 
 def read_device(connection: OpcUaConnection, address: OpcUaAddress) -> Any:
     """A node's value read straight from the OPC UA server (the device's side of a write)."""
-    from asyncua.client.client import Client
 
     async def read() -> Any:
         async with Client(connection.endpoint, timeout=5) as client:
@@ -174,11 +181,6 @@ def start_line(db: Database, folder: Path, short_dir: Path) -> DeviceLine:
 def write_certificate(folder: Path, name: str, uri: str, *, server: bool) -> None:
     """A self-signed application certificate ``name.der`` and its key ``name.pem`` for the
     application ``uri`` (OPC UA servers check a session's application URI against it)."""
-    from asyncua.crypto import cert_gen
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
     key = cert_gen.generate_private_key()
     use = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     certificate = cert_gen.generate_self_signed_app_certificate(
@@ -200,7 +202,6 @@ class SecureServer:
     def __init__(
         self, endpoint: str, certificate: Path, key: Path, trusted: Path, uri: str
     ) -> None:
-        from asyncua.server.server import Server
 
         self.endpoint = endpoint
         self.certificate = certificate
@@ -211,10 +212,6 @@ class SecureServer:
 
     async def start(self, values: Mapping[str, float]) -> None:
         """Listen with one writable Double node per ``values`` key (a string node id in ns=2)."""
-        from asyncua import ua
-        from asyncua.crypto.truststore import TrustStore
-        from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
-
         server = self.server
         await server.init()
         server.disable_clock()
@@ -248,22 +245,3 @@ class SecureServer:
             bserver._server.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.server.stop(), 3.0)
-
-
-class LoopThread:
-    """An event loop in a thread, for servers that must keep answering while a test blocks."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run ``coroutine`` on the loop and wait at most ``timeout`` seconds for its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        assert not self.thread.is_alive(), "event loop thread did not stop within 5 s"
-        self.loop.close()

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_helpers import RuntimeThread, free_port, wait_for
+from adapter_helpers import LoopThread, RuntimeThread, free_port, wait_for
 from integration_support import (
     OPERATOR,
     DeviceLine,
-    LoopThread,
     SecureServer,
     read_device,
     unwritable,
@@ -72,7 +71,9 @@ def test_a_killed_press_blocks_crimp_naming_the_tag_and_its_restart_recovers_wit
     preview = line.engine.preview_start(actor=OPERATOR, item=unit, operation="crimp")
     (by_pressure,) = [i for i in preview.interlocks if i.tags == ("press1.pressure",)]
     assert by_pressure.check["outcome"] == "unknown"
-    assert preview.readings["press1.pressure"].quality == "bad"
+    assert [(r.key, r.quality, r.value) for r in by_pressure.readings] == [
+        ("press1.pressure", "bad", None)
+    ]
     item = line.engine.item(unit)
     assert (item.current_operation, item.operation_started) == ("crimp", False)
 

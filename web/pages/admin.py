@@ -255,15 +255,17 @@ def grant_qualification() -> ResponseReturnValue:
 
 def _devices() -> list[tuple[str, str, str, list[TagShown]]]:
     """(device, protocol, description, live tags) of the active config."""
-    _, plant = services().ferrule.plant()
-    readings = services().tags.read([t.key for t in plant.all_tags()])
-    now = services().ferrule.clock()
+    ferrule = services().ferrule
+    _, plant = ferrule.plant()
     return [
         (
             device.name,
             device.protocol,
             device.description,
-            [tag_shown(plant, tag.key, readings, now) for tag in device.tags.values()],
+            [
+                tag_shown(r)
+                for r in ferrule.live_readings(plant, [t.key for t in device.tags.values()])
+            ],
         )
         for device in plant.devices.values()
     ]
