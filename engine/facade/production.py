@@ -35,7 +35,7 @@ from engine.floor.items import ItemState
 from engine.floor.runtime import Runtime
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
-from engine.infra.idempotency import JsonResult, fingerprint, run_once
+from engine.infra.idempotency import JsonResult, run_once_in
 from engine.queries.genealogy import Genealogy, UsedIn, backward, forward
 from engine.queries.history import Event, item_history
 from engine.queries.items import ItemInStatus, ItemView, WipRow, item_view, items_in_status, wip
@@ -70,9 +70,7 @@ class Ferrule:
         load: Callable[[Mapping[str, Any]], R],
     ) -> R:
         now = self.clock()
-        digest = fingerprint(name, request) if key is not None else ""
-        with self.db.transaction() as session:
-            return run_once(session, key, name, digest, lambda: fn(session, now), load=load)
+        return run_once_in(self.db, key, name, request, lambda session: fn(session, now), load=load)
 
     def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
         """Re-authenticate signers before the command's transaction; a refusal is audited."""
