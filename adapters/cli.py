@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import os
 import signal
@@ -11,11 +10,11 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from adapters import opcua, runtime, sim
 from adapters.cache import CacheLayoutError, TagCache, TagValue
 from adapters.control import socket_next_to
 from adapters.states import StateChange
@@ -25,34 +24,6 @@ from dsl.units import format_number
 
 log = logging.getLogger("ferrule.adapters")
 
-
-def imported_on_first_use(name: str) -> ModuleType:
-    """The module ``name``, whose code runs when one of its attributes is first read
-    (importlib's LazyLoader); a module already imported, as it is. Like an import, it is then in
-    ``sys.modules`` and an attribute of its package."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)  # imports the package
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    package, _, attribute = name.rpartition(".")
-    setattr(sys.modules[package], attribute, module)
-    return module
-
-
-# The device protocols (asyncua and pymodbus take most of a second to import) load when
-# `adapters`, `sim` or `devices --browse` first uses them: plain `ferrule devices` needs neither.
-if TYPE_CHECKING:
-    from adapters import opcua, runtime, sim
-else:
-    opcua = imported_on_first_use("adapters.opcua")
-    runtime = imported_on_first_use("adapters.runtime")
-    sim = imported_on_first_use("adapters.sim")
 
 PLANT_DIR = click.argument(
     "plant_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
