@@ -12,8 +12,7 @@ from engine.errors import Invalid
 from engine.facade.audit import AuditTrail
 from engine.infra import audit
 from engine.infra.db import Database
-from engine.queries.audit_trail import CSV_COLUMNS, AuditFilter
-
+from engine.queries.audit_trail import AuditFilter
 
 JAN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 FEB = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
