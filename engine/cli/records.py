@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,7 +22,7 @@ from engine.access import people
 from engine.commands import versions
 from engine.commands.versions import ConfigRejected
 from engine.errors import DomainError
-from engine.infra import audit
+from engine.infra import anchors, audit
 from engine.infra.db import DEFAULT_URL, URL_VARIABLE, Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,15 +165,87 @@ def audit_group() -> None:
     """The audit trail."""
 
 
+KEY_OPTION = click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="FERRULE_ANCHOR_KEY",
+    required=True,
+    help="The anchor signing key (Ed25519 PEM; for verify its .pub is enough) "
+    "[env FERRULE_ANCHOR_KEY]. Keep it out of the database and its backups.",
+)
+ANCHORS_OPTION = click.option(
+    "--anchors",
+    "anchors_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="FERRULE_ANCHORS",
+    help="The append-only file of signed chain heads [env FERRULE_ANCHORS].",
+)
+
+
 @audit_group.command("verify")
 @database_option
-def verify_command(database_url: str) -> None:
-    """Check the hash chain; exit 1 naming the first edited, inserted or deleted record."""
+@ANCHORS_OPTION
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="FERRULE_ANCHOR_KEY",
+    help="The anchors' public (or private) key [env FERRULE_ANCHOR_KEY].",
+)
+def verify_command(database_url: str, anchors_path: Path | None, key_path: Path | None) -> None:
+    """Check the hash chain, and with --anchors the signed heads kept outside the database;
+    exit 1 naming the first edited, inserted or deleted record, or each broken anchor."""
+    if anchors_path is not None and key_path is None:
+        raise click.UsageError("--anchors needs --key (the anchors' public key) to check them")
     with _open(database_url) as db, db.session() as session:
         verdict = audit.verify(session)
+        problems = (
+            anchors.check(session, anchors_path, key_path)
+            if anchors_path is not None and key_path is not None
+            else []
+        )
     click.echo(verdict.describe(), err=not verdict.ok)
-    if not verdict.ok:
+    for problem in problems:
+        click.echo(f"anchor broken: {problem}", err=True)
+    if anchors_path is None:
+        click.echo(
+            "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
+            "(run with --anchors FILE --key KEY to check them against signed heads)"
+        )
+    elif not problems:
+        click.echo(f"anchors intact: every signed head in {anchors_path} matches the chain")
+    if not verdict.ok or problems:
         raise SystemExit(1)
+
+
+@audit_group.command("anchor")
+@database_option
+@KEY_OPTION
+@ANCHORS_OPTION
+def anchor_command(database_url: str, key_path: Path, anchors_path: Path | None) -> None:
+    """Sign the chain's head now and append it to the anchors file (run it from a timer)."""
+    if anchors_path is None:
+        raise click.UsageError("name the anchors file with --anchors or FERRULE_ANCHORS")
+    with _open(database_url) as db, db.session() as session:
+        now = anchors.head(session)
+    if now is None:
+        click.echo("the audit trail is empty; nothing to anchor")
+        return
+    anchors.append(now, key_path, anchors_path)
+    click.echo(f"anchored record #{now.seq} ({now.hash[:12]}…) in {anchors_path}")
+
+
+@audit_group.command("keygen")
+@KEY_OPTION
+def keygen_command(key_path: Path) -> None:
+    """Create the anchor signing key (0600) and its public key for auditors."""
+    if key_path.exists():
+        raise click.UsageError(f"{key_path} exists; Ferrule never overwrites a signing key")
+    public = anchors.create_key(key_path)
+    click.echo(
+        f"signing key: {key_path} (keep it secret)\npublic key: {public} (give it to auditors)"
+    )
 
 
 # ---------------------------------------------------------------- users
