@@ -2,20 +2,26 @@
 
 Layout (little-endian)::
 
-    header   64 bytes   magic, layout id, slot count, directory and slot offsets, retired flag
+    header   64 bytes   magic, slot count, directory and slot offsets, retired flag, heartbeat
     directory           JSON list of slot keys, in slot order
-    slots    128 bytes each, one per key
+    slots    128 bytes each, one per key: sequence, body, checksum
 
-A slot is guarded by a seqlock: the writer makes its sequence number odd, writes the body, then
-makes it even again; a reader copies the body between two reads of the sequence number and retries
-when they differ or are odd. Readers never block the writer and never see a half-written slot.
-When the adapter process starts with a different layout (a new plant version), it writes a new
-file, renames it over the old one and marks the old one *retired*; readers notice and reopen.
+A slot is guarded by a seqlock: the writer makes its sequence number odd, writes the body and a
+CRC-32 of the body together with the final sequence number, then makes the sequence even again. A
+reader copies the slot between two reads of the sequence number and accepts the copy only when
+both reads agree, are even, and the checksum matches; otherwise it retries (a bounded number of
+times). The sequence number alone is enough on x86; the checksum keeps a reader on a weakly
+ordered CPU (ARM, POWER), where the body's stores may become visible out of order, from
+accepting a torn slot. Readers never block the writer. When the adapter process starts with a
+different layout (a new plant version), it writes a new file, renames it over the old one and
+marks the old one *retired*; readers notice and reopen.
 
 A slot stores the value in the tag's own engineering unit (not SI), its quality, the device's source
 timestamp, the receive time (when the adapter last received or confirmed the value) and the tag's
 ``max_age``. Readers turn *good* into *stale* when the receive time is older than ``max_age``, so a
-hung or dead adapter process makes values stale on its own.
+hung or dead adapter process makes values stale on its own. The adapter process also beats a
+heartbeat in the header every second, so readers can tell "the adapter process is not running"
+from a device failure when they say why a value is unavailable.
 """
 
 from __future__ import annotations
@@ -26,24 +32,38 @@ import mmap
 import os
 import struct
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-MAGIC = b"FERRTAG1"
+MAGIC = b"FERRTAG2"
 _HEADER = struct.Struct("<8sIIIIB")  # magic, slots, dir offset, dir length, slot offset, retired
 _HEADER_SIZE = 64
 _RETIRED_AT = struct.calcsize("<8sIIII")
-# Sequence words are read and written as single aligned 8-byte items of a memoryview: never
-# with struct.pack_into, which zero-fills its target before writing, so that a reader could see
-# a passing even 0 in the middle of a write and accept a torn slot.
+# Sequence words and the heartbeat are read and written as single aligned 8-byte items of a
+# memoryview: never with struct.pack_into, which zero-fills its target before writing, so that a
+# reader could see a passing even 0 in the middle of a write and accept a torn slot.
 _WORD = 8
+_HEARTBEAT_WORD = 4  # header bytes 32..39: microseconds since the epoch; 0 once the writer closed
 _BODY = struct.Struct(
     "<BBHxxxxdddd64s"
 )  # quality, kind, text length, value, source, receive, max_age, text
+_CHECKED = struct.Struct("<Q" + _BODY.format[1:])  # what the checksum covers: sequence and body
+_CHECKSUM = struct.Struct("<I")
+_SLOT = struct.Struct(_CHECKED.format + "I")  # sequence, body, checksum
 SLOT_SIZE = 128
 TEXT_BYTES = 64
-_MAX_RETRIES = 10_000
+_MAX_ATTEMPTS = 10_000
+_MAX_MISMATCHES = 64
+"""Checksum failures with a steady, even sequence number before a slot counts as damaged: a
+weakly ordered CPU shows a torn body only for the instant its stores take to become visible."""
+
+HEARTBEAT_S = 1.0
+"""How often the adapter process beats the heartbeat."""
+HEARTBEAT_LIMIT_S = 3 * HEARTBEAT_S
+"""A heartbeat older than this means the adapter process is not running (or is hung)."""
 
 
 class Quality(enum.Enum):
@@ -62,7 +82,9 @@ Value = float | bool | str
 
 @dataclass(frozen=True, slots=True)
 class TagValue:
-    """One slot as a reader sees it. ``value`` is None when bad; ``reason`` says why."""
+    """One slot as a reader sees it. ``value`` is None when bad; ``reason`` says why, naming the
+    device or tag (``press1: connection refused``); ``since`` is when the value became unavailable
+    for that reason (None when good, or when ``reason`` itself says how long)."""
 
     value: Value | None
     quality: Quality
@@ -70,10 +92,20 @@ class TagValue:
     receive_time: float
     max_age: float
     reason: str
+    since: float | None = None
 
     def age(self, now: float) -> float:
         """Seconds since the device's source timestamp."""
         return now - self.source_time
+
+    def unavailable_reason(self, now: float) -> str | None:
+        """``reason`` with since when (``press1: connection refused (since 12 s ago)``); None
+        while the value is good."""
+        if self.quality is Quality.GOOD:
+            return None
+        if self.since is None:
+            return self.reason
+        return f"{self.reason} (since {_duration(now - self.since)} ago)"
 
 
 class CacheLayoutError(RuntimeError):
@@ -83,6 +115,15 @@ class CacheLayoutError(RuntimeError):
 def _truncate(text: str) -> bytes:
     raw = text.encode("utf-8")[:TEXT_BYTES]
     return raw.decode("utf-8", "ignore").encode("utf-8")
+
+
+def _duration(seconds: float) -> str:
+    """``12 s``, ``5 min``, ``3 h``: how long ago, for people."""
+    if seconds < 90:
+        return f"{max(seconds, 0.0):.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 class TagCacheWriter:
@@ -103,16 +144,26 @@ class TagCacheWriter:
         self._map = mmap.mmap(self._file.fileno(), 0)
         self._words = memoryview(self._map).cast("Q")
         self._map[_HEADER_SIZE : _HEADER_SIZE + len(directory)] = directory
-        for i, max_age in enumerate(max_ages):
-            _BODY.pack_into(
-                self._map, slots_at + i * SLOT_SIZE + 8, 0, _NONE, 0, 0, 0, 0, max_age, b""
-            )
-        header = (MAGIC, len(self.keys), _HEADER_SIZE, len(directory), slots_at, 0)
-        _HEADER.pack_into(self._map, 0, *header)
         self._slots_at = slots_at
         self._max_ages = tuple(max_ages)
+        for i, max_age in enumerate(max_ages):
+            self._store(slots_at + i * SLOT_SIZE, (0, _NONE, 0, 0.0, 0.0, 0.0, max_age, b""))
+        self.beat(time.time())
+        header = (MAGIC, len(self.keys), _HEADER_SIZE, len(directory), slots_at, 0)
+        _HEADER.pack_into(self._map, 0, *header)
         self.updates = 0
         _replace_and_retire(temporary, path)
+
+    def _store(self, at: int, body: tuple[Any, ...]) -> None:
+        """Write the slot at ``at`` under its seqlock, checksummed with its next sequence number."""
+        seq_at = at // _WORD
+        seq = self._words[seq_at]
+        self._words[seq_at] = seq + 1
+        checked = _CHECKED.pack(seq + 2, *body)
+        self._map[at + _WORD : at + _SLOT.size] = checked[_WORD:] + _CHECKSUM.pack(
+            zlib.crc32(checked)
+        )
+        self._words[seq_at] = seq + 2
 
     def _write(
         self,
@@ -124,7 +175,6 @@ class TagCacheWriter:
         receive: float,
         reason: str,
     ) -> None:
-        at = self._slots_at + i * SLOT_SIZE
         text = b""
         number = 0.0
         if value is None:
@@ -135,21 +185,8 @@ class TagCacheWriter:
             kind, text = _TEXT, _truncate(value)
         else:
             kind, number = _NUMBER, float(value)
-        seq = self._words[at // _WORD]
-        self._words[at // _WORD] = seq + 1
-        _BODY.pack_into(
-            self._map,
-            at + 8,
-            quality,
-            kind,
-            len(text),
-            number,
-            source,
-            receive,
-            self._max_ages[i],
-            text,
-        )
-        self._words[at // _WORD] = seq + 2
+        body = (quality, kind, len(text), number, source, receive, self._max_ages[i], text)
+        self._store(self._slots_at + i * SLOT_SIZE, body)
 
     def publish(self, key: str, value: Value, source_time: float, receive_time: float) -> None:
         """A good value received from the device."""
@@ -159,23 +196,23 @@ class TagCacheWriter:
         )
 
     def mark_bad(self, key: str, reason: str, at: float) -> None:
-        """The value is not available; ``reason`` (≤ 64 bytes kept) says why."""
+        """The value is not available since ``at``; ``reason`` (≤ 64 bytes kept) says why."""
         self._write(self.index[key], _BAD, None, source=at, receive=at, reason=reason)
 
     def confirm(self, key: str, receive_time: float) -> None:
         """The device is known to be healthy, so the last good value is still current."""
-        i = self.index[key]
-        at = self._slots_at + i * SLOT_SIZE
-        body = _BODY.unpack_from(self._map, at + 8)
-        if body[0] != _GOOD:
-            return
-        seq = self._words[at // _WORD]
-        self._words[at // _WORD] = seq + 1
-        _BODY.pack_into(self._map, at + 8, *body[:5], receive_time, *body[6:])
-        self._words[at // _WORD] = seq + 2
+        at = self._slots_at + self.index[key] * SLOT_SIZE
+        body = _BODY.unpack_from(self._map, at + _WORD)
+        if body[0] == _GOOD:
+            self._store(at, (*body[:5], receive_time, *body[6:]))
+
+    def beat(self, now: float) -> None:
+        """Show readers the adapter process is running (call every :data:`HEARTBEAT_S`)."""
+        self._words[_HEARTBEAT_WORD] = round(now * 1e6)
 
     def close(self) -> None:
-        """Unmap (the file stays for readers; they see values go stale)."""
+        """Stop the heartbeat and unmap (the file stays; readers see values go stale)."""
+        self._words[_HEARTBEAT_WORD] = 0
         self._words.release()
         self._map.close()
         self._file.close()
@@ -192,7 +229,7 @@ def _replace_and_retire(new: Path, path: Path) -> None:
         os.replace(new, path)
         try:
             with mmap.mmap(handle.fileno(), 0) as old:
-                if old[:8] == MAGIC:
+                if old[: len(MAGIC)] == MAGIC:
                     old[_RETIRED_AT] = 1
         except ValueError:  # an empty file cannot be mapped
             return
@@ -242,24 +279,79 @@ class TagCache:
             raise CacheLayoutError(
                 f"the tag cache has no slot '{key}' (is the adapter running this plant version?)"
             )
-        return self._read_at(at, time.time() if now is None else now)
+        return self._read_at(key, at, time.time() if now is None else now)
 
     def read_many(self, keys: Iterable[str], now: float | None = None) -> dict[str, TagValue]:
         """Several slots at once, with one clock reading."""
         moment = time.time() if now is None else now
         return {key: self.read(key, moment) for key in keys}
 
-    def _read_at(self, at: int, now: float) -> TagValue:
-        mapped, words, seq_at = self._map, self._words, at // _WORD
-        for attempt in range(_MAX_RETRIES):
+    def unavailable_reason(self, key: str, now: float | None = None) -> str | None:
+        """Why ``key`` has no usable value, for the operator (``press1: connection refused
+        (since 12 s ago)``, ``the adapter process is not running (last heartbeat 8 s ago)``);
+        None while its value is good. Never raises."""
+        moment = time.time() if now is None else now
+        try:
+            return self.read(key, moment).unavailable_reason(moment)
+        except CacheLayoutError as exc:
+            return str(exc)
+
+    def last_heartbeat(self) -> float | None:
+        """When the adapter process last showed it runs (epoch seconds); None once it stopped."""
+        self._fresh()
+        micros = self._words[_HEARTBEAT_WORD]
+        return micros / 1e6 if micros else None
+
+    def _adapter_down(self, now: float) -> str | None:
+        """Why nothing in the cache is current, when the adapter process's heartbeat says so."""
+        beat = self.last_heartbeat()
+        if beat is None:
+            return "the adapter process is not running"
+        if now - beat > HEARTBEAT_LIMIT_S:
+            return (
+                f"the adapter process is not running (last heartbeat {_duration(now - beat)} ago)"
+            )
+        return None
+
+    def _read_at(self, key: str, at: int, now: float) -> TagValue:
+        mapped, words, seq_at, end = self._map, self._words, at // _WORD, at + _SLOT.size
+        mismatches = 0
+        for attempt in range(_MAX_ATTEMPTS):
             before = words[seq_at]
-            body = _BODY.unpack_from(mapped, at + 8)
+            raw = mapped[at:end]
             after = words[seq_at]
             if before == after and not before & 1:
-                return _decode(body, now)
+                slot = _SLOT.unpack(raw)
+                if slot[0] == before and zlib.crc32(raw[: _CHECKED.size]) == slot[-1]:
+                    return self._decode(key, slot, now)
+                mismatches += 1
+                if mismatches == _MAX_MISMATCHES:
+                    return _unreadable(f"{key}: its tag cache slot is damaged (checksum mismatch)")
             if attempt % 64 == 63:  # out of step with a busy writer: let it finish
                 time.sleep(0.0001)
-        raise CacheLayoutError(f"slot at {at} in {self.path} kept changing while being read")
+        return _unreadable(f"{key}: its tag cache slot kept changing while being read")
+
+    def _decode(self, key: str, slot: tuple[Any, ...], now: float) -> TagValue:
+        _, quality, kind, length, number, source, receive, max_age, raw, _ = slot
+        if quality == _GOOD:
+            value: Value = number
+            if kind == _BOOL:
+                value = bool(number)
+            elif kind == _TEXT:
+                value = raw[:length].decode("utf-8", "ignore")
+            if now - receive <= max_age:
+                return TagValue(value, Quality.GOOD, source, receive, max_age, "")
+            stale = self._adapter_down(now) or f"{key}: no update for {now - receive:.1f} s"
+            return TagValue(value, Quality.STALE, source, receive, max_age, stale)
+        down = self._adapter_down(now)
+        if down is not None:
+            return TagValue(None, Quality.BAD, source, receive, max_age, down)
+        if quality == _BAD:
+            reason = raw[:length].decode("utf-8", "ignore")
+            return TagValue(None, Quality.BAD, source, receive, max_age, reason, since=source)
+        return TagValue(
+            None, Quality.BAD, source, receive, max_age, f"{key}: no value received yet"
+        )
 
     def close(self) -> None:
         """Unmap the file."""
@@ -267,15 +359,5 @@ class TagCache:
         self._map.close()
 
 
-def _decode(body: tuple[int, int, int, float, float, float, float, bytes], now: float) -> TagValue:
-    quality, kind, length, number, source, receive, max_age, raw = body
-    text = raw[:length].decode("utf-8", "ignore")
-    if quality != _GOOD:
-        reason = text if quality == _BAD else "no value received yet"
-        return TagValue(None, Quality.BAD, source, receive, max_age, reason)
-    value: Value = number if kind == _NUMBER else bool(number) if kind == _BOOL else text
-    if now - receive > max_age:
-        return TagValue(
-            value, Quality.STALE, source, receive, max_age, f"no update for {now - receive:.1f} s"
-        )
-    return TagValue(value, Quality.GOOD, source, receive, max_age, "")
+def _unreadable(reason: str) -> TagValue:
+    return TagValue(None, Quality.BAD, 0.0, 0.0, 0.0, reason)

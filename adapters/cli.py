@@ -203,7 +203,7 @@ def describe(tag: Tag, found: TagValue | None, now: float) -> tuple[str, str, st
     if value is not None and tag.unit:
         shown += f" {tag.unit}"
     age = f"{found.age(now):.1f} s" if found.source_time else "-"
-    return shown, found.quality.value, age, found.reason
+    return shown, found.quality.value, age, found.unavailable_reason(now) or ""
 
 
 @click.command("devices")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from adapters.cache import Value
+
+log = logging.getLogger(__name__)
 
 
 def socket_next_to(cache_path: Path) -> Path:
@@ -67,6 +70,13 @@ async def _answer(
         return {"ok": True, "read_back": await write(key, number, tolerance)}
     except errors as exc:
         return {"ok": False, "error": str(exc)}
+    except Exception as exc:  # a bug, not a device failure: the worker still gets an answer
+        log.exception("writing setpoint %s failed unexpectedly", key)
+        return {
+            "ok": False,
+            "error": f"cannot write {key}: the adapter process failed ({type(exc).__name__}; "
+            "see its log)",
+        }
 
 
 class ControlClient:

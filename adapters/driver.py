@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Protocol
 
@@ -13,14 +14,26 @@ class DeviceError(Exception):
     """A device could not be reached, or answered with an error. The message says which and why."""
 
 
+class DeviceLost(DeviceError):
+    """The connection to the device dropped (rather than the device answering with an error)."""
+
+
+def stopping() -> bool:
+    """Whether the current task is being cancelled (Python 3.11's ``wait_for`` can swallow a
+    cancel that races with a timeout, so loops check this as well)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class DeviceSink(Protocol):
     """Where a driver reports what it hears from its device."""
 
     def value(self, tag: Tag, value: Value, source_time: float | None) -> None:
-        """A good value; ``source_time`` is the device's timestamp (None: the device has none)."""
+        """A value the device reports good; ``source_time`` is its timestamp (None: the device
+        has none). The sink still marks a NaN or infinite number bad."""
 
     def tag_bad(self, tag: Tag, reason: str) -> None:
-        """The device says this one tag's value is not usable."""
+        """This one tag's value is not usable; ``reason`` says why (the sink names the tag)."""
 
     def confirm(self) -> None:
         """The device answered just now, so every good value it gave is still current."""

@@ -3,7 +3,9 @@
 The only module that imports pymodbus. The driver reads merged register blocks (see
 :mod:`adapters.codec`) once per poll interval over one connection, one request at a time. pymodbus'
 own reconnect is switched off (the runtime backs off instead) and requests are not retried, so a
-hung device is noticed after one timeout.
+hung device is noticed after one timeout. A request in flight when the connection drops fails at
+once: pymodbus would leave it waiting for its timeout, so the driver races every request against
+pymodbus' connection hook.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -21,7 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from adapters.cache import Value
 from adapters.codec import Block, decode, encode, is_bit, modbus_address, plan_blocks
-from adapters.driver import DeviceError, DeviceSink
+from adapters.driver import DeviceError, DeviceLost, DeviceSink, stopping
 from dsl.model import Device, ModbusConnection, RegisterKind, Tag
 
 _READ_CODE = {
@@ -44,6 +48,12 @@ def _number(value: Value, tag: Tag) -> float | bool:
     return value
 
 
+def _abandon(request: asyncio.Future[Any]) -> None:
+    """Cancel a request nobody waits for any more; whatever it ends with is dropped quietly."""
+    request.cancel()
+    request.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+
+
 class ModbusDriver:
     """One Modbus TCP connection to a device, polled in merged blocks."""
 
@@ -52,29 +62,60 @@ class ModbusDriver:
         self.connection = _connection(device)
         self.blocks = plan_blocks(device.tags.values())
         self._client: AsyncModbusTcpClient | None = None
+        self._lost: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
         """Open the TCP connection (no automatic reconnect, no retries)."""
         conn = self.connection
+        self._lost = asyncio.get_running_loop().create_future()
         client = AsyncModbusTcpClient(
             conn.host,
             port=conn.port,
             timeout=conn.timeout_s,
             retries=0,
             reconnect_delay=0,
+            trace_connect=self._connection_changed,
         )
         self._client = client
         if not await client.connect():
             raise DeviceError(f"cannot connect to {conn.host}:{conn.port}")
 
+    def _connection_changed(self, connected: bool) -> None:
+        """pymodbus' connection hook: remember a drop, so the request in flight fails now."""
+        if not connected and self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+
+    def _connected(self) -> tuple[AsyncModbusTcpClient, asyncio.Future[None]]:
+        """The client and the future its connection's loss completes; DeviceError before connect."""
+        if self._client is None or self._lost is None:
+            raise DeviceError(f"device {self.device.name} is not connected")
+        return self._client, self._lost
+
+    async def _exchange(self, send: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        """Send one request (one at a time) and wait for its answer; DeviceLost as soon as the
+        connection drops, DeviceError when the device does not answer in time."""
+        _, lost = self._connected()
+        async with self._lock:
+            try:
+                answer = asyncio.ensure_future(send())  # raises at once when already disconnected
+                racing: set[asyncio.Future[Any]] = {answer, lost}
+                try:
+                    done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not answer.done():
+                        _abandon(answer)
+                if answer not in done:
+                    raise DeviceLost("connection lost")
+                return answer.result()
+            except ModbusException as exc:
+                raise self._failure(exc) from exc
+
     async def _request(
         self, kind: RegisterKind, address: int, count: int
     ) -> list[int] | list[bool]:
         """One read; DeviceError on an exception response or a lost connection."""
-        client = self._client
-        if client is None:
-            raise DeviceError(f"device {self.device.name} is not connected")
+        client, _ = self._connected()
         unit = self.connection.unit_id
         readers = {
             RegisterKind.COIL: client.read_coils,
@@ -82,11 +123,9 @@ class ModbusDriver:
             RegisterKind.HOLDING: client.read_holding_registers,
             RegisterKind.INPUT: client.read_input_registers,
         }
-        async with self._lock:
-            try:
-                response: ModbusPDU = await readers[kind](address, count=count, device_id=unit)
-            except ModbusException as exc:
-                raise self._failure(exc) from exc
+        response = await self._exchange(
+            partial(readers[kind], address, count=count, device_id=unit)
+        )
         if response.isError():
             raise DeviceError(
                 f"reading {kind.value} {address}..{address + count - 1}: "
@@ -101,20 +140,21 @@ class ModbusDriver:
         if isinstance(exc, ModbusIOException):
             return DeviceError(f"no answer within {self.connection.timeout_s:g} s")
         if isinstance(exc, ConnectionException):
-            return DeviceError("connection lost")
+            return DeviceLost("connection lost")
         return DeviceError(str(exc))
 
     async def serve(self, sink: DeviceSink) -> None:
-        """Poll every block once per poll interval until a request fails."""
+        """Poll every block once per poll interval until a request fails (or, between polls,
+        the connection drops)."""
+        _, lost = self._connected()
         interval = self.connection.poll_interval_ms / 1000
-        current = asyncio.current_task()
         next_poll = time.monotonic()
-        while current is None or not current.cancelling():
+        while not stopping():
             for block in self.blocks:
                 self._report(block, await self._request(block.kind, block.start, block.count), sink)
             sink.confirm()
             next_poll = max(next_poll + interval, time.monotonic())
-            await asyncio.sleep(next_poll - time.monotonic())
+            await asyncio.wait({lost}, timeout=next_poll - time.monotonic())
         raise asyncio.CancelledError
 
     def _report(self, block: Block, words: Sequence[int | bool], sink: DeviceSink) -> None:
@@ -131,26 +171,17 @@ class ModbusDriver:
     async def write(self, tag: Tag, value: Value) -> None:
         """Write a holding register (or two) or a coil."""
         address = modbus_address(tag)
-        client = self._client
-        if client is None:
-            raise DeviceError(f"device {self.device.name} is not connected")
+        client, _ = self._connected()
         if address.kind not in (RegisterKind.HOLDING, RegisterKind.COIL):
             raise DeviceError(f"tag {tag.key}: {address.kind.value} values are read-only in Modbus")
         words = encode(address, _number(value, tag))
         unit = self.connection.unit_id
-        async with self._lock:
-            try:
-                if address.kind is RegisterKind.COIL:
-                    response = await client.write_coil(
-                        address.address, bool(words[0]), device_id=unit
-                    )
-                else:
-                    registers = [int(w) for w in words]
-                    response = await client.write_registers(
-                        address.address, registers, device_id=unit
-                    )
-            except ModbusException as exc:
-                raise self._failure(exc) from exc
+        if address.kind is RegisterKind.COIL:
+            send = partial(client.write_coil, address.address, bool(words[0]), device_id=unit)
+        else:
+            registers = [int(w) for w in words]
+            send = partial(client.write_registers, address.address, registers, device_id=unit)
+        response = await self._exchange(send)
         if response.isError():
             raise DeviceError("device answered with an exception response")
 

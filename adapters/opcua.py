@@ -1,9 +1,14 @@
 """OPC UA (asyncua): the client driver, endpoint browsing and the simulator's server.
 
 The only module that imports asyncua. The driver subscribes to every tag of a device with the
-configured publishing interval, probes the server every half timeout (so a hung server is noticed
-within its timeout) and writes values with the Variant type the node already has, because servers
-reject a Python int written to a Double node.
+configured publishing interval and writes values with the Variant type the node already has,
+because servers reject a Python int written to a Double node.
+
+Every half timeout it checks that the device is still being heard: the server must answer a
+probe read (so a hung server is noticed within its timeout), the task reading the subscription
+must be running, and a publish response (data or keep-alive) must have arrived within the
+subscription's keep-alive period plus the timeout. Only then are the good values confirmed: a
+session that stays up while its subscription froze does not keep stale values "good".
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from asyncua import ua
 from asyncua.client.client import Client
-from asyncua.common.subscription import DataChangeEvent, Subscription
+from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent, Subscription
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.crypto.uacrypto import load_certificate
 from asyncua.server.server import Server
@@ -28,7 +34,7 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 from cryptography import x509
 
 from adapters.cache import Value
-from adapters.driver import DeviceError, DeviceSink
+from adapters.driver import DeviceError, DeviceLost, DeviceSink, stopping
 from dsl.model import Device, OpcUaAddress, OpcUaConnection, Tag, ValueType
 
 log = logging.getLogger(__name__)
@@ -80,7 +86,7 @@ def _as_value(tag: Tag, raw: Any) -> Value:
         return str(raw)
     if isinstance(raw, bool | int | float):
         return float(raw)
-    raise DeviceError(f"tag {tag.key}: node holds {type(raw).__name__} {raw!r}, expected a number")
+    raise DeviceError(f"the node holds {type(raw).__name__} {raw!r}, expected a number")
 
 
 def _application_uri(certificate: x509.Certificate) -> str | None:
@@ -98,6 +104,19 @@ def _status_text(status: ua.StatusCode | None) -> str | None:
     if status is None or status.is_good():
         return None
     return str(status.name)
+
+
+def _reader_failure(reader: asyncio.Task[None]) -> DeviceError:
+    """Why the task reading the subscription ended (it only ends when something went wrong)."""
+    if reader.cancelled():
+        return DeviceError("the OPC UA subscription reader stopped")
+    failure = reader.exception()
+    if failure is None:
+        return DeviceError("the OPC UA subscription ended")
+    if isinstance(failure, DeviceError):
+        return failure
+    log.error("the OPC UA subscription reader failed", exc_info=failure)
+    return DeviceError(f"the OPC UA subscription reader failed ({type(failure).__name__})")
 
 
 class OpcUaDriver:
@@ -171,61 +190,99 @@ class OpcUaDriver:
         return self._client
 
     async def serve(self, sink: DeviceSink) -> None:
-        """Report the initial values, then subscription changes, and probe the server."""
+        """Report the initial values, then subscription changes, and watch the device."""
         client = self._require_client()
         for tag, data in zip(self.device.tags.values(), self._initial, strict=True):
             self._report(sink, tag, data)
         sink.confirm()
-        subscription = await client.create_subscription(
-            self.connection.publishing_interval_ms, None, queue_maxsize=100_000
-        )
+        subscription, silence_limit = await self._subscribe(client)
         nodes = [client.get_node(node) for node in self._tags_by_node]
         results = await subscription.subscribe_data_change(nodes)
         for tag, result in zip(self._tags_by_node.values(), results, strict=True):
             if isinstance(result, ua.StatusCode):
-                sink.tag_bad(tag, f"cannot subscribe: {result.name}")
-        consumer = asyncio.create_task(self._consume(subscription, sink))
+                sink.tag_bad(tag, f"cannot subscribe ({result.name})")
+        reader = asyncio.create_task(
+            self._consume(subscription, sink), name=f"opcua-subscription:{self.device.name}"
+        )
         try:
-            await self._probe(client, sink)
+            await self._watch(client, subscription, silence_limit, reader, sink)
         finally:
-            consumer.cancel()
+            reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(consumer, 1.0)
-        raise DeviceError(f"device {self.device.name}: subscription ended")
+                await asyncio.wait_for(reader, 1.0)
+
+    async def _subscribe(self, client: Client) -> tuple[Subscription, float]:
+        """A subscription whose server sends a keep-alive at least every half timeout when no
+        value changes, and how long it may then stay silent before the device counts as lost."""
+        conn = self.connection
+        half_timeout_ms = conn.timeout_s * 1000 / 2
+        keep_alive_count = max(1, int(half_timeout_ms // conn.publishing_interval_ms))
+        params = ua.CreateSubscriptionParameters(
+            RequestedPublishingInterval=conn.publishing_interval_ms,
+            RequestedLifetimeCount=max(10_000, 3 * keep_alive_count),
+            RequestedMaxKeepAliveCount=keep_alive_count,
+            MaxNotificationsPerPublish=10_000,
+            PublishingEnabled=True,
+        )
+        # Not Client.create_subscription: asyncua's stale-subscription watchdog would recreate a
+        # silent subscription and reset its last_publish_at, hiding the silence from _watch.
+        subscription = Subscription(client.uaclient.session, params, queue_maxsize=100_000)
+        revised = await subscription.init()
+        keep_alive_s = revised.RevisedPublishingInterval / 1000 * revised.RevisedMaxKeepAliveCount
+        return subscription, keep_alive_s + conn.timeout_s
 
     async def _consume(self, subscription: Subscription, sink: DeviceSink) -> None:
+        """Report data changes; raise when the server says the subscription is gone."""
         async for event in subscription:
             if isinstance(event, DataChangeEvent):
                 tag = self._tags_by_node.get(event.node.nodeid.to_string())
                 if tag is not None and event.data.monitored_item.Value is not None:
                     self._report(sink, tag, event.data.monitored_item.Value)
+            elif isinstance(event, StatusChangeEvent):
+                ended = _status_text(event.notification.Status)
+                if ended is not None:
+                    raise DeviceError(f"the server ended the OPC UA subscription ({ended})")
 
-    async def _probe(self, client: Client, sink: DeviceSink) -> None:
-        """Read the server state every half timeout; raise when it fails or the link drops."""
+    async def _watch(
+        self,
+        client: Client,
+        subscription: Subscription,
+        silence_limit: float,
+        reader: asyncio.Task[None],
+        sink: DeviceSink,
+    ) -> NoReturn:
+        """Every half timeout, confirm the good values if the device is still being heard;
+        raise at once when the link drops or the subscription's reader ends."""
         assert self._lost is not None
         timeout = self.connection.timeout_s
-        current = asyncio.current_task()
-        while current is None or not current.cancelling():
-            done, _ = await asyncio.wait({self._lost}, timeout=timeout / 2)
-            if done:
-                raise DeviceError("connection lost") from self._lost.result()
+        subscribed_at = time.monotonic()
+        watched: set[asyncio.Future[Any]] = {self._lost, reader}
+        while not stopping():
+            await asyncio.wait(watched, timeout=timeout / 2, return_when=asyncio.FIRST_COMPLETED)
+            if self._lost.done():
+                raise DeviceLost("connection lost") from self._lost.result()
+            if reader.done():
+                raise _reader_failure(reader)
             try:
                 await asyncio.wait_for(client.nodes.server_state.read_value(), timeout)
             except TimeoutError as exc:
                 raise DeviceError(f"no answer within {timeout:g} s") from exc
             except (ConnectionError, OSError) as exc:
-                raise DeviceError("connection lost") from exc
+                raise DeviceLost("connection lost") from exc
+            silent = time.monotonic() - (subscription.last_publish_at or subscribed_at)
+            if silent > silence_limit:
+                raise DeviceError(f"no data from the OPC UA subscription for {silent:.1f} s")
             sink.confirm()
         raise asyncio.CancelledError
 
     def _report(self, sink: DeviceSink, tag: Tag, data: ua.DataValue) -> None:
         bad = _status_text(data.StatusCode)
         if bad is not None:
-            sink.tag_bad(tag, f"device reports {bad}")
+            sink.tag_bad(tag, f"the device reports {bad}")
             return
         raw = data.Value.Value if data.Value is not None else None
         if raw is None:
-            sink.tag_bad(tag, "device sent no value")
+            sink.tag_bad(tag, "the device sent no value")
             return
         try:
             value = _as_value(tag, raw)
@@ -363,6 +420,12 @@ class OpcUaSimServer:
         """A tag's current value on the server (clients may have written it)."""
         value = await self._server.get_node(self._node_ids[key]).read_value()
         return _as_value(self.device.tags[key.partition(".")[2]], value)
+
+    async def freeze_subscriptions(self) -> None:
+        """Fault: stop publishing to every subscription while sessions stay up and reads still
+        answer (a device whose subscription froze): clients get neither data nor keep-alives."""
+        for subscription in list(self._server.iserver.subscription_service.subscriptions.values()):
+            await subscription.stop()
 
     async def stop(self) -> None:
         """Stop listening; bounded, since ``stop()`` can hang with clients still connected."""

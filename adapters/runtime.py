@@ -3,9 +3,11 @@
 One task per device connects, reports values into the shared cache (:mod:`adapters.cache`) and,
 when the connection fails, marks the device's tags bad at once and reconnects with bounded
 exponential backoff. The first failure is logged as a warning, repeats at debug level, recovery
-at info. Equipment states are re-derived whenever a tag they read changes (and every second, so
-staleness is noticed). Setpoint writes arrive through :mod:`adapters.control`. Shutdown is
-bounded: every task gets a deadline.
+at info. A tag stays bad with the first reason given for it (so readers can say since when) until
+a value or a different reason arrives; NaN and infinite numbers are bad too. Equipment states are
+re-derived whenever a tag they read changes (and every second, so staleness is noticed). The
+cache's heartbeat is beaten every second. Setpoint writes arrive through :mod:`adapters.control`.
+Shutdown is bounded: every task gets a deadline.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.cache import TagCache, TagCacheWriter, Value
+from adapters.cache import HEARTBEAT_S, TagCache, TagCacheWriter, Value
 from adapters.control import serve_control
-from adapters.driver import DeviceError, Driver
+from adapters.driver import DeviceError, DeviceLost, Driver, stopping
 from adapters.protocols import driver_for
 from adapters.states import StateChange, StateTracker, state_key
 from dsl.model import Device, Plant, Tag, ValueType
+from dsl.units import format_number
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +48,25 @@ class Backoff:
         return min(self.cap, self.first * 2.0 ** min(attempt, 30))
 
 
-def stopping() -> bool:
-    """Whether the current task is being cancelled (Python 3.11's ``wait_for`` can swallow a
-    cancel that races with a timeout, so loops check this as well)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
 class SetpointError(Exception):
     """A setpoint could not be written or was not confirmed; the message is for the operator."""
 
 
 def _bounded(text: str) -> str:
     return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _shown(tag: Tag, value: Value) -> str:
+    """A value with the tag's unit, as people write it: ``1200 N``."""
+    text = format_number(value) if isinstance(value, float) else str(value)
+    return f"{text} {tag.unit}" if tag.unit else text
+
+
+def _non_finite(value: Value) -> str | None:
+    """``NaN``, ``+Inf`` or ``-Inf`` for a number that is not finite, else None."""
+    if not isinstance(value, float) or math.isfinite(value):
+        return None
+    return "NaN" if math.isnan(value) else "+Inf" if value > 0 else "-Inf"
 
 
 class DeviceRunner:
@@ -78,23 +88,27 @@ class DeviceRunner:
         self.driver: Driver | None = None
         self.failure: str = "not connected yet"
         self._last: dict[str, Value] = {}
+        self._bad: dict[str, str] = {}
 
     # -- DeviceSink
     def value(self, tag: Tag, value: Value, source_time: float | None) -> None:
-        """A good value: published when new, otherwise just confirmed."""
+        """A good value: published when new, otherwise just confirmed; NaN and ±Inf are bad."""
+        non_finite = _non_finite(value)
+        if non_finite is not None:
+            self.tag_bad(tag, f"the device sent {non_finite}")
+            return
         now = time.time()
         if tag.key in self._last and self._last[tag.key] == value:
             self.writer.confirm(tag.key, now)
             return
+        self._bad.pop(tag.key, None)
         self._last[tag.key] = value
         self.writer.publish(tag.key, value, source_time or now, now)
         self.changed(tag)
 
     def tag_bad(self, tag: Tag, reason: str) -> None:
-        """One tag is unusable."""
-        self._last.pop(tag.key, None)
-        self.writer.mark_bad(tag.key, _bounded(reason), time.time())
-        self.changed(tag)
+        """One tag is unusable for ``reason`` (the tag's key is put in front)."""
+        self._mark_bad(tag, f"{tag.key}: {reason}")
 
     def confirm(self) -> None:
         """The device answered: every good value is current."""
@@ -102,12 +116,22 @@ class DeviceRunner:
         for key in self._last:
             self.writer.confirm(key, now)
 
+    def _mark_bad(self, tag: Tag, reason: str) -> None:
+        """Mark ``tag`` bad unless it already is for this reason (which keeps its since-when)."""
+        bounded = _bounded(reason)
+        if self._bad.get(tag.key) == bounded:
+            return
+        self._bad[tag.key] = bounded
+        self._last.pop(tag.key, None)
+        self.writer.mark_bad(tag.key, bounded, time.time())
+        self.changed(tag)
+
     # -- the connection loop
     def mark_lost(self, reason: str) -> None:
-        """Every tag of the device is bad for ``reason``."""
+        """Every tag of the device is bad for ``reason`` (the device's name is put in front)."""
         self.failure = reason
         for tag in self.device.tags.values():
-            self.tag_bad(tag, f"{self.device.name}: {reason}")
+            self._mark_bad(tag, f"{self.device.name}: {reason}")
 
     async def run(self) -> None:
         """Connect, serve, and on failure mark bad and retry with backoff; until cancelled."""
@@ -128,8 +152,7 @@ class DeviceRunner:
             except Exception as exc:  # any failure of a device means: mark bad, back off, retry
                 reason = describe_failure(exc, timeout)
                 self.driver = None
-                if reason != self.failure or attempt == 0:
-                    self.mark_lost(reason)
+                self.mark_lost(reason)
                 if attempt == 0:
                     log.warning(
                         "device %s failed: %s; reconnecting with backoff (repeats logged quietly)",
@@ -158,12 +181,16 @@ class DeviceRunner:
             read_back = await asyncio.wait_for(driver.read(tag), timeout)
         except TimeoutError as exc:
             raise SetpointError(f"cannot write {tag.key}: no answer within {timeout:g} s") from exc
+        except (DeviceLost, OSError) as exc:  # the device dropped the connection meanwhile
+            raise SetpointError(
+                f"cannot write {tag.key}: {self.device.name}: "
+                f"{describe_failure(exc, timeout)} while writing {_shown(tag, value)}"
+            ) from exc
         except (DeviceError, ValueError) as exc:
             raise SetpointError(f"cannot write {tag.key}: {exc}") from exc
-        unit = f" {tag.unit}" if tag.unit else ""
         if not _matches(tag, value, read_back, tolerance):
             raise SetpointError(
-                f"{tag.key} read back {read_back}{unit} after writing {value}{unit}"
+                f"{tag.key} read back {_shown(tag, read_back)} after writing {_shown(tag, value)}"
             )
         self.value(tag, read_back, time.time())
         return read_back
@@ -227,6 +254,12 @@ class AdapterRuntime:
         self._dirty.add(tag.key)
         self._wake.set()
 
+    async def _beat(self) -> None:
+        """Tell readers the adapter process runs (see :meth:`TagCache.unavailable_reason`)."""
+        while not stopping():
+            self.writer.beat(time.time())
+            await asyncio.sleep(HEARTBEAT_S)
+
     async def _track_states(self) -> None:
         self.states.evaluate()
         while not stopping():
@@ -251,6 +284,7 @@ class AdapterRuntime:
         """Run every device and the state tracker until ``stop`` is set; bounded shutdown."""
         tasks = [asyncio.create_task(r.run(), name=f"device:{n}") for n, r in self.runners.items()]
         tasks.append(asyncio.create_task(self._track_states(), name="states"))
+        tasks.append(asyncio.create_task(self._beat(), name="heartbeat"))
         control = None
         try:
             if self.control_path is not None:

@@ -9,10 +9,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -40,6 +40,7 @@ from dsl.rules import CompiledRule
 from dsl.scope import Scope, Symbol
 
 SPAN = Span("site.yaml", 1, 1, 1, 2)
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -215,4 +216,23 @@ class RuntimeThread:
         self.loop.call_soon_threadsafe(self.stop_event.set)
         self.thread.join(10)
         assert not self.thread.is_alive(), "runtime did not stop within 10 s"
+        self.loop.close()
+
+
+class LoopThread:
+    """An event loop in a thread, for servers that must keep answering while a test blocks."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``coroutine`` on the loop and wait at most ``timeout`` seconds for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        assert not self.thread.is_alive(), "event loop thread did not stop within 5 s"
         self.loop.close()

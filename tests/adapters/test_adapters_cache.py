@@ -1,8 +1,11 @@
-"""The shared tag cache: values, quality, staleness, layout changes, and torn-read safety."""
+"""The shared tag cache: values, quality, staleness, reasons, layout changes, and torn-read
+safety."""
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
+import struct
 from pathlib import Path
 
 import pytest
@@ -30,7 +33,7 @@ def test_nothing_received_yet_reads_bad(tmp_path: Path) -> None:
     assert (found.value, found.quality, found.reason) == (
         None,
         Quality.BAD,
-        "no value received yet",
+        "a.n: no value received yet",
     )
 
 
@@ -54,7 +57,11 @@ def test_values_not_confirmed_within_max_age_read_stale(tmp_path: Path) -> None:
     cache = TagCache.open(path)
     assert cache.read("a.n", now=101.9).quality is Quality.GOOD
     stale = cache.read("a.n", now=102.5)
-    assert (stale.value, stale.quality, stale.reason) == (1.0, Quality.STALE, "no update for 2.5 s")
+    assert (stale.value, stale.quality, stale.reason) == (
+        1.0,
+        Quality.STALE,
+        "a.n: no update for 2.5 s",
+    )
     writer.confirm("a.n", 102.4)
     assert cache.read("a.n", now=102.5).quality is Quality.GOOD
     assert cache.read("a.n", now=102.5).source_time == 100.0
@@ -66,6 +73,47 @@ def test_confirm_does_not_revive_a_bad_value(tmp_path: Path) -> None:
     writer.mark_bad("a.n", "down", 100.0)
     writer.confirm("a.n", 101.0)
     assert TagCache.open(path).read("a.n", now=101.0).quality is Quality.BAD
+
+
+def test_the_reason_a_value_is_unavailable_says_what_happened_and_since_when(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tags.mmap"
+    writer = TagCacheWriter(path, ["a.n", "a.m", "a.s"], [2.0, 2.0, 2.0])
+    writer.mark_bad("a.n", "a: connection refused", 100.0)
+    writer.publish("a.s", 1.0, 100.0, 100.0)
+    cache = TagCache.open(path)
+    assert cache.unavailable_reason("a.n", now=112.0) == "a: connection refused (since 12 s ago)"
+    assert cache.unavailable_reason("a.n", now=400.0) == "a: connection refused (since 5 min ago)"
+    assert cache.unavailable_reason("a.m", now=112.0) == "a.m: no value received yet"
+    assert cache.unavailable_reason("a.s", now=101.0) is None
+    assert cache.unavailable_reason("a.s", now=102.5) == "a.s: no update for 2.5 s"
+    assert cache.unavailable_reason("a.x", now=112.0) == (
+        "the tag cache has no slot 'a.x' (is the adapter running this plant version?)"
+    )
+
+
+def test_unavailable_values_of_a_silent_adapter_process_say_it_is_not_running(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tags.mmap"
+    writer = TagCacheWriter(path, ["a.n", "a.s"], [60.0, 60.0])
+    writer.beat(100.0)
+    writer.mark_bad("a.n", "a: connection refused", 100.0)
+    writer.publish("a.s", 1.0, 100.0, 100.0)
+    cache = TagCache.open(path)
+    assert cache.last_heartbeat() == 100.0
+    assert cache.unavailable_reason("a.n", now=102.0) == "a: connection refused (since 2 s ago)"
+    assert cache.unavailable_reason("a.n", now=112.0) == (
+        "the adapter process is not running (last heartbeat 12 s ago)"
+    )
+    assert cache.read("a.s", now=112.0).quality is Quality.GOOD  # good until its max_age
+    assert cache.read("a.s", now=161.0).reason == (
+        "the adapter process is not running (last heartbeat 61 s ago)"
+    )
+    writer.close()
+    assert cache.last_heartbeat() is None
+    assert cache.unavailable_reason("a.n", now=112.0) == "the adapter process is not running"
 
 
 def test_a_missing_cache_says_how_to_start_the_adapter(tmp_path: Path) -> None:
@@ -95,6 +143,27 @@ def test_readers_follow_a_new_layout(tmp_path: Path) -> None:
     second.publish("a.n", 2.0, 100.0, 100.0)
     assert cache.read("a.n", now=100.0).value == 2.0
     assert cache.keys == ("a.m", "a.n")
+
+
+def test_a_slot_that_fails_its_checksum_is_never_read_as_its_torn_value(tmp_path: Path) -> None:
+    """What a reader on a weakly ordered CPU can meet: an even, steady sequence number over a body
+    whose new bytes are not all visible yet. The checksum turns it away; the next write heals."""
+    path = tmp_path / "tags.mmap"
+    writer = TagCacheWriter(path, ["a.n"], [5.0])
+    writer.publish("a.n", 72.5, 100.0, 100.0)
+    with path.open("r+b") as handle, mmap.mmap(handle.fileno(), 0) as mapped:
+        value_at = mapped.find(struct.pack("<d", 72.5))
+        assert value_at > 0
+        mapped[value_at : value_at + 8] = struct.pack("<d", 99.0)
+    cache = TagCache.open(path)
+    torn = cache.read("a.n", now=100.5)
+    assert (torn.value, torn.quality, torn.reason) == (
+        None,
+        Quality.BAD,
+        "a.n: its tag cache slot is damaged (checksum mismatch)",
+    )
+    writer.publish("a.n", 73.0, 101.0, 101.0)
+    assert cache.read("a.n", now=101.5).value == 73.0
 
 
 def _hammer(path: str, count: int, started: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import signal
 import tempfile
 import time
@@ -30,9 +31,9 @@ from adapters.opcua import OpcUaSimServer
 from dsl.model import Device, ModbusAddress, OpcUaAddress, RegisterKind, SimBehaviour, ValueType
 
 H = RegisterKind.HOLDING
-LOST = ("connection lost", "connection refused", "no answer within 1 s")
-"""What a killed device reads as: the loss itself or a failed reconnect (a Modbus request in
-flight when the server dies only fails at its timeout)."""
+LOST = ("connection lost", "connection refused")
+"""What a killed device reads as: the loss itself or a failed reconnect (never a timeout: a
+request in flight when the server dies fails at once)."""
 
 
 def constant(value: float | bool | str) -> SimBehaviour:
@@ -49,6 +50,8 @@ def build_devices(timeout_s: float = 1.0) -> list[Device]:
             "recipe": {"value_type": ValueType.STRING, "sim": constant("HA-100")},
             "target": {"unit": "N", "writable": True, "sim": constant(0.0)},
             "strokes": {"sim": SimBehaviour("counter", value=0, rate_per_s=20.0)},
+            "nan": {"sim": constant(math.nan)},
+            "ninf": {"sim": constant(-math.inf)},
         },
         timeout_s=timeout_s,
     )
@@ -75,6 +78,8 @@ def build_devices(timeout_s: float = 1.0) -> list[Device]:
                 ModbusAddress(H, 120, "uint16"),
                 {"sim": SimBehaviour("walk", value=500, low=0, high=1000)},
             ),
+            "nan": (ModbusAddress(H, 106, "float32"), {"sim": constant(math.nan)}),
+            "inf": (ModbusAddress(H, 112, "float32"), {"sim": constant(math.inf)}),
         },
         timeout_s=timeout_s,
     )
@@ -147,9 +152,31 @@ def test_a_killed_device_turns_bad_at_once_and_recovers_after_restart(
         bad = wait_for(reading(cache, key), lambda v: v.quality is Quality.BAD, 1.5, f"{key} bad")
         device = key.partition(".")[0]
         assert bad.reason in {f"{device}: {why}" for why in LOST}
+        assert (cache.unavailable_reason(key) or "").startswith(f"{device}: "), key
+        assert (cache.unavailable_reason(key) or "").endswith(" ago)"), key
     sim.start()
     wait_for(reading(cache, "press.pressure"), good(70.5), 15, "press.pressure recovered")
     wait_for(reading(cache, "tester.big"), good(2.5), 15, "tester.big recovered")
+
+
+def test_non_finite_numbers_are_bad_with_a_reason_the_operator_can_read(
+    live: tuple[SimProcess, RuntimeThread, TagCache],
+) -> None:
+    _, _, cache = live
+    for key, sent in {
+        "press.nan": "NaN",
+        "press.ninf": "-Inf",
+        "tester.nan": "NaN",
+        "tester.inf": "+Inf",
+    }.items():
+        reason = f"{key}: the device sent {sent}"
+        found = wait_for(
+            reading(cache, key),
+            lambda v, reason=reason: v.quality is Quality.GOOD or v.reason == reason,
+            10,
+            f"{key} reported",
+        )
+        assert (found.value, found.quality, found.reason) == (None, Quality.BAD, reason)
 
 
 def test_a_hung_device_is_detected_within_its_timeout(
