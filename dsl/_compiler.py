@@ -44,6 +44,8 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "round_in": typed.round_in,
+    "equal": typed.equal,
+    "is_member": typed.is_member,
 }
 _GLOBALS: dict[str, Any] = {
     "__builtins__": {},
@@ -131,7 +133,7 @@ def assert_whitelisted(tree: ast.AST) -> None:
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name) and node.func.id in _HELPERS and not node.keywords
         ):
-            raise ForbiddenSyntax("only abs, min, max and round can be called")
+            raise ForbiddenSyntax(f"only {', '.join(_HELPERS)} can be called")
         if isinstance(node, ast.Constant) and not _allowed_constant(node.value):
             raise ForbiddenSyntax(f"constant {node.value!r} is not allowed in a compiled rule")
         if isinstance(node, ast.FunctionDef) and node.decorator_list:
@@ -169,7 +171,10 @@ def to_python(expr: typed.Expr) -> ast.expr:
         op = ast.And() if expr.op == "and" else ast.Or()
         return ast.BoolOp(op, [to_python(o) for o in expr.operands])
     if isinstance(expr, typed.CompareExpr):
-        return ast.Compare(to_python(expr.left), [_COMPARE_OPS[expr.op]()], [to_python(expr.right)])
+        left, right = to_python(expr.left), to_python(expr.right)
+        if expr.left.type.kind == "number" and expr.op in ("==", "!="):
+            return _negated(_call("equal", left, right), expr.op == "!=")
+        return ast.Compare(left, [_COMPARE_OPS[expr.op]()], [right])
     if isinstance(expr, typed.BetweenExpr):
         return ast.Compare(
             to_python(expr.low),
@@ -177,20 +182,27 @@ def to_python(expr: typed.Expr) -> ast.expr:
             [to_python(expr.value), to_python(expr.high)],
         )
     if isinstance(expr, typed.MemberExpr):
+        value, items = to_python(expr.value), ast.Constant(cast(Any, expr.items))
+        if expr.value.type.kind == "number":
+            return _negated(_call("is_member", value, items), expr.negated)
         membership: ast.cmpop = ast.NotIn() if expr.negated else ast.In()
-        items = ast.Constant(cast(Any, expr.items))
-        return ast.Compare(to_python(expr.value), [membership], [items])
+        return ast.Compare(value, [membership], [items])
     if isinstance(expr, typed.ArithExpr):
         return ast.BinOp(to_python(expr.left), _ARITH_OPS[expr.op](), to_python(expr.right))
     if isinstance(expr, typed.CallExpr):
-        return ast.Call(ast.Name(expr.function, ast.Load()), [to_python(a) for a in expr.args], [])
+        return _call(expr.function, *map(to_python, expr.args))
     if isinstance(expr, typed.RoundExpr):
-        args = [
-            to_python(expr.operand),
-            *map(ast.Constant, (expr.digits, expr.factor, expr.offset)),
-        ]
-        return ast.Call(ast.Name("round_in", ast.Load()), args, [])
+        constants = map(ast.Constant, (expr.digits, expr.factor, expr.offset))
+        return _call("round_in", to_python(expr.operand), *constants)
     raise AssertionError(f"unexpected typed node {expr!r}")
+
+
+def _call(helper: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(_name(helper), list(args), [])
+
+
+def _negated(test: ast.expr, negate: bool) -> ast.expr:
+    return ast.UnaryOp(ast.Not(), test) if negate else test
 
 
 def _name(identifier: str) -> ast.Name:

@@ -7,28 +7,43 @@ just the first). The result feeds :mod:`dsl._compiler`.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from dsl import _parser as syntax
 from dsl import env
 from dsl.diagnostics import did_you_mean
 from dsl.scope import Kind, Scope, Symbol
-from dsl.units import Dims, UnknownUnit, dims_name, format_number, parse_unit
+from dsl.units import (
+    Dims,
+    Unit,
+    UnknownUnit,
+    difference_unit,
+    dims_name,
+    format_number,
+    parse_unit,
+)
 
 _NO_DIMS: Dims = (0, 0, 0, 0, 0)
 _TIME_DIMS: Dims = (0, 0, 1, 0, 0)
+_TEMPERATURE_DIMS: Dims = (0, 0, 0, 0, 1)
+
+Temperature = Literal["absolute", "difference"]
 
 
 @dataclass(frozen=True, slots=True)
 class Type:
-    """A value's kind; numbers also carry a dimension and the unit they are shown in."""
+    """A value's kind; numbers also carry a dimension, the unit they are shown in, and (as
+    pint does) the powers of ``%`` and of temperature-difference units they hold."""
 
     kind: Kind
     dims: Dims = _NO_DIMS
     unit: str | None = None
+    percent: int = 0
+    delta: int = 0
 
     @property
     def is_plain(self) -> bool:
@@ -36,18 +51,38 @@ class Type:
 
     @property
     def is_percent(self) -> bool:
-        return self.kind == "number" and self.unit == "%"
+        return self.kind == "number" and self.dims == _NO_DIMS and self.percent == 1
 
     @property
     def is_ordered(self) -> bool:
         return self.kind in ("number", "date", "datetime")
+
+    @property
+    def offset(self) -> float:
+        """The SI offset of the unit it is shown in: non-zero for °C and °F only."""
+        unit = parse_unit(self.unit) if self.unit else None
+        return unit.offset if unit is not None else 0.0
+
+    @property
+    def temperature(self) -> Temperature | None:
+        """``absolute`` for a temperature in °C or °F, ``difference`` for a temperature
+        difference, None for anything else (kelvin may stand for either)."""
+        if self.kind != "number" or self.dims != _TEMPERATURE_DIMS:
+            return None
+        if self.offset:
+            return "absolute"
+        return "difference" if self.delta else None
 
     def describe(self, article: bool = False) -> str:
         """How messages name this type: ``pressure (bar)``, ``a plain number``, ``text``."""
         if self.kind == "number":
             if self.is_plain:
                 return "a plain number"
-            name = "percent" if self.is_percent else dims_name(self.dims)
+            name = dims_name(self.dims)
+            if self.is_percent:
+                name = "percent"
+            elif self.temperature == "difference":
+                name = "temperature difference"
             text = f"{name} ({self.unit})" if self.unit else name
             return f"{_article(name)} {text}" if article else text
         return {
@@ -171,6 +206,21 @@ def round_in(value: float, digits: int, factor: float, offset: float) -> float:
     return round((value - offset) / factor, digits) * factor + offset
 
 
+def equal(a: float, b: float) -> bool:
+    """``a == b`` for numbers in SI: within a relative 1e-9 (absolute 1e-12), so that
+    ``10 % + 5 % == 15 %`` holds; two whole numbers are equal only when they are the same."""
+    if a == b:
+        return True
+    if float(a).is_integer() and float(b).is_integer():
+        return False
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def is_member(value: float, items: frozenset[float]) -> bool:
+    """``value in items`` for numbers, with :func:`equal`."""
+    return value in items or any(equal(value, item) for item in items)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A type error at source offsets ``start``..``end``."""
@@ -277,7 +327,7 @@ class _Checker:
         if wanted is None:
             self.fail(typed, f"the target has an unknown unit '{unit}'")
         elif not _same_type(wanted, typed.type):
-            hint = None
+            hint = _temperature_hint(wanted, typed)
             if isinstance(typed, Const) and typed.type.is_plain and wanted.unit:
                 hint = f"write {format_number(typed.value)} {wanted.unit}"
             self.fail(
@@ -335,7 +385,7 @@ class _Checker:
             )
             return None
         value = node.value * unit.factor + unit.offset
-        return Const(Type("number", unit.dims, node.unit), node.start, node.end, value)
+        return Const(_unit_type(unit), node.start, node.end, value)
 
     def name(self, node: syntax.Name) -> Expr | None:
         dotted = node.dotted
@@ -546,10 +596,21 @@ class _Checker:
                 ok = False
         if not ok:
             return None
+        if name == "abs":
+            # °C and °F take the absolute value of their number, as pint does: abs(-12 °C) = 12 °C
+            offset = first.type.offset
+            moved = _shifted(first, -offset)
+            if isinstance(moved, Const):
+                result: Expr = Const(first.type, node.start, node.end, abs(moved.value))
+            else:
+                result = CallExpr(first.type, node.start, node.end, name, (moved,))
+            return _shifted(result, offset)
+        # the result is one of the values: a temperature or a difference if any of them is
+        kind = next((a.type for a in args if a.type.temperature), first.type)
         function = _NUMERIC_FUNCTIONS[name]
         if all(isinstance(a, Const) for a in args):
-            return Const(first.type, node.start, node.end, function(*(_value(a) for a in args)))
-        return CallExpr(first.type, node.start, node.end, name, tuple(args))
+            return Const(kind, node.start, node.end, function(*(_value(a) for a in args)))
+        return CallExpr(kind, node.start, node.end, name, tuple(args))
 
     # ------------------------------------------------------------ logic
 
@@ -612,7 +673,7 @@ class _Checker:
         if not self.comparable(node, left, right, node.op):
             return None
         if isinstance(left, Const) and isinstance(right, Const):
-            return Const(BOOL, node.start, node.end, _COMPARE[node.op](left.value, right.value))
+            return Const(BOOL, node.start, node.end, _compared(left, node.op, right))
         return CompareExpr(BOOL, node.start, node.end, left, node.op, right)
 
     def comparable(self, node: _Located, left: Expr, right: Expr, op: str) -> bool:
@@ -708,7 +769,12 @@ class _Checker:
             return None
         constants = frozenset(_value(i) for i in items)
         if isinstance(value, Const):
-            return Const(BOOL, node.start, node.end, (value.value in constants) != node.negated)
+            found = (
+                is_member(value.value, constants)
+                if value.type.kind == "number"
+                else value.value in constants
+            )
+            return Const(BOOL, node.start, node.end, found != node.negated)
         return MemberExpr(BOOL, node.start, node.end, value, constants, node.negated)
 
     # ------------------------------------------------------------ arithmetic
@@ -724,9 +790,14 @@ class _Checker:
         if operand.type.kind != "number":
             self.fail(node, f"cannot negate {operand.type.describe(True)}")
             return None
-        if isinstance(operand, Const):
-            return Const(operand.type, node.start, node.end, -operand.value)
-        return NegExpr(operand.type, node.start, node.end, operand)
+        # °C and °F negate their number, as pint does: -(20 °C + 5 K) is -25 °C
+        offset = operand.type.offset
+        moved = _shifted(operand, -offset)
+        if isinstance(moved, Const):
+            negated: Expr = Const(operand.type, node.start, node.end, -moved.value)
+        else:
+            negated = NegExpr(operand.type, node.start, node.end, moved)
+        return _shifted(negated, offset)
 
     def arithmetic(self, node: syntax.Arithmetic) -> Expr | None:
         typed = self.exprs([node.first, *(operand for _, operand in node.rest)])
@@ -755,6 +826,14 @@ class _Checker:
                 if side.type.kind != "number":
                     self.fail(side, f"cannot {_VERB[op]} {side.type.describe(True)}")
                     return None
+                if side.type.temperature == "absolute":
+                    self.fail(
+                        side,
+                        f"cannot {_VERB[op]} an absolute temperature ({side.type.unit})",
+                        "only temperature differences can be multiplied or divided, such as "
+                        "`10 delta_degC` or `10 K`",
+                    )
+                    return None
             return _product_type(a, op, b)
         times = {"date", "datetime"}
         if a.kind in times or b.kind in times:
@@ -763,7 +842,7 @@ class _Checker:
             if side.type.kind != "number":
                 self.fail(side, f"cannot {_VERB[op]} {side.type.describe(True)}")
                 return None
-        if not _same_type(a, b):
+        if not _addable(a, b):
             joined = "and" if op == "+" else "from"
             first, second = (a, b) if op == "+" else (b, a)
             self.fail(
@@ -772,7 +851,48 @@ class _Checker:
                 _mismatch_hint(left, right),
             )
             return None
-        return b if a.is_plain else a
+        if a.temperature or b.temperature:
+            return self.temperature_sum(span, left, op, right)
+        return a
+
+    def temperature_sum(self, span: _Span, left: Expr, op: str, right: Expr) -> Type | None:
+        """``+``/``-`` with a temperature in °C/°F or a temperature difference, as in pint, except
+        that a kelvin constant next to a °C/°F temperature is a difference (``t - 2 K``)."""
+        a, b = left.type, right.type
+        if a.temperature == b.temperature == "absolute":
+            if op == "-":
+                return _difference(a)
+            constant = right if isinstance(right, Const) else left
+            hint = _difference_hint(constant)
+            if not isinstance(constant, Const):
+                hint += "; to average two temperatures write a + (b - a) / 2"
+            self.fail(span, f"cannot add two absolute temperatures ({a.unit} + {b.unit})", hint)
+            return None
+        if "absolute" in (a.temperature, b.temperature):
+            absolute, other = (left, right) if a.temperature == "absolute" else (right, left)
+            if other.type.temperature is None and not isinstance(other, Const):
+                # a value read in kelvin is a temperature, not a difference
+                if op == "+":
+                    self.fail(
+                        span,
+                        f"cannot add two absolute temperatures ({a.unit} + {b.unit})",
+                        "a tag or field in K is an absolute temperature; " + _difference_hint(None),
+                    )
+                    return None
+                return _difference(absolute.type)
+            if op == "-" and absolute is right:
+                if a.temperature == "difference":
+                    self.fail(
+                        span,
+                        f"cannot subtract an absolute temperature ({b.unit}) from a temperature "
+                        "difference",
+                        "write the temperature first: a temperature minus a difference is a "
+                        "temperature",
+                    )
+                    return None
+                return _difference(b)
+            return absolute.type
+        return a if a.temperature == "difference" else b
 
     def date_arith(self, span: _Span, left: Expr, op: str, right: Expr) -> Type | None:
         a, b = left.type, right.type
@@ -832,15 +952,42 @@ def _value(expr: Expr) -> Any:
     return expr.value
 
 
+def _shifted(expr: Expr, by: float) -> Expr:
+    """``expr + by``: moves a °C/°F value to the zero of its unit and back."""
+    if not by:
+        return expr
+    if isinstance(expr, Const):
+        return Const(expr.type, expr.start, expr.end, expr.value + by)
+    return ArithExpr(
+        expr.type, expr.start, expr.end, expr, "+", Const(PLAIN, expr.end, expr.end, by)
+    )
+
+
+def _compared(left: Const, op: str, right: Const) -> bool:
+    if left.type.kind == "number" and op in ("==", "!="):
+        return equal(left.value, right.value) == (op == "==")
+    return _COMPARE[op](left.value, right.value)
+
+
+def _unit_type(unit: Unit) -> Type:
+    return Type("number", unit.dims, unit.text, unit.percent, unit.delta)
+
+
 def _quantity_type(unit_text: str | None) -> Type | None:
     if not unit_text:
         return PLAIN
     unit = parse_unit(unit_text)
-    return Type("number", unit.dims, unit_text) if unit else None
+    return _unit_type(unit) if unit else None
 
 
-def _same_type(a: Type, b: Type) -> bool:
-    """Whether values of ``a`` and ``b`` may be compared, added or listed together."""
+def _difference(absolute: Type) -> Type:
+    """The type of the difference of two temperatures, shown in ``delta_degC`` or ``delta_degF``."""
+    assert absolute.unit is not None
+    return Type("number", _TEMPERATURE_DIMS, difference_unit(absolute.unit), delta=1)
+
+
+def _addable(a: Type, b: Type) -> bool:
+    """Whether values of ``a`` and ``b`` may be added or subtracted (temperatures aside)."""
     if a.kind != b.kind:
         return False
     if a.kind != "number":
@@ -850,24 +997,56 @@ def _same_type(a: Type, b: Type) -> bool:
     return not ((a.is_percent and b.is_plain) or (b.is_percent and a.is_plain))
 
 
+def _same_type(a: Type, b: Type) -> bool:
+    """Whether values of ``a`` and ``b`` may be compared or listed together."""
+    return _addable(a, b) and {a.temperature, b.temperature} != {"absolute", "difference"}
+
+
 def _product_type(a: Type, op: str, b: Type) -> Type:
     sign = 1 if op == "*" else -1
     dims: Dims = tuple(x + sign * y for x, y in zip(a.dims, b.dims, strict=True))  # type: ignore[assignment]
-    if a.is_percent or a.is_plain:
-        unit = b.unit if op == "*" else (f"/{b.unit}" if b.unit else a.unit)
-    elif b.is_percent or b.is_plain:
+    percent = a.percent + sign * b.percent
+    unit: str | None
+    if dims == _NO_DIMS:
+        unit = {0: None, 1: "%"}.get(percent, f"%^{percent}")
+    elif a.dims == _NO_DIMS:
+        unit = b.unit if op == "*" else f"/{b.unit}"
+    elif b.dims == _NO_DIMS:
         unit = a.unit
     else:
         unit = f"{a.unit}{'·' if op == '*' else '/'}{b.unit}"
-    if dims == _NO_DIMS and not (a.is_percent or b.is_percent):
-        unit = None
-    return Type("number", dims, unit)
+    return Type("number", dims, unit, percent, a.delta + sign * b.delta)
+
+
+def _difference_hint(example: Expr | None) -> str:
+    """How to write a temperature difference, with the number of ``example`` if it is a °C/°F
+    constant."""
+    number, unit, kelvin = 10.0, "delta_degC", 10.0
+    if isinstance(example, Const) and example.type.temperature == "absolute":
+        written = parse_unit(example.type.unit or "")
+        assert written is not None
+        number = (example.value - written.offset) / written.factor
+        unit, kelvin = difference_unit(written.text), number * written.factor
+    return (
+        f"write a temperature difference as `{format_number(number)} {unit}` "
+        f"or `{format_number(kelvin)} K`"
+    )
+
+
+def _temperature_hint(wanted: Type, found: Expr) -> str | None:
+    """How to write ``found``, an absolute temperature, as the difference that is ``wanted``."""
+    if wanted.temperature == "difference" and found.type.temperature == "absolute":
+        return _difference_hint(found)
+    return None
 
 
 def _mismatch_hint(left: Expr, right: Expr) -> str | None:
     """``press1.pressure > 60``: suggest the unit the plain number needs."""
     if {left.type.kind, right.type.kind} == {"date", "datetime"}:
         return "compare dates with today and instants with now"
+    temperature = _temperature_hint(left.type, right) or _temperature_hint(right.type, left)
+    if temperature:
+        return temperature
     for plain, other in ((left, right), (right, left)):
         if isinstance(plain, Const) and plain.type.is_plain and other.type.unit:
             return f"give the number a unit: {format_number(plain.value)} {other.type.unit}"

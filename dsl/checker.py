@@ -115,6 +115,7 @@ class _PlantBuilder:
         if self.has_errors or site is None or any(d.is_error for d in self.report.diagnostics):
             return None
         self.unused(devices, equipment, parts, products, routings)
+        self.bom_balance(products, routings)
         return Plant(
             site=site,
             devices=MappingProxyType(devices),
@@ -167,6 +168,30 @@ class _PlantBuilder:
                     f"part '{part.name}' is in no product's BOM",
                     "add it to a bom, or remove it",
                 )
+
+    def bom_balance(self, products: dict[str, Product], routings: dict[str, Routing]) -> None:
+        """Warn where a product's BOM lists another quantity than its routing consumes."""
+        for routing in routings.values():
+            product = products[routing.product]
+            consumed: dict[str, float] = {}
+            for operation in routing.operations:
+                for consumption in operation.consume:
+                    consumed[consumption.part] = (
+                        consumed.get(consumption.part, 0.0) + consumption.quantity
+                    )
+            listed: dict[str, float] = {}
+            for line in product.bom:
+                listed[line.part] = listed.get(line.part, 0.0) + line.quantity
+            for line in product.bom:
+                used = consumed.get(line.part, 0.0)
+                if abs(used - listed[line.part]) > 1e-9 * max(1.0, abs(used)):
+                    self.report.warning(
+                        line.span,
+                        f"the BOM of product '{product.name}' lists {listed[line.part]:g} "
+                        f"{line.unit} of {line.part}, but routing '{routing.name}' consumes "
+                        f"{used:g} {line.unit}",
+                        "make the BOM quantity match the sum of the routing's consume lines",
+                    )
 
     # ------------------------------------------------------------ site
 

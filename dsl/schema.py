@@ -17,11 +17,21 @@ ScalarKind = Literal[
 @dataclass(frozen=True, slots=True)
 class Scalar:
     """A single value. ``allowed`` restricts text to a set of words; ``dimension`` says which
-    dimension a quantity must have (``time``, ``percent``), None for any."""
+    dimension a quantity must have (``time``, ``percent``), None for any.
+
+    A number may be bounded: ``minimum`` and ``maximum`` (inclusive), ``positive`` (more than 0;
+    for a quantity, the number as written) and ``nonzero``; ``why`` is the hint shown when a
+    value is out of bounds.
+    """
 
     kind: ScalarKind
     allowed: tuple[str, ...] = ()
     dimension: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    positive: bool = False
+    nonzero: bool = False
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,11 @@ class OneOf:
 Type = Scalar | Section | NamedMap | ListOf | OneOf
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+RESERVED_WORDS = frozenset(
+    {"and", "or", "not", "in", "between", "true", "false", "today", "now", "operator",
+     "equipment", "unit", "lot"}
+)  # fmt: skip
+"""Words of the rule language, which device, tag and field names cannot be."""
 
 TEXT = Scalar("text")
 NAME = Scalar("name")
@@ -126,8 +141,12 @@ OPCUA = Section(
 MODBUS = Section(
     (
         Key("host", TEXT, "Host name or IP address of the Modbus TCP server.", required=True),
-        Key("port", INTEGER, "TCP port; default 502."),
-        Key("unit_id", INTEGER, "Modbus unit (slave) id; default 1."),
+        Key("port", Scalar("integer", minimum=1, maximum=65535), "TCP port; default 502."),
+        Key(
+            "unit_id",
+            Scalar("integer", minimum=0, maximum=255),
+            "Modbus unit (slave) id; default 1.",
+        ),
         Key("poll_interval", DURATION, "How often registers are read; default 100 ms."),
         Key("timeout", DURATION, "Request timeout; default 1 s."),
     )
@@ -144,26 +163,34 @@ SIM = Section(
 )
 
 TAG_TYPES = ("number", "bool", "string", "int16", "uint16", "int32", "uint32", "float32")
+ADDRESS = Scalar("integer", minimum=0, maximum=65535)
 
 TAG = Section(
     (
         Key("node", TEXT, 'OPC UA node id, e.g. "ns=2;s=Line1.Press.Pressure".'),
-        Key("holding", INTEGER, "Modbus holding register address (0-based)."),
-        Key("input", INTEGER, "Modbus input register address (0-based)."),
-        Key("coil", INTEGER, "Modbus coil address (0-based)."),
-        Key("discrete", INTEGER, "Modbus discrete input address (0-based)."),
+        Key("holding", ADDRESS, "Modbus holding register address (0-based)."),
+        Key("input", ADDRESS, "Modbus input register address (0-based)."),
+        Key("coil", ADDRESS, "Modbus coil address (0-based)."),
+        Key("discrete", ADDRESS, "Modbus discrete input address (0-based)."),
         Key(
             "type",
             Scalar("text", allowed=TAG_TYPES),
             "OPC UA: number, bool or string (default number). Modbus registers: int16, uint16, "
-            "int32, uint32, float32 (default uint16); coils and discrete inputs are bool.",
+            "int32, uint32, float32, or bool (true when not 0); default uint16. Coils and "
+            "discrete inputs are bool.",
         ),
         Key(
             "word_order",
             Scalar("text", allowed=("big", "little")),
             "Word order of 32-bit Modbus values; default big.",
         ),
-        Key("scale", NUMBER, "Modbus: engineering value = raw * scale + offset; default 1."),
+        Key(
+            "scale",
+            Scalar(
+                "number", nonzero=True, why="a scale of 0 makes every reading equal to the offset"
+            ),
+            "Modbus: engineering value = raw * scale + offset; default 1.",
+        ),
         Key("offset", NUMBER, "Modbus: engineering value = raw * scale + offset; default 0."),
         Key("unit", TEXT, "Engineering unit of the value, e.g. bar."),
         Key("max_age", DURATION, "A value older than this reads as stale; default 5 s."),
@@ -228,10 +255,12 @@ PART = Section(
     )
 )
 
+PART_QUANTITY = Scalar("quantity", positive=True, why="remove the line if the part is not used")
+
 BOM_LINE = Section(
     (
         Key("part", NAME, "The part.", required=True),
-        Key("qty", QUANTITY, "Quantity per product unit, in the part's unit.", required=True),
+        Key("qty", PART_QUANTITY, "Quantity per product unit, in the part's unit.", required=True),
     )
 )
 
@@ -301,16 +330,16 @@ SETPOINT = Section(
 CONSUMPTION = Section(
     (
         Key("part", NAME, "The part consumed (must be in the product's BOM).", required=True),
-        Key("qty", QUANTITY, "Quantity consumed, in the part's unit.", required=True),
+        Key("qty", PART_QUANTITY, "Quantity consumed, in the part's unit.", required=True),
         Key("tolerance", FRACTION, "Allowed deviation of the actual quantity, e.g. 2 %."),
     )
 )
 
 SAMPLING = Section(
     (
-        Key("every", INTEGER, "Every n-th item."),
-        Key("first", INTEGER, "The first n items of each work order."),
-        Key("percent", NUMBER, "This percentage of items."),
+        Key("every", Scalar("integer", minimum=1), "Every n-th item."),
+        Key("first", Scalar("integer", minimum=1), "The first n items of each work order."),
+        Key("percent", Scalar("number", positive=True, maximum=100), "This percentage of items."),
     ),
     exactly_one=(("every", "first", "percent"),),
 )
@@ -320,7 +349,11 @@ FAIL_ACTIONS = ("hold", "nonconformance", "scrap")
 REWORK = Section(
     (
         Key("rework", NAME, "The operation to send the item back to.", required=True),
-        Key("max", INTEGER, "Most rework loops; default 3, then a nonconformance."),
+        Key(
+            "max",
+            Scalar("integer", minimum=1),
+            "Most rework loops; default 3, then a nonconformance.",
+        ),
     )
 )
 
@@ -377,8 +410,12 @@ SCHEMAS: dict[str, Section] = {"plant": PLANT_FILE, "routing": ROUTING_FILE}
 
 # ---------------------------------------------------------------- JSON Schema
 
-_NUMBER_TEXT = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
-QUANTITY_PATTERN = rf"^\s*{_NUMBER_TEXT}\s*\S.*$"
+_MAGNITUDE_TEXT = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+_UNIT_TEXT = r"\s*[^\s\d.+-].*$"
+QUANTITY_PATTERN = rf"^\s*[-+]?{_MAGNITUDE_TEXT}{_UNIT_TEXT}"
+POSITIVE_QUANTITY_PATTERN = rf"^\s*\+?(?=[\d.]*[1-9]){_MAGNITUDE_TEXT}{_UNIT_TEXT}"
+"""A quantity written as text has a unit (a bare number is a YAML number); a positive one has a
+non-zero number without a minus sign."""
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 _SCALAR_JSON: dict[ScalarKind, dict[str, object]] = {
@@ -399,11 +436,7 @@ def json_schema_of(declared: Type, description: str | None = None) -> dict[str, 
     """The JSON Schema of one declared type."""
     result: dict[str, object]
     if isinstance(declared, Scalar):
-        result = (
-            {"enum": list(declared.allowed)}
-            if declared.allowed
-            else dict(_SCALAR_JSON[declared.kind])
-        )
+        result = {"enum": list(declared.allowed)} if declared.allowed else _scalar_json(declared)
     elif isinstance(declared, Section):
         result = {
             "type": "object",
@@ -421,7 +454,10 @@ def json_schema_of(declared: Type, description: str | None = None) -> dict[str, 
     elif isinstance(declared, NamedMap):
         result = {"type": "object", "additionalProperties": json_schema_of(declared.value)}
         if declared.identifier:
-            result["propertyNames"] = {"pattern": IDENTIFIER_PATTERN}
+            result["propertyNames"] = {
+                "pattern": IDENTIFIER_PATTERN,
+                "not": {"enum": sorted(RESERVED_WORDS)},
+            }
     elif isinstance(declared, ListOf):
         result = {"type": "array", "items": json_schema_of(declared.item)}
         if declared.min_items:
@@ -432,6 +468,25 @@ def json_schema_of(declared: Type, description: str | None = None) -> dict[str, 
         result = {"anyOf": [json_schema_of(option) for option in declared.options]}
     if description:
         result["description"] = description
+    return result
+
+
+def _scalar_json(declared: Scalar) -> dict[str, object]:
+    if declared.kind == "quantity" and declared.positive:
+        return {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": POSITIVE_QUANTITY_PATTERN},
+            ]
+        }
+    result = dict(_SCALAR_JSON[declared.kind])
+    bounds = {
+        "minimum": declared.minimum,
+        "maximum": declared.maximum,
+        "exclusiveMinimum": 0 if declared.positive else None,
+        "not": {"const": 0} if declared.nonzero else None,
+    }
+    result.update({key: bound for key, bound in bounds.items() if bound is not None})
     return result
 
 

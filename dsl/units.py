@@ -2,9 +2,11 @@
 
 A unit is a dimension vector over (length, mass, time, current, temperature) with a factor and an
 offset to SI: ``si = value * factor + offset``. Offsets exist only for °C and °F, which are
-absolute temperatures (``20 °C`` is 293.15 K). Compound units are products (``N·m``) and
-quotients (``mm/s``, ``L/min``, ``/min``) of named units, with optional exponents (``m3``, ``m²``,
-``s^-2``). Unit names are case-sensitive: ``mohm`` is a milliohm, ``Mohm`` a megaohm.
+absolute temperatures (``20 °C`` is 293.15 K); ``delta_degC`` and ``delta_degF`` (pint's names)
+are temperature differences of their size, without an offset. Compound units are products
+(``N·m``) and quotients (``mm/s``, ``L/min``, ``/min``) of named units, with optional exponents
+(``m3``, ``m²``, ``s^-2``). Unit names are case-sensitive: ``mohm`` is a milliohm, ``Mohm`` a
+megaohm.
 """
 
 from __future__ import annotations
@@ -35,12 +37,18 @@ _VOLUME: Dims = (3, 0, 0, 0, 0)
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """A parsed unit: ``si = value * factor + offset``."""
+    """A parsed unit: ``si = value * factor + offset``.
+
+    ``percent`` and ``delta`` count the powers of ``%`` and of temperature-difference units in
+    it (``%/min`` has percent 1, ``delta_degC/s`` has delta 1), as pint keeps them apart.
+    """
 
     text: str
     dims: Dims
     factor: float
     offset: float = 0.0
+    percent: int = 0
+    delta: int = 0
 
     @property
     def is_percent(self) -> bool:
@@ -48,8 +56,10 @@ class Unit:
         return self.text == "%"
 
 
-def _named(dims: Dims, factor: float, *names: str, offset: float = 0.0) -> dict[str, Unit]:
-    return {name: Unit(name, dims, factor, offset) for name in names}
+def _named(
+    dims: Dims, factor: float, *names: str, offset: float = 0.0, percent: int = 0, delta: int = 0
+) -> dict[str, Unit]:
+    return {name: Unit(name, dims, factor, offset, percent, delta) for name in names}
 
 
 _PSI = 6894.757293168361
@@ -86,6 +96,8 @@ UNITS: dict[str, Unit] = {
     **_named(_TEMPERATURE, 1.0, "K"),
     **_named(_TEMPERATURE, 1.0, "°C", "degC", offset=273.15),
     **_named(_TEMPERATURE, _FAHRENHEIT, "°F", "degF", offset=273.15 - 32.0 * _FAHRENHEIT),
+    **_named(_TEMPERATURE, 1.0, "delta_degC", delta=1),
+    **_named(_TEMPERATURE, _FAHRENHEIT, "delta_degF", delta=1),
     **_named(_VOLTAGE, 1.0, "V"),
     **_named(_VOLTAGE, 1e-3, "mV"),
     **_named(_VOLTAGE, 1e3, "kV"),
@@ -98,7 +110,7 @@ UNITS: dict[str, Unit] = {
     **_named(_VOLUME, 1e-3, "L"),
     **_named(_VOLUME, 1e-6, "mL"),
     **_named(_VOLUME, 1.0, "m3", "m³"),
-    **_named(_NONE, 0.01, "%"),
+    **_named(_NONE, 0.01, "%", percent=1),
     **_named(_NONE, 1.0, "pcs"),
 }
 
@@ -141,20 +153,18 @@ class UnknownUnit(ValueError):
         super().__init__(f"{message}; {self.suggestion}" if self.suggestion else message)
 
 
-def _atom(text: str) -> tuple[Dims, float] | None:
-    """One factor of a compound unit, e.g. ``mm``, ``m3``, ``s^-2``."""
+def _atom(text: str) -> tuple[Unit, int] | None:
+    """One factor of a compound unit and its power, e.g. ``mm``, ``m3``, ``s^-2``."""
     named = UNITS.get(text)
     if named is not None:
-        return named.dims, named.factor
+        return named, 1
     match = _ATOM.match(text)
     if match is None:
         return None
     base = UNITS.get(match["base"])
     if base is None or base.offset:
         return None
-    power = int(match["power"]) if match["power"] else _SUPERSCRIPT[match["digit"] or "2"]
-    dims: Dims = tuple(d * power for d in base.dims)  # type: ignore[assignment]
-    return dims, base.factor**power
+    return base, int(match["power"]) if match["power"] else _SUPERSCRIPT[match["digit"] or "2"]
 
 
 @lru_cache(maxsize=1024)
@@ -169,6 +179,7 @@ def parse_unit(text: str) -> Unit | None:
         return None
     dims = [0, 0, 0, 0, 0]
     factor = 1.0
+    percent = delta = 0
     sign = 1
     for index, part in enumerate(parts):
         if index % 2:
@@ -181,10 +192,26 @@ def parse_unit(text: str) -> Unit | None:
         atom = _atom(part)
         if atom is None:
             return None
-        atom_dims, atom_factor = atom
-        dims = [d + sign * a for d, a in zip(dims, atom_dims, strict=True)]
-        factor *= atom_factor**sign
-    return Unit(text, (dims[0], dims[1], dims[2], dims[3], dims[4]), factor)
+        base, power = atom
+        power *= sign
+        dims = [d + power * a for d, a in zip(dims, base.dims, strict=True)]
+        factor *= base.factor**power
+        percent += power * base.percent
+        delta += power * base.delta
+    return Unit(text, (dims[0], dims[1], dims[2], dims[3], dims[4]), factor, 0.0, percent, delta)
+
+
+_DIFFERENCE_UNITS = {
+    "°C": "delta_degC",
+    "degC": "delta_degC",
+    "°F": "delta_degF",
+    "degF": "delta_degF",
+}
+
+
+def difference_unit(text: str) -> str:
+    """The unit of a difference of two temperatures in ``text``: ``°C`` → ``delta_degC``."""
+    return _DIFFERENCE_UNITS[text]
 
 
 def require_unit(text: str) -> Unit:
@@ -233,9 +260,19 @@ def _as_unit(unit: Unit | str | None) -> Unit:
     return require_unit(unit) if unit else Unit("", _NONE, 1.0)
 
 
-def same_dimension(a: Unit | str | None, b: Unit | str | None) -> bool:
-    """True when quantities in ``a`` and ``b`` can be compared (None or "" is dimensionless)."""
-    return _as_unit(a).dims == _as_unit(b).dims
+def same_dimension(
+    a: Unit | str | None, b: Unit | str | None, *, as_difference: bool = False
+) -> bool:
+    """True when quantities in ``a`` and ``b`` can be compared (None or "" is dimensionless).
+
+    An absolute temperature (°C, °F) and a temperature difference (``delta_degC``) cannot,
+    unless ``as_difference`` says both stand for differences (a tolerance, whatever its unit).
+    """
+    first, second = _as_unit(a), _as_unit(b)
+    if first.dims != second.dims:
+        return False
+    mixed = (first.offset and second.delta) or (second.offset and first.delta)
+    return as_difference or not mixed
 
 
 def dims_name(dims: Dims) -> str:
@@ -253,9 +290,14 @@ def _power(symbol: str, power: int) -> str:
 
 
 def dimension_name(unit: Unit | str | None) -> str:
-    """What a unit measures: ``dimension_name("bar") == "pressure"``; ``%`` is ``percent``."""
+    """What a unit measures: ``dimension_name("bar") == "pressure"``; ``%`` is ``percent``,
+    ``delta_degC`` a ``temperature difference``."""
     parsed = _as_unit(unit)
-    return "percent" if parsed.is_percent else dims_name(parsed.dims)
+    if parsed.is_percent:
+        return "percent"
+    if parsed.delta and parsed.dims == _TEMPERATURE:
+        return "temperature difference"
+    return dims_name(parsed.dims)
 
 
 def known_units() -> tuple[str, ...]:

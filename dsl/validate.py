@@ -14,10 +14,6 @@ from dsl.diagnostics import Diagnostic, Span, did_you_mean, error
 from dsl.units import UnknownUnit, dimension_name, parse_unit
 from dsl.yamlsource import YMap, YNode, YScalar, YSeq, describe
 
-RESERVED_WORDS = frozenset(
-    {"and", "or", "not", "in", "between", "true", "false", "today", "now", "operator",
-     "equipment", "unit", "lot"}
-)  # fmt: skip
 _IDENTIFIER = re.compile(s.IDENTIFIER_PATTERN)
 
 _MAPPING_HINT = "write it as 'key: value' lines indented below, or as {key: value, ...}"
@@ -171,7 +167,7 @@ class Validator:
                     "use letters, digits and '_', starting with a letter or '_'",
                 )
             )
-        elif key.text in RESERVED_WORDS:
+        elif key.text in s.RESERVED_WORDS:
             self.diagnostics.append(
                 error(
                     key.span,
@@ -236,10 +232,46 @@ class Validator:
             or (kind == "bool" and scalars.parse_bool(text) is None)
         ):
             self._wrong(node, declared, subject, None)
+        elif kind in ("integer", "number", "bool") and not node.is_plain:
+            self._quoted(node, declared, subject)
+        elif kind in ("integer", "number"):
+            self._bounds(node, declared, subject, float(text))
         elif kind == "date" and scalars.parse_date(text) is None:
             self._wrong(node, declared, subject, _date_hint(text))
         elif kind == "quantity":
             self._quantity(node, declared, subject)
+
+    def _quoted(self, node: YScalar, declared: s.Scalar, subject: str) -> None:
+        """A number or true/false in quotes: text to YAML, and so to the JSON Schema."""
+        self.diagnostics.append(
+            error(
+                node.span,
+                f'{subject} must be {expected(declared)}, found "{node.text}" in quotes',
+                "remove the quotes",
+            )
+        )
+
+    def _bounds(self, node: YScalar, declared: s.Scalar, subject: str, value: float) -> None:
+        """Report a number outside the declared minimum, maximum, positive or nonzero."""
+        low, high = declared.minimum, declared.maximum
+        if declared.nonzero and value == 0:
+            self.diagnostics.append(error(node.span, f"{subject} must not be 0", declared.why))
+            return
+        if (
+            (low is None or value >= low)
+            and (high is None or value <= high)
+            and (not declared.positive or value > 0)
+        ):
+            return
+        if low is not None and high is not None:
+            wanted = f"between {low} and {high}"
+        elif declared.positive:
+            wanted = "more than 0" + (f" and at most {high}" if high is not None else "")
+        else:
+            wanted = f"{low} or more" if low is not None else f"at most {high}"
+        self.diagnostics.append(
+            error(node.span, f"{subject} must be {wanted}, found {describe(node)}", declared.why)
+        )
 
     def _path(self, node: YScalar, subject: str) -> None:
         text = node.text.strip()
@@ -257,17 +289,20 @@ class Validator:
         if quantity is None:
             self._wrong(node, declared, subject, None)
             return
+        if quantity.unit is None and not node.is_plain:
+            self._quoted(node, declared, subject)
+            return
         if quantity.unit is not None and parse_unit(quantity.unit) is None:
             problem = UnknownUnit(quantity.unit)
             self.diagnostics.append(error(unit_span_of(node, quantity.unit), str(problem)))
             return
         wanted = declared.dimension
-        if wanted is None:
-            return
         found = dimension_name(quantity.unit) if quantity.unit else None
-        if found != wanted:
+        if wanted is not None and found != wanted:
             hint = f"'{quantity.unit}' measures {found}" if quantity.unit else "add the unit"
             self._wrong(node, declared, subject, hint)
+        else:
+            self._bounds(node, declared, subject, quantity.value)
 
 
 def item_context(what: str, index: int, item: YNode) -> str:

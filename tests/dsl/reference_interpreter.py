@@ -7,6 +7,7 @@ three-valued :class:`Outcome` as compiled rules.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dsl import _parser as syntax
@@ -94,7 +95,7 @@ class _Interpreter:
                 return low_value <= x and x <= self.eval(high)
             case syntax.Membership(value=value, items=items, negated=negated):
                 x = self.eval(value)
-                return (x in [self.eval(i) for i in items]) != negated
+                return any(_equal(x, self.eval(i)) for i in items) != negated
             case syntax.Call(function=function, args=args):
                 return self.call(function.dotted, args)
         raise NotImplementedError(repr(node))
@@ -133,4 +134,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         return bool(a > b)
     if op == ">=":
         return bool(a >= b)
-    return bool(a == b) if op == "==" else bool(a != b)
+    return _equal(a, b) if op == "==" else not _equal(a, b)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Numbers within a billionth of each other are equal, unless both are whole numbers."""
+    if a == b:
+        return True
+    if not (isinstance(a, float | int) and isinstance(b, float | int)):
+        return False
+    whole = float(a).is_integer() and float(b).is_integer()
+    return not whole and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)

@@ -648,6 +648,78 @@ CASES = [
         ),
         id="warning_part_in_no_bom",
     ),
+    pytest.param(
+        "materials.yaml",
+        ("{part: BOLT, qty: 2}"),
+        ("{part: BOLT, qty: -2}"),
+        (
+            "plant/materials.yaml:10:27: error: 'qty' must be more than 0, found '-2'\n"
+            "          - {part: BOLT, qty: -2}\n"
+            "                              ^^\n"
+            "  hint: remove the line if the part is not used"
+        ),
+        id="negative_bom_quantity",
+    ),
+    pytest.param(
+        "routings/widget.yaml",
+        ("{part: BOLT, qty: 2}"),
+        ("{part: BOLT, qty: 0}"),
+        (
+            "plant/routings/widget.yaml:15:27: error: 'qty' must be more than 0, found '0'\n"
+            "          - {part: BOLT, qty: 0}\n"
+            "                              ^\n"
+            "  hint: remove the line if the part is not used"
+        ),
+        id="zero_consumption",
+    ),
+    pytest.param(
+        "routings/widget.yaml",
+        ("{part: WIRE, qty: 50 cm,"),
+        ("{part: WIRE, qty: -50 cm,"),
+        (
+            "plant/routings/widget.yaml:16:27: error: 'qty' must be more than 0, found '-50 cm'\n"
+            "          - {part: WIRE, qty: -50 cm, tolerance: 2 %}\n"
+            "                              ^^^^^^\n"
+            "  hint: remove the line if the part is not used"
+        ),
+        id="negative_consumption_with_a_unit",
+    ),
+    pytest.param(
+        "site.yaml",
+        ("port: 5020"),
+        ('port: "5020"'),
+        (
+            "plant/site.yaml:16:37: error: 'port' must be a whole number, found \"5020\" in "
+            "quotes\n"
+            '        modbus: {host: 127.0.0.1, port: "5020"}\n'
+            "                                        ^^^^^^\n"
+            "  hint: remove the quotes"
+        ),
+        id="quoted_whole_number",
+    ),
+    pytest.param(
+        "site.yaml",
+        ("port: 5020"),
+        ("port: 70000"),
+        (
+            "plant/site.yaml:16:37: error: 'port' must be between 1 and 65535, found '70000'\n"
+            "        modbus: {host: 127.0.0.1, port: 70000}\n"
+            "                                        ^^^^^"
+        ),
+        id="port_out_of_range",
+    ),
+    pytest.param(
+        "site.yaml",
+        ("unit: kg}"),
+        ("unit: kg, scale: 0}"),
+        (
+            "plant/site.yaml:18:60: error: 'scale' must not be 0\n"
+            "          weight: {holding: 0, type: float32, unit: kg, scale: 0}\n"
+            "                                                               ^\n"
+            "  hint: a scale of 0 makes every reading equal to the offset"
+        ),
+        id="zero_scale",
+    ),
 ]
 
 

@@ -625,7 +625,7 @@ def test_valid_expressions_compile(source: str, scope: Scope) -> None:
 @pytest.mark.parametrize(
     ("python", "message"),
     [
-        ("__import__('os')", "only abs, min, max and round can be called"),
+        ("__import__('os')", "only abs, min, max, round_in, equal, is_member can be called"),
         ("__builtins__", "name '__builtins__' is not allowed in a compiled rule"),
         ("v.keys", "Attribute is not allowed in a compiled rule"),
         ("[x for x in v]", "ListComp is not allowed in a compiled rule"),
@@ -633,7 +633,7 @@ def test_valid_expressions_compile(source: str, scope: Scope) -> None:
         ("v[k]", "only the environment can be subscripted, with a constant key"),
         ("other['x']", "only the environment can be subscripted, with a constant key"),
         ("v[1]", "only the environment can be subscripted, with a constant key"),
-        ("abs(x=1)", "only abs, min, max and round can be called"),
+        ("abs(x=1)", "only abs, min, max, round_in, equal, is_member can be called"),
         ("b'x'", "constant b'x' is not allowed in a compiled rule"),
         ("2 ** 8", "Pow is not allowed in a compiled rule"),
     ],

@@ -231,3 +231,36 @@ def test_a_private_key_in_the_plant_folder_is_never_kept_as_config_text(tmp_path
     texts, others = read_folder(tmp_path)
     assert sorted(texts) == ["pki/client-cert.pem"]
     assert others == frozenset({"pki/client.pem"})
+
+
+def test_implicit_interlocks_have_the_names_config_tests_match(
+    load_plant: Callable[..., LoadResult], edit: Callable[[str, str, str], dict[str, str]]
+) -> None:
+    """The names and reasons docs/config-tests.md lists for `blocked:` expectations."""
+    files = edit(
+        "site.yaml",
+        "    calibration_due: 2030-01-31\n",
+        "    calibration_due: 2030-01-31\n    maintenance_due: 2030-03-31\n",
+    )
+    plant = load_plant(files).plant
+    assert plant is not None
+    assemble = plant.routings["widget"].operations[0]
+    assert [(i.name, i.because, i.implicit) for i in assemble.interlocks] == [
+        ("qualified for assembly", "Operator is not qualified for assembly", True),
+        ("press-1 not down", "Equipment press-1 is down", True),
+        ("press-1 calibrated", "Calibration of press-1 is overdue", True),
+        ("press-1 maintained", "Maintenance of press-1 is overdue", True),
+        ("Pressure out of window", "Pressure out of window", False),
+    ]
+
+
+def test_a_modbus_register_can_hold_a_bool(
+    load_plant: Callable[..., LoadResult], edit: Callable[[str, str, str], dict[str, str]]
+) -> None:
+    """docs/plant-language.md lists bool among the register types; the codec reads it as != 0."""
+    files = edit("site.yaml", "{holding: 0, type: float32, unit: kg}", "{holding: 3, type: bool}")
+    plant = load_plant(files).plant
+    assert plant is not None
+    weight = plant.devices["scale"].tags["weight"]
+    assert weight.value_type is ValueType.BOOL
+    assert weight.address == ModbusAddress(RegisterKind.HOLDING, 3, "bool")

@@ -35,6 +35,9 @@ from dsl.units import (
         (32, "°F", 273.15),
         (212, "degF", 373.15),
         (300, "K", 300.0),
+        (10, "delta_degC", 10.0),
+        (18, "delta_degF", 10.0),
+        (-12, "°C", 261.15),
         (60, "/min", 1.0),
         (120, "rpm", 2.0),
         (50, "Hz", 50.0),
@@ -75,6 +78,12 @@ def test_milliohm_and_megaohm_differ_by_case() -> None:
     assert to_si(1, "Mohm") / to_si(1, "mohm") == pytest.approx(1e9)
 
 
+def test_a_tolerance_in_any_temperature_unit_is_a_difference() -> None:
+    assert same_dimension("delta_degC", "°C", as_difference=True)
+    assert same_dimension("°F", "°C", as_difference=True)
+    assert not same_dimension("bar", "°C", as_difference=True)
+
+
 def test_kpa_and_bar_compare_in_si() -> None:
     assert to_si(60, "kPa") < to_si(0.7, "bar")
 
@@ -93,6 +102,8 @@ def test_kpa_and_bar_compare_in_si() -> None:
         ("/min", "rate"),
         ("rpm", "rate"),
         ("°C", "temperature"),
+        ("delta_degF", "temperature difference"),
+        ("delta_degC/min", "temperature rate"),
         ("V", "voltage"),
         ("mA", "current"),
         ("mohm", "resistance"),
@@ -117,6 +128,9 @@ def test_dimension_names(unit: str | None, name: str) -> None:
         ("psi", "MPa", True),
         ("mm", "in", True),
         ("°F", "K", True),
+        ("delta_degC", "°C", False),
+        ("°F", "delta_degC", False),
+        ("delta_degF", "K", True),
         ("N", "bar", False),
         ("N·m", "N", False),
         ("mm/s", "m/min", True),
