@@ -36,6 +36,28 @@ def default_cache() -> Path:
     return Path(os.environ.get("FERRULE_TAG_CACHE", str(var_dir / "tags.mmap")))
 
 
+def default_secrets(site: str) -> Path:
+    """The site secrets folder: ``$FERRULE_SECRETS``, else ``$FERRULE_VAR/secrets/<site>``."""
+    var_dir = Path(os.environ.get("FERRULE_VAR", "var"))
+    return Path(os.environ.get("FERRULE_SECRETS", str(var_dir / "secrets" / site)))
+
+
+def report_secrets(plant: Plant, secrets_dir: Path) -> None:
+    """Log where the certificates and keys come from and, once, every one that cannot be used
+    (each such device stays bad, with the reason, until the file is fixed)."""
+    secured = [
+        d
+        for d in plant.devices.values()
+        if isinstance(d.connection, OpcUaConnection) and d.connection.security_policy != "None"
+    ]
+    if not secured:
+        return
+    log.info("certificates and keys of %d devices from %s", len(secured), secrets_dir)
+    for device in secured:
+        for problem in opcua.secret_problems(device, secrets_dir):
+            log.error("%s", problem)
+
+
 CACHE_OPTION = click.option(
     "--cache",
     "cache_path",
@@ -86,7 +108,17 @@ def make_adapters_command(recorder: StateRecorder) -> click.Command:
     @click.command("adapters")
     @PLANT_DIR
     @CACHE_OPTION
-    def adapters_command(plant_dir: Path, cache_path: Path | None) -> None:
+    @click.option(
+        "--secrets",
+        "secrets_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="The site secrets folder with the devices' certificates and keys "
+        "[default: $FERRULE_SECRETS or $FERRULE_VAR/secrets/SITE].",
+    )
+    def adapters_command(
+        plant_dir: Path, cache_path: Path | None, secrets_dir: Path | None
+    ) -> None:
         """Run the adapter process for PLANT_DIR: connect every declared device exactly once and
         publish its tags to the shared cache that every web worker reads."""
         logging.basicConfig(
@@ -95,8 +127,10 @@ def make_adapters_command(recorder: StateRecorder) -> click.Command:
         quiet_protocol_logs()
         plant = load_plant(plant_dir)
         cache = cache_path or default_cache()
+        secrets = secrets_dir or default_secrets(plant.site.name)
+        report_secrets(plant, secrets)
         process = runtime.AdapterRuntime(
-            plant, plant_dir, cache, recorder(cache), control_path=socket_next_to(cache)
+            plant, secrets, cache, recorder(cache), control_path=socket_next_to(cache)
         )
         log.info(
             "site %s: %d devices, %d tags -> %s",

@@ -4,6 +4,10 @@ The only module that imports asyncua. The driver subscribes to every tag of a de
 configured publishing interval and writes values with the Variant type the node already has,
 because servers reject a Python int written to a Double node.
 
+Certificates and keys come from the site secrets folder, never from the plant folder: a device
+names each by its file name there, and a private key that group or others may read is refused
+(as ssh refuses one), as is a missing file; either becomes the device's bad reason.
+
 Every half timeout it checks that the device is still being heard: the server must answer a
 probe read (so a hung server is noticed within its timeout), the task reading the subscription
 must be running, and a publish response (data or keep-alive) must have arrived within the
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +32,7 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent, Subscription
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
-from asyncua.crypto.uacrypto import load_certificate
+from asyncua.crypto.uacrypto import CertProperties, load_certificate
 from asyncua.server.server import Server
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.uaerrors import UaStatusCodeError
@@ -99,6 +104,72 @@ def _application_uri(certificate: x509.Certificate) -> str | None:
     return uris[0] if uris else None
 
 
+SECRETS: tuple[tuple[str, str], ...] = (
+    ("certificate", "certificate"),
+    ("private_key", "private key"),
+    ("server_certificate", "server certificate"),
+)
+"""The connection fields that name a file of the site secrets folder, and what each is."""
+
+
+class SecretError(DeviceError):
+    """A device's certificate or key cannot be used. The message is the device's bad reason
+    (short enough for the tag cache, naming the file); ``full`` names its path, for the log."""
+
+    def __init__(self, reason: str, full: str) -> None:
+        super().__init__(reason)
+        self.full = full
+
+
+def read_secret(secrets_dir: Path, what: str, name: str) -> bytes:
+    """The bytes of the secret ``name`` (a ``what``: certificate, private key, …) in the site
+    secrets folder. Refuses a private key that group or others may read (chmod 600)."""
+    path = secrets_dir / name
+    try:
+        with path.open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if what == "private key" and mode & 0o077:
+                raise SecretError(
+                    f"private key {name} is too open (chmod 600)",
+                    f"private key {path} must be readable by its owner only (chmod 600)",
+                )
+            return file.read()
+    except FileNotFoundError:
+        raise SecretError(
+            f"{what} {name} is not in the secrets folder",
+            f"{what} {path} does not exist (put it in the secrets folder {secrets_dir})",
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SecretError(
+            f"cannot read {what} {name} ({reason})", f"cannot read {what} {path} ({reason})"
+        ) from None
+
+
+def secret_problems(device: Device, secrets_dir: Path) -> list[str]:
+    """Why the certificates and keys a secured OPC UA device names cannot be used, one line per
+    file (``press1: private key …/client.pem must be readable by its owner only (chmod 600)``);
+    empty when they can, or when the device needs none."""
+    connection = device.connection
+    if not isinstance(connection, OpcUaConnection) or connection.security_policy == "None":
+        return []
+    problems: list[str] = []
+    for field, what in SECRETS:
+        name = getattr(connection, field)
+        if name is None:
+            continue
+        try:
+            read_secret(secrets_dir, what, name)
+        except SecretError as exc:
+            problems.append(f"{device.name}: {exc.full}")
+    return problems
+
+
+def _secret_properties(data: bytes) -> CertProperties:
+    """A certificate or key for asyncua, PEM or DER by its content (not by its file name)."""
+    return CertProperties(data, "pem" if data.lstrip().startswith(b"-----BEGIN") else "der")
+
+
 def _status_text(status: ua.StatusCode | None) -> str | None:
     """None for a good status, else the status name (``BadNodeIdUnknown``)."""
     if status is None or status.is_good():
@@ -123,9 +194,11 @@ class OpcUaDriver:
     """One OPC UA session with a device: subscription, probing, typed reads and writes."""
 
     def __init__(self, device: Device, plant_dir: Path) -> None:
+        # ``plant_dir`` is DriverFactory's name for the folder that file names resolve against:
+        # the runtime hands it the site secrets folder, where certificates and keys live.
         self.device = device
         self.connection = _connection(device)
-        self.plant_dir = plant_dir
+        self.secrets_dir = plant_dir
         self._client: Client | None = None
         self._lost: asyncio.Future[Exception] | None = None
         self._tags_by_node: dict[str, Tag] = {}
@@ -166,21 +239,28 @@ class OpcUaDriver:
         if missing:
             raise DeviceError(
                 f"device {self.device.name}: Basic256Sha256 needs {' and '.join(missing)} "
-                "(paths relative to the plant folder)"
+                "(files in the site secrets folder)"
             )
         assert conn.certificate is not None and conn.private_key is not None
-        certificate = self.plant_dir / conn.certificate
-        client.application_uri = (
-            _application_uri(await load_certificate(certificate)) or client.application_uri
+        certificate = read_secret(self.secrets_dir, "certificate", conn.certificate)
+        key = read_secret(self.secrets_dir, "private key", conn.private_key)
+        server = (
+            _secret_properties(
+                read_secret(self.secrets_dir, "server certificate", conn.server_certificate)
+            )
+            if conn.server_certificate
+            else None
         )
-        server_cert = (
-            str(self.plant_dir / conn.server_certificate) if conn.server_certificate else None
+        own = _secret_properties(certificate)
+        client.application_uri = (
+            _application_uri(await load_certificate(own.path_or_content, own.extension))
+            or client.application_uri
         )
         await client.set_security(
             SecurityPolicyBasic256Sha256,
-            str(certificate),
-            str(self.plant_dir / conn.private_key),
-            server_certificate=server_cert,
+            own,
+            _secret_properties(key),
+            server_certificate=server,
             mode=ua.MessageSecurityMode.SignAndEncrypt,
         )
 

@@ -75,13 +75,13 @@ class DeviceRunner:
     def __init__(
         self,
         device: Device,
-        plant_dir: Path,
+        secrets_dir: Path,
         writer: TagCacheWriter,
         changed: Callable[[Tag], None],
         backoff: Backoff,
     ) -> None:
         self.device = device
-        self.plant_dir = plant_dir
+        self.secrets_dir = secrets_dir
         self.writer = writer
         self.changed = changed
         self.backoff = backoff
@@ -138,7 +138,7 @@ class DeviceRunner:
         attempt = 0
         timeout = self.device.connection.timeout_s
         while not stopping():
-            driver = driver_for(self.device, self.plant_dir)
+            driver = driver_for(self.device, self.secrets_dir)
             try:
                 await asyncio.wait_for(driver.connect(), timeout * 2)
                 if attempt:
@@ -222,12 +222,13 @@ def _matches(tag: Tag, wanted: Value, got: Value, tolerance: float) -> bool:
 
 
 class AdapterRuntime:
-    """Everything the adapter process runs for one plant."""
+    """Everything the adapter process runs for one plant; ``secrets_dir`` is the site secrets
+    folder, where the certificates and keys the devices name are read from."""
 
     def __init__(
         self,
         plant: Plant,
-        plant_dir: Path,
+        secrets_dir: Path,
         cache_path: Path,
         on_state_change: Callable[[StateChange], None],
         *,
@@ -246,7 +247,9 @@ class AdapterRuntime:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self.runners = {
-            d.name: DeviceRunner(d, plant_dir, self.writer, self._tag_changed, backoff or Backoff())
+            d.name: DeviceRunner(
+                d, secrets_dir, self.writer, self._tag_changed, backoff or Backoff()
+            )
             for d in plant.devices.values()
         }
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 
 from dsl import _reader as r
 from dsl import scalars
-from dsl.diagnostics import Span
+from dsl.diagnostics import Diagnostic, Span, did_you_mean, error
 from dsl.env import tag_key
 from dsl.model import (
     Device,
@@ -25,7 +27,7 @@ from dsl.model import (
 )
 from dsl.scope import Kind, Symbol
 from dsl.units import known_units, parse_unit
-from dsl.yamlsource import YMap, YScalar, YSeq
+from dsl.yamlsource import YMap, YNode, YScalar, YSeq
 
 OPCUA_TYPES: dict[str, ValueType] = {
     "number": ValueType.NUMBER,
@@ -44,6 +46,74 @@ MODBUS_KINDS = {kind.value: kind for kind in RegisterKind}
 _NODE_ID = re.compile(r"^(ns=\d+;)?[isgb]=.+$")
 _OPCUA_ONLY = ("node",)
 _MODBUS_ONLY = ("holding", "input", "coil", "discrete", "word_order", "scale", "offset")
+SECRET_KEYS = ("certificate", "private_key", "server_certificate")
+"""The OPC UA keys that name a file in the site secrets folder (docs/adapters.md)."""
+SECRETS_DOC = "see docs/adapters.md"
+_ABSOLUTE = re.compile(r"^([/\\]|~[/\\]|[A-Za-z]:)")
+
+
+def secret_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a file in the site secrets folder (None when it can): it is a
+    plain file name, not an absolute path, a way out of the folder or a path into a sub-folder."""
+    parts = re.split(r"[/\\]", name)
+    if _ABSOLUTE.match(name):
+        return "an absolute path"
+    if ".." in parts:
+        return "a path out of it"
+    if len(parts) > 1:
+        return "a path into a sub-folder"
+    if name == ".":
+        return "the folder itself"
+    return None
+
+
+def secret_references(
+    devices: Iterable[tuple[YScalar, YNode]],
+) -> list[tuple[str, YScalar]]:
+    """``(key, value)`` for every ``certificate``, ``private_key`` and ``server_certificate`` of
+    the OPC UA devices that names a file the way it should (a plain file name)."""
+    found: list[tuple[str, YScalar]] = []
+    for _, device in devices:
+        opcua = device.get("opcua") if isinstance(device, YMap) else None
+        if not isinstance(opcua, YMap):
+            continue
+        for key in SECRET_KEYS:
+            value = r.scalar(opcua, key)
+            name = value.text.strip() if value is not None else ""
+            if value is not None and name and secret_name_problem(name) is None:
+                found.append((key, value))
+    return found
+
+
+def check_secret_files(
+    references: Iterable[tuple[str, YScalar]], folder: str, modes: Mapping[str, int]
+) -> list[Diagnostic]:
+    """Errors for secrets missing from the secrets folder ``folder`` (its files' permission bits
+    by name in ``modes``) and for private keys that group or others may read."""
+    found: list[Diagnostic] = []
+    for key, value in references:
+        name = value.text.strip()
+        mode = modes.get(name)
+        if mode is None:
+            suffix = PurePosixPath(name).suffix
+            close = did_you_mean(name, [m for m in modes if PurePosixPath(m).suffix == suffix])
+            found.append(
+                error(
+                    value.span,
+                    f"{key} '{name}' is not in the secrets folder {folder}",
+                    close or f"put the file there, or correct the name ({SECRETS_DOC})",
+                )
+            )
+        elif key == "private_key" and mode & 0o077:
+            found.append(
+                error(
+                    value.span,
+                    f"private key {folder}/{name} must be readable by its owner only (chmod 600)",
+                    f"the adapter process refuses a key that group or others may read (this one "
+                    f"is {mode:04o})",
+                )
+            )
+    return found
 
 
 def declared_symbol(key: str, node: YMap) -> Symbol:
@@ -120,7 +190,7 @@ class DeviceBuilder:
                     self.report.error(
                         label.span,
                         f"device '{device}' uses Basic256Sha256 but has no {key}",
-                        f"add {key}: a file path relative to the plant folder",
+                        f"add {key}: the name of a file in the site secrets folder",
                     )
         return OpcUaConnection(
             endpoint=endpoint.text if endpoint is not None else "",
@@ -133,12 +203,21 @@ class DeviceBuilder:
         )
 
     def _file(self, node: YScalar | None, key: str) -> None:
-        if node is not None and node.text.strip() not in self.present:
-            self.report.error(
-                node.span,
-                f"{key} file '{node.text.strip()}' does not exist in {self.display}",
-                "paths are relative to the plant folder",
-            )
+        """A secret is named by its plain file name in the site secrets folder, never by a path:
+        keys and certificates are not part of the plant folder (nor of any config version)."""
+        if node is None:
+            return
+        problem = secret_name_problem(node.text.strip())
+        if problem is None:
+            return
+        example = PurePosixPath(node.text.strip().replace("\\", "/")).name
+        written = f"like {key}: {example}, " if example not in ("", ".", "..") else ""
+        self.report.error(
+            node.span,
+            f"{key} must be a file name in the site secrets folder, not {problem}",
+            f"write the file's name only, {written}and keep the file in the site secrets folder "
+            f"({SECRETS_DOC})",
+        )
 
     def _modbus(self, node: YMap) -> ModbusConnection:
         return ModbusConnection(

@@ -44,8 +44,25 @@ def summary_line(label: str, result: LoadResult) -> str:
     return f"{text}; {warnings}" if result.warnings else text
 
 
+def secrets_note(names: tuple[str, ...]) -> str:
+    """What ``ferrule check`` could not check without the site secrets folder."""
+    listed = ", ".join(names)
+    return (
+        f"note: {_count(len(names), 'secret file')} not checked ({listed}): "
+        "give --secrets DIR to check that the site secrets folder has them"
+    )
+
+
 @click.command("check")
 @click.argument("plant_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--secrets",
+    "secrets_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="The site secrets folder: check that the certificates and keys the devices name are "
+    "in it (and keys readable by their owner only).",
+)
 @click.option(
     "--format",
     "output",
@@ -55,13 +72,17 @@ def summary_line(label: str, result: LoadResult) -> str:
     help="text for people, json for editors and CI.",
 )
 @click.pass_context
-def check_command(ctx: click.Context, plant_dir: str, output: Literal["text", "json"]) -> None:
+def check_command(
+    ctx: click.Context, plant_dir: str, secrets_dir: str | None, output: Literal["text", "json"]
+) -> None:
     """Check the plant in PLANT_DIR and report every mistake at once.
 
-    Exits 0 when the plant is valid (warnings allowed) and 1 when it has errors.
+    Exits 0 when the plant is valid (warnings allowed) and 1 when it has errors. The certificates
+    and keys its devices name are checked only with --secrets.
     """
     label = plant_dir.rstrip("/") or plant_dir
-    result = load(label)
+    result = load(label, secrets_dir=secrets_dir)
+    notes = [secrets_note(result.unchecked_secrets)] if result.unchecked_secrets else []
     if output == "json":
         document = {
             "plant": label,
@@ -69,12 +90,15 @@ def check_command(ctx: click.Context, plant_dir: str, output: Literal["text", "j
             "errors": len(result.errors),
             "warnings": len(result.warnings),
             "diagnostics": [d.to_json() for d in result.diagnostics],
+            "notes": [note.removeprefix("note: ") for note in notes],
             "summary": plant_summary(result.plant) if result.plant is not None else None,
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         for diagnostic in result.diagnostics:
             click.echo(diagnostic.render(result.sources))
+        for note in notes:
+            click.echo(note)
         click.echo(summary_line(label, result))
     ctx.exit(0 if result.plant is not None else 1)
 

@@ -130,9 +130,13 @@ OPCUA = Section(
             Scalar("text", allowed=("None", "Basic256Sha256")),
             "Message security; Basic256Sha256 needs certificate and private_key.",
         ),
-        Key("certificate", PATH, "Client certificate file, relative to the plant folder."),
-        Key("private_key", PATH, "Client private key file, relative to the plant folder."),
-        Key("server_certificate", PATH, "The server's certificate file, to trust it."),
+        Key("certificate", NAME, "Client certificate: a file name in the site secrets folder."),
+        Key("private_key", NAME, "Client private key: a file name in the site secrets folder."),
+        Key(
+            "server_certificate",
+            NAME,
+            "The server's certificate (to trust it): a file name in the site secrets folder.",
+        ),
         Key("publishing_interval", DURATION, "How often the server sends changes; default 100 ms."),
         Key("timeout", DURATION, "Request timeout; default 2 s."),
     )

@@ -181,10 +181,19 @@ def reader(path: Path) -> TagCache:
 
 
 class RuntimeThread:
-    """The adapter runtime on its own event loop in a thread, as the adapter process runs it."""
+    """The adapter runtime on its own event loop in a thread, as the adapter process runs it;
+    ``secrets_dir`` is the site secrets folder the devices' certificates and keys come from."""
 
-    def __init__(self, plant: Plant, directory: Path, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        plant: Plant,
+        directory: Path,
+        backoff: Backoff | None = None,
+        *,
+        secrets_dir: Path = Path("."),
+    ) -> None:
         self.plant = plant
+        self.secrets_dir = secrets_dir
         self.cache_path = directory / "tags.mmap"
         self.control_path = directory / "control.sock"
         self.backoff = backoff or Backoff(first=0.05, cap=0.5)
@@ -198,7 +207,7 @@ class RuntimeThread:
         self.stop_event = asyncio.Event()
         self.runtime = AdapterRuntime(
             self.plant,
-            Path("."),
+            self.secrets_dir,
             self.cache_path,
             self.changes.append,
             control_path=self.control_path,

@@ -97,6 +97,7 @@ def test_json_format_lists_diagnostics_and_summary(
                 "hint": None,
             }
         ],
+        "notes": [],
         "summary": None,
     }
 

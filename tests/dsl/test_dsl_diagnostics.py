@@ -351,15 +351,29 @@ CASES = [
             '        opcua: {endpoint: "opc.tcp://127.0.0.1:4840", security_policy: Bas'
             "ic256Sha256}\n"
             "                                                      ^^^^^^^^^^^^^^^\n"
-            "  hint: add certificate: a file path relative to the plant folder\n"
+            "  hint: add certificate: the name of a file in the site secrets folder\n"
             "plant/site.yaml:11:51: error: device 'press' uses Basic256Sha256 but has n"
             "o private_key\n"
             '        opcua: {endpoint: "opc.tcp://127.0.0.1:4840", security_policy: Bas'
             "ic256Sha256}\n"
             "                                                      ^^^^^^^^^^^^^^^\n"
-            "  hint: add private_key: a file path relative to the plant folder"
+            "  hint: add private_key: the name of a file in the site secrets folder"
         ),
         id="security_policy_needs_certificates",
+    ),
+    pytest.param(
+        "site.yaml",
+        ('opcua: {endpoint: "opc.tcp://127.0.0.1:4840"}'),
+        ('opcua: {endpoint: "opc.tcp://127.0.0.1:4840", private_key: pki/client.pem}'),
+        (
+            "plant/site.yaml:11:64: error: private_key must be a file name in the site secrets "
+            "folder, not a path into a sub-folder\n"
+            '        opcua: {endpoint: "opc.tcp://127.0.0.1:4840", private_key: pki/client.pem}\n'
+            "                                                                   ^^^^^^^^^^^^^^\n"
+            "  hint: write the file's name only, like private_key: client.pem, and keep the "
+            "file in the site secrets folder (see docs/adapters.md)"
+        ),
+        id="secret_in_a_sub_folder",
     ),
     pytest.param(
         "site.yaml",

@@ -220,7 +220,11 @@ def test_example_plants_load_without_errors(example_plants: list[Path]) -> None:
         assert result.errors == (), result.render()
 
 
-def test_a_private_key_in_the_plant_folder_is_never_kept_as_config_text(tmp_path: Path) -> None:
+def test_read_folder_keeps_a_private_key_file_for_the_loader_to_refuse_without_its_key(
+    tmp_path: Path,
+) -> None:
+    """The file stays visible (so the loader refuses it, naming it); its key's body does not
+    leave read_folder. The refusal itself is tested in test_dsl_secrets.py."""
     (tmp_path / "pki").mkdir()
     (tmp_path / "pki" / "client.pem").write_text(
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n"
@@ -229,8 +233,11 @@ def test_a_private_key_in_the_plant_folder_is_never_kept_as_config_text(tmp_path
         "-----BEGIN CERTIFICATE-----\nMIIDdz\n-----END CERTIFICATE-----\n"
     )
     texts, others = read_folder(tmp_path)
-    assert sorted(texts) == ["pki/client-cert.pem"]
-    assert others == frozenset({"pki/client.pem"})
+    assert texts == {
+        "pki/client-cert.pem": "-----BEGIN CERTIFICATE-----\nMIIDdz\n-----END CERTIFICATE-----\n",
+        "pki/client.pem": "-----BEGIN PRIVATE KEY-----\n\n-----END PRIVATE KEY-----\n",
+    }
+    assert others == frozenset()
 
 
 def test_implicit_interlocks_have_the_names_config_tests_match(

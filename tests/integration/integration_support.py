@@ -180,7 +180,8 @@ def start_line(db: Database, folder: Path, short_dir: Path) -> DeviceLine:
 
 def write_certificate(folder: Path, name: str, uri: str, *, server: bool) -> None:
     """A self-signed application certificate ``name.der`` and its key ``name.pem`` for the
-    application ``uri`` (OPC UA servers check a session's application URI against it)."""
+    application ``uri`` (OPC UA servers check a session's application URI against it), written
+    as a site secrets folder holds them: the folder 0700, the key 0600."""
     key = cert_gen.generate_private_key()
     use = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     certificate = cert_gen.generate_self_signed_app_certificate(
@@ -190,9 +191,11 @@ def write_certificate(folder: Path, name: str, uri: str, *, server: bool) -> Non
         [x509.UniformResourceIdentifier(uri), x509.DNSName("localhost")],
         extended=[use],
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     (folder / f"{name}.der").write_bytes(certificate.public_bytes(Encoding.DER))
-    (folder / f"{name}.pem").write_bytes(cert_gen.dump_private_key_as_pem(key))
+    key_file = folder / f"{name}.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(cert_gen.dump_private_key_as_pem(key))
 
 
 class SecureServer:

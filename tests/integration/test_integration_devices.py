@@ -24,7 +24,7 @@ from integration_support import (
 from adapters.cache import Quality
 from adapters.control import ControlClient
 from adapters.opcua import OpcUaSimServer
-from dsl.loader import load_or_raise
+from dsl.loader import load, load_or_raise
 from dsl.model import OpcUaAddress, OpcUaConnection
 from engine.errors import Blocked
 
@@ -135,9 +135,9 @@ devices:
     opcua:
       endpoint: "{sealed}"
       security_policy: Basic256Sha256
-      certificate: pki/ferrule.der
-      private_key: pki/ferrule.pem
-      server_certificate: pki/sealed-server.der
+      certificate: ferrule.der
+      private_key: ferrule.pem
+      server_certificate: sealed-server.der
       timeout: 2 s
     tags:
       pressure: {{node: "ns=2;s=Sealed.Pressure", unit: bar}}
@@ -146,8 +146,8 @@ devices:
     opcua:
       endpoint: "{sealed}"
       security_policy: Basic256Sha256
-      certificate: pki/stranger.der
-      private_key: pki/stranger.pem
+      certificate: stranger.der
+      private_key: stranger.pem
       timeout: 2 s
     tags:
       pressure: {{node: "ns=2;s=Sealed.Pressure", unit: bar}}
@@ -155,28 +155,42 @@ devices:
 
 
 def test_each_opcua_device_connects_with_its_own_security_policy_and_certificates(
-    tmp_path: Path, short_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, short_dir: Path
 ) -> None:
-    plant_dir, pki = tmp_path / "plant", tmp_path / "plant" / "pki"
+    """Certificates and keys live in the site secrets folder, outside the plant folder; the plant
+    names them, and the runtime reads them from there."""
+    plant_dir, secrets = tmp_path / "plant", tmp_path / "secrets" / "secure-cell"
     press, trusted = tmp_path / "press", tmp_path / "press" / "trusted"
-    write_certificate(pki, "ferrule", "urn:acme:ferrule:adapters", server=False)
-    write_certificate(pki, "stranger", "urn:elsewhere:client", server=False)
+    write_certificate(secrets, "ferrule", "urn:acme:ferrule:adapters", server=False)
+    write_certificate(secrets, "stranger", "urn:elsewhere:client", server=False)
     write_certificate(press, "sealed-server", "urn:acme:press:sealed", server=True)
-    # each side trusts the other's certificate: the press ours, the plant config the press's
+    # each side trusts the other's certificate: the press ours, the site secrets the press's
     trusted.mkdir()
-    shutil.copy(pki / "ferrule.der", trusted / "ferrule.der")
-    shutil.copy(press / "sealed-server.der", pki / "sealed-server.der")
+    shutil.copy(secrets / "ferrule.der", trusted / "ferrule.der")
+    shutil.copy(press / "sealed-server.der", secrets / "sealed-server.der")
     endpoints = {
         name: f"opc.tcp://127.0.0.1:{free_port()}/ferrule/{name}" for name in ("plain", "sealed")
     }
+    plant_dir.mkdir()
     (plant_dir / "site.yaml").write_text(SECURE_SITE.format(**endpoints), encoding="utf-8")
+    checked = load(plant_dir, secrets_dir=secrets)
+    assert checked.errors == ()
+    assert checked.unchecked_secrets == ()
+    assert load(plant_dir).unchecked_secrets == (
+        "ferrule.der",
+        "ferrule.pem",
+        "sealed-server.der",
+        "stranger.der",
+        "stranger.pem",
+    )
     plant = load_or_raise(plant_dir)
     sealed_config = plant.devices["sealed"].connection
     assert isinstance(sealed_config, OpcUaConnection)
     assert (sealed_config.security_policy, sealed_config.certificate) == (
         "Basic256Sha256",
-        "pki/ferrule.der",
+        "ferrule.der",
     )
+    assert sorted(plant.files) == ["site.yaml"]
 
     loop = LoopThread()
     plain = OpcUaSimServer(plant.devices["plain"], {"plain.pressure": 70.5})
@@ -187,10 +201,7 @@ def test_each_opcua_device_connects_with_its_own_security_policy_and_certificate
         trusted,
         "urn:acme:press:sealed",
     )
-    # The runtime reads certificate paths relative to the plant folder; RuntimeThread hands it
-    # the working directory as that folder.
-    monkeypatch.chdir(plant_dir)
-    runtime = RuntimeThread(plant, short_dir)
+    runtime = RuntimeThread(plant, short_dir, secrets_dir=secrets)
     try:
         loop.run(plain.start(), 30)
         loop.run(sealed.start({"ns=2;s=Sealed.Pressure": 70.5, "ns=2;s=Sealed.Target": 0.0}), 30)
