@@ -59,6 +59,7 @@ class Driver(Protocol):
 
 
 class DriverFactory(Protocol):
-    """Builds a driver; ``plant_dir`` resolves relative paths such as certificates."""
+    """Builds a driver; ``secrets_dir`` is the site secrets folder its certificates and keys
+    are named in."""
 
-    def __call__(self, device: Device, plant_dir: Path) -> Driver: ...
+    def __call__(self, device: Device, secrets_dir: Path) -> Driver: ...

@@ -57,7 +57,7 @@ def _abandon(request: asyncio.Future[Any]) -> None:
 class ModbusDriver:
     """One Modbus TCP connection to a device, polled in merged blocks."""
 
-    def __init__(self, device: Device, plant_dir: object = None) -> None:
+    def __init__(self, device: Device, secrets_dir: object = None) -> None:
         self.device = device
         self.connection = _connection(device)
         self.blocks = plan_blocks(device.tags.values())

@@ -193,12 +193,10 @@ def _reader_failure(reader: asyncio.Task[None]) -> DeviceError:
 class OpcUaDriver:
     """One OPC UA session with a device: subscription, probing, typed reads and writes."""
 
-    def __init__(self, device: Device, plant_dir: Path) -> None:
-        # ``plant_dir`` is DriverFactory's name for the folder that file names resolve against:
-        # the runtime hands it the site secrets folder, where certificates and keys live.
+    def __init__(self, device: Device, secrets_dir: Path) -> None:
         self.device = device
         self.connection = _connection(device)
-        self.secrets_dir = plant_dir
+        self.secrets_dir = secrets_dir
         self._client: Client | None = None
         self._lost: asyncio.Future[Exception] | None = None
         self._tags_by_node: dict[str, Tag] = {}

@@ -30,6 +30,6 @@ DRIVERS: Mapping[str, DriverFactory] = {"opcua": OpcUaDriver, "modbus": ModbusDr
 SIM_SERVERS: Mapping[str, SimServerFactory] = {"opcua": OpcUaSimServer, "modbus": ModbusSimServer}
 
 
-def driver_for(device: Device, plant_dir: Path) -> Driver:
+def driver_for(device: Device, secrets_dir: Path) -> Driver:
     """A fresh driver for one connection attempt to ``device``."""
-    return DRIVERS[device.protocol](device, plant_dir)
+    return DRIVERS[device.protocol](device, secrets_dir)
