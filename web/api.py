@@ -17,16 +17,17 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from engine.access.signatures import SignatureInput
+from engine.access.signatures import DISPOSITION_MEANINGS
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
 from engine.records.production import DISPOSITIONS
-from web.auth import require_caller
+from web.auth import require_caller, signature_input
 from web.errors import BadRequest
 from web.metrics import INTERLOCK_BLOCKS
 from web.openapi import api_route, document, idempotency_key, payload
 from web.schemas import (
     INTEGER,
+    NAME,
     NULLABLE_STRING,
     NULLABLE_TIMESTAMP,
     NUMBER,
@@ -135,12 +136,12 @@ def list_tokens() -> tuple[Response, int]:
     bp,
     "/tokens",
     "POST",
-    summary="Create an API token for a machine client",
+    summary="Create an API token: for oneself, or for someone else with roles the caller holds too",
     tag="access",
     roles=ADMIN,
     command=True,
     body=obj(
-        {"name": TEXT, "username": TEXT, "roles": {"type": "array", "items": ROLE, "minItems": 1}},
+        {"name": NAME, "username": NAME, "roles": {"type": "array", "items": ROLE, "minItems": 1}},
         {"expires_at": NULLABLE_TIMESTAMP},
     ),
     responses=(Doc(201, "The token and its secret, shown only this once.", ref("NewToken")),),
@@ -204,8 +205,8 @@ def list_work_orders() -> tuple[Response, int]:
     roles=PLANNERS,
     command=True,
     body=obj(
-        {"product": TEXT, "quantity": {"type": "number", "exclusiveMinimum": 0}},
-        {"number": TEXT},
+        {"product": NAME, "quantity": {"type": "number", "exclusiveMinimum": 0}},
+        {"number": NAME},
     ),
     responses=(Doc(201, "The new work order (not yet released).", ref("WorkOrder")),),
 )
@@ -320,11 +321,11 @@ COMPLETION = obj(
         "units": {**STRING_MAP, "description": "A unit per field when not the configured one."},
         "consume": {
             "type": "array",
-            "items": obj({"part": TEXT, "lot": TEXT}, {"quantity": NUMBER}),
+            "items": obj({"part": NAME, "lot": NAME}, {"quantity": NUMBER}),
         },
         "signatures": {
             "type": "array",
-            "items": obj({"username": TEXT, "password": TEXT, "meaning": TEXT}),
+            "items": obj({"username": NAME, "password": TEXT, "meaning": TEXT}),
         },
         "expected_revision": INTEGER,
     },
@@ -340,7 +341,10 @@ COMPLETION = obj(
     roles=RUNNERS,
     command=True,
     body=COMPLETION,
-    responses=(Doc(200, "Where the item went.", ref("CompleteResult")),),
+    responses=(
+        Doc(200, "Where the item went.", ref("CompleteResult")),
+        Doc(429, "A signer has too many failed sign-ins; wait, then sign again.", ref("Error")),
+    ),
 )
 def complete_operation(number: str, operation: str) -> tuple[Response, int]:
     body = payload()
@@ -355,7 +359,7 @@ def complete_operation(number: str, operation: str) -> tuple[Response, int]:
             for c in body.get("consume", [])
         ],
         signatures=[
-            SignatureInput(s["username"], s["password"], s["meaning"])
+            signature_input(s["username"], s["password"], s["meaning"])
             for s in body.get("signatures", [])
         ],
         expected_revision=body.get("expected_revision"),
@@ -499,7 +503,7 @@ def list_nonconformances() -> tuple[Response, int]:
     tag="nonconformances",
     roles=REPORTERS,
     command=True,
-    body=obj({"item": TEXT, "defect_code": TEXT, "description": TEXT}),
+    body=obj({"item": NAME, "defect_code": NAME, "description": TEXT}),
     responses=(Doc(201, "The new nonconformance.", ref("Nonconformance")),),
 )
 def open_nonconformance() -> tuple[Response, int]:
@@ -539,11 +543,14 @@ def get_nonconformance(nc_id: int) -> tuple[Response, int]:
         {
             "decision": {"enum": list(DISPOSITIONS)},
             "reason": TEXT,
-            "signature": obj({"password": TEXT, "meaning": TEXT}),
+            "signature": obj({"password": TEXT, "meaning": {"enum": list(DISPOSITION_MEANINGS)}}),
         },
         {"target_operation": NULLABLE_STRING},
     ),
-    responses=(Doc(200, "The decided nonconformance.", ref("Nonconformance")),),
+    responses=(
+        Doc(200, "The decided nonconformance.", ref("Nonconformance")),
+        Doc(429, "Too many failed sign-ins of the caller; wait, then sign again.", ref("Error")),
+    ),
 )
 def disposition(nc_id: int) -> tuple[Response, int]:
     body = payload()
@@ -554,7 +561,7 @@ def disposition(nc_id: int) -> tuple[Response, int]:
         nonconformance_id=nc_id,
         decision=body["decision"],
         reason=body["reason"],
-        signature=SignatureInput(actor, signature["password"], signature["meaning"]),
+        signature=signature_input(actor, signature["password"], signature["meaning"]),
         target_operation=body.get("target_operation"),
         idempotency_key=idempotency_key(),
     )

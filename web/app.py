@@ -1,6 +1,8 @@
 """The Flask application factory: wires the engine's facades (over one database), the adapters' tag
 cache and the web layer's blueprints into one WSGI app. gunicorn calls :func:`create_app` once in
-every worker."""
+every worker. Behind ``trusted_proxies`` reverse proxies, werkzeug's ProxyFix takes the client's
+address, scheme and host from that many X-Forwarded-* hops (and no more, so a client cannot
+forge them)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters.control import ControlClient, socket_next_to
 from engine.facade.access import Access
@@ -19,7 +22,9 @@ from engine.infra.db import Database
 from web.api import bp as api_bp
 from web.auth import init_auth
 from web.errors import register_error_handlers
+from web.headers import init_headers
 from web.health import bp as health_bp
+from web.limits import init_limits
 from web.metrics import init_metrics
 from web.pages import register_pages
 from web.services import Services
@@ -41,6 +46,11 @@ def create_app(
     control socket (``<tag cache>.sock``)."""
     settings = settings or Settings.from_env()
     app = Flask("web")
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         PERMANENT_SESSION_LIFETIME=settings.session_timeout,
@@ -62,6 +72,8 @@ def create_app(
         config=Config(database),
     )
     register_error_handlers(app)
+    init_limits(app)
+    init_headers(app)
     init_metrics(app)
     init_auth(app)
     app.register_blueprint(health_bp)

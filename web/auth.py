@@ -1,12 +1,14 @@
 """Who is calling, and may they: sign-in and sign-out, sessions with a timeout, CSRF tokens, API
 tokens, and the role checks every page and endpoint declares with :func:`requires`.
 
-A browser signs in with a password and gets a signed session cookie (no server-side session state,
-so any worker serves any request); it expires after the configured minutes of inactivity. Every
-form carries a CSRF token (``{{ csrf_field() }}``); scripts calling the API from a signed-in page
-send it as the ``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``;
-a token acts as its user but only within its roles. Roles are read from the database on each
-request (one query, through the access facade), so a revoked role takes effect at once.
+A browser signs in with a password and gets a signed session cookie naming the user and the
+sign-in's audit row, so any worker serves any request; it expires after the configured minutes of
+inactivity, and ends on the server at once when the user signs out anywhere or their password,
+roles or account change (:mod:`engine.access.sessions`). Every form carries a CSRF token
+(``{{ csrf_field() }}``); scripts calling the API from a signed-in page send it as the
+``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``; a token acts as
+its user but only within its roles. Roles and the session's end are read from the database on
+each request (one query, through the access facade), so a revoked role takes effect at once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from engine.access.signatures import SignatureInput
 from web.errors import NotPermitted, TooManyAttempts, Unauthenticated
 from web.services import services
 
@@ -43,6 +46,10 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SEEN_REFRESH_S = 60  # rewrite the session's last-seen stamp at most once a minute
+ENDED = (
+    "Your session was ended (a sign-out, or a change to your password, roles or account); "
+    "sign in again."
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -70,6 +77,8 @@ def require_caller() -> Caller:
     if caller is None:
         if g.get("session_expired"):
             raise Unauthenticated("Your session timed out; sign in again.")
+        if g.get("session_ended"):
+            raise Unauthenticated(ENDED)
         raise Unauthenticated("Sign in first (API clients: send 'Authorization: Bearer <token>').")
     return caller
 
@@ -109,9 +118,15 @@ def _load_caller() -> Caller | None:
         session.clear()
         g.session_expired = True
         return None
+    since = session.get("since")
+    roles = services().access.session_roles(username, since) if isinstance(since, int) else None
+    if roles is None:
+        session.clear()
+        g.session_ended = True
+        return None
     if now - seen > SEEN_REFRESH_S:
         session["seen"] = now
-    return Caller(username, services().access.user_roles(username), "session")
+    return Caller(username, roles, "session")
 
 
 def _token_caller(header: str) -> Caller:
@@ -124,6 +139,19 @@ def _token_caller(header: str) -> Caller:
             "The API token is unknown, revoked or expired; ask an admin for a new one."
         )
     return Caller(token.username, token.roles, "token")
+
+
+def client_address() -> str:
+    """Where the request comes from (the client's, behind trusted proxies: see web.settings)."""
+    return request.remote_addr or "unknown"
+
+
+def signature_input(username: str, password: str, meaning: str) -> SignatureInput:
+    """A signature as typed, sent by the caller of this request from its address (the engine
+    throttles and audits it as such)."""
+    return SignatureInput(
+        username, password, meaning, caller=require_caller().username, address=client_address()
+    )
 
 
 # ---------------------------------------------------------------- CSRF
@@ -188,13 +216,13 @@ def signin_form() -> Response:
 
 @bp.post("/signin")
 def signin() -> ResponseReturnValue:
-    """Check the password (rate-limited per username and address), start a session."""
+    """Check the password (throttled by the engine), start a session."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     if not username or not password:
         return _signin_page("Enter your username and password.", 400, username)
     tried = services().access.sign_in(
-        username=username, password=password, address=request.remote_addr or "unknown"
+        username=username, password=password, address=client_address()
     )
     if tried.refused:
         raise TooManyAttempts(tried.refused)
@@ -203,13 +231,14 @@ def signin() -> ResponseReturnValue:
     session.clear()  # a fresh session (and CSRF token) after sign-in: no session fixation
     session.permanent = True
     session["user"] = username
+    session["since"] = tried.session
     session["seen"] = time.time()
     return redirect(_safe_next(request.form.get("next")), 303)
 
 
 @bp.post("/signout")
 def signout() -> ResponseReturnValue:
-    """End the session."""
+    """End this session and every other session of the caller."""
     caller = current_caller()
     if caller is not None and caller.via == "session":
         services().access.sign_out(caller.username)

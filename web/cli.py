@@ -9,6 +9,7 @@ help, so that listing them imports none.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -177,9 +178,13 @@ COMMANDS = {
 }
 
 
+PRIVATE = 0o077  # what every command creates (var/, the database, the tag cache) is the user's own
+
+
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Ferrule: a manufacturing execution system described by plant configuration."""
+    os.umask(PRIVATE)
 
 
 def main() -> None:

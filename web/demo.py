@@ -3,6 +3,12 @@
 It prepares ``var/`` (schema, the acme-harness config, demo users with roles and qualifications,
 material in stock, a released work order), then runs three children — the device simulator, the
 adapter process and the web server — until Ctrl-C, and stops them all within a bounded time.
+
+It watches them (:func:`supervise`): the adapter process is restarted when it dies, up to
+:data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`; when any other child dies, or the adapter
+process keeps dying, it says so, stops the rest and exits non-zero. The demo serves plain HTTP on
+127.0.0.1, so its session cookie is not marked Secure. Production runs each process under systemd
+instead (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -39,6 +47,8 @@ LOTS = (
     ("HOUSING-4P", "H-001", 500.0),
 )
 STOP_TIMEOUT_S = 10.0
+MAX_RESTARTS = 3
+RESTART_WINDOW_S = 60.0
 
 
 def prepare(db: Database, plant_dir: Path) -> None:
@@ -85,6 +95,74 @@ def stop_all(children: list[subprocess.Popen[bytes]], timeout_s: float = STOP_TI
             child.wait(timeout=timeout_s)
 
 
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A child process of the demo: its name, its command, and whether it is restarted."""
+
+    name: str
+    command: list[str]
+    restart: bool = False
+
+
+def supervise(children: Sequence[Child], env: Mapping[str, str], *, poll_s: float = 0.5) -> int:
+    """Run ``children`` until one that is not restarted stops, or a restarted one stops more than
+    :data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`: then stop them all and return its exit
+    code (1 for a clean exit: the demo did not end by itself). Ctrl-C or SIGTERM: 0."""
+    # a pipe for stdin: the simulator listens for fault commands there, and the terminal's
+    # keystrokes belong to this process (Ctrl-C)
+    running = {
+        c.name: subprocess.Popen(c.command, env=dict(env), stdin=subprocess.PIPE) for c in children
+    }
+    restarts: dict[str, list[float]] = {c.name: [] for c in children}
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while True:
+            time.sleep(poll_s)
+            for child in children:
+                code = running[child.name].poll()
+                if code is None:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in restarts[child.name] if now - t < RESTART_WINDOW_S]
+                if child.restart and len(recent) < MAX_RESTARTS:
+                    restarts[child.name] = [*recent, now]
+                    click.echo(
+                        f"ferrule {child.name} exited with {code}; restarting it "
+                        f"({len(recent) + 1} of {MAX_RESTARTS})",
+                        err=True,
+                    )
+                    running[child.name] = subprocess.Popen(
+                        child.command, env=dict(env), stdin=subprocess.PIPE
+                    )
+                    continue
+                again = f" again after {MAX_RESTARTS} restarts" if child.restart else ""
+                click.echo(
+                    f"ferrule {child.name} exited with {code}{again}; stopping everything", err=True
+                )
+                return code or 1
+    except KeyboardInterrupt:
+        click.echo("stopping …")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop_all(list(running.values()))
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops the demo as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def child_environment(
+    environ: Mapping[str, str], var_dir: Path, database_url: str
+) -> dict[str, str]:
+    """The environment of the demo's children: its var folder and database, and session cookies
+    without Secure (the demo serves plain HTTP on 127.0.0.1)."""
+    env = {**environ, "FERRULE_VAR": str(var_dir), "FERRULE_SECURE_COOKIES": "0"}
+    env.setdefault("FERRULE_DATABASE_URL", database_url)
+    return env
+
+
 @click.command("demo")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=3, show_default=True, type=int)
@@ -97,37 +175,27 @@ def stop_all(children: list[subprocess.Popen[bytes]], timeout_s: float = STOP_TI
 )
 def demo_command(port: int, workers: int, plant_dir: Path) -> None:
     """Set up the demo plant and run simulator, adapter process and web server until Ctrl-C."""
-    settings = Settings.from_env()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_env({**os.environ, "FERRULE_SECURE_COOKIES": "0"})
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database.from_url(settings.database_url)
     click.echo(f"preparing {db.url} with {plant_dir} …")
     prepare(db, plant_dir)
     db.dispose()
-    env = {**os.environ, "FERRULE_VAR": str(settings.var_dir)}
-    env.setdefault("FERRULE_DATABASE_URL", settings.database_url)
     ferrule = _ferrule()
-    commands = (
-        [ferrule, "sim", str(plant_dir)],
-        [ferrule, "adapters", str(plant_dir), "--cache", str(settings.tag_cache)],
-        [ferrule, "serve", "--port", str(port), "--workers", str(workers)],
+    children = (
+        Child("sim", [ferrule, "sim", str(plant_dir)]),
+        Child(
+            "adapters",
+            [ferrule, "adapters", str(plant_dir), "--cache", str(settings.tag_cache)],
+            restart=True,
+        ),
+        Child("serve", [ferrule, "serve", "--port", str(port), "--workers", str(workers)]),
     )
-    # a pipe for stdin: the simulator listens for fault commands there, and the terminal's
-    # keystrokes belong to this process (Ctrl-C)
-    children = [subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE) for cmd in commands]
-    names = {c.pid: " ".join(cmd[1:3]) for c, cmd in zip(children, commands, strict=True)}
     click.echo(f"\nFerrule is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
     click.echo(f"demo logins (password '{PASSWORD}'):")
     for username, full_name, roles, _ in USERS:
         click.echo(f"  {username:<6} {full_name:<16} {', '.join(roles)}")
-    signal.signal(signal.SIGTERM, lambda *_: stop_all(children))
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        failed = next(c for c in children if c.poll() is not None)
-        click.echo(
-            f"ferrule {names[failed.pid]} exited with {failed.returncode}; stopping", err=True
-        )
-    except KeyboardInterrupt:
-        click.echo("stopping …")
-    finally:
-        stop_all(children)
+    env = child_environment(os.environ, settings.var_dir, settings.database_url)
+    code = supervise(children, env)
+    if code:
+        raise SystemExit(code)

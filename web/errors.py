@@ -1,8 +1,10 @@
 """Errors as people and programs see them: JSON for the API, an HTML page for browsers.
 
-Engine errors map to statuses by kind: NotFound 404, Conflict 409, Blocked 409, Forbidden 403,
-Invalid 422. The web layer adds its own: a malformed request 400 (naming the field), no or bad
-credentials 401, a role that may not do this 403, too many failed sign-ins 429.
+Engine errors map to statuses by kind: NotFound 404, Conflict 409, Blocked 409, a signature not
+checked for too many failed sign-ins 429, Forbidden 403, Invalid 422. The web layer adds its own:
+a malformed request 400 (naming the field), no or bad credentials 401, a role that may not do this
+403, an address too long 414, too many failed sign-ins 429. A 405 names the allowed methods in
+``Allow``.
 Every body is ``{"error": code, "message": text, ...}``; ``field`` names the offending input.
 """
 
@@ -13,8 +15,9 @@ from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from engine.access.signatures import SignatureThrottled
 from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,7 @@ DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Blocked, 409),
+    (SignatureThrottled, 429),
     (Forbidden, 403),
     (Invalid, 422),
 )
@@ -64,6 +68,13 @@ class NotPermitted(WebError):
     code = "forbidden"
 
 
+class UriTooLong(WebError):
+    """The address is longer than Ferrule reads."""
+
+    status = 414
+    code = "uri_too_long"
+
+
 class TooManyAttempts(WebError):
     """Too many failed sign-ins; wait before trying again."""
 
@@ -71,9 +82,13 @@ class TooManyAttempts(WebError):
     code = "too_many_attempts"
 
 
+MACHINE_PATHS = frozenset({"/api", "/metrics", "/readyz", "/healthz"})
+
+
 def wants_json() -> bool:
-    """API paths (and clients that prefer JSON) get JSON errors; browsers get pages."""
-    if request.path.startswith("/api/") or request.path == "/api":
+    """API paths, the probes and metrics (and clients that prefer JSON) get JSON errors;
+    browsers get pages."""
+    if request.path.startswith("/api/") or request.path in MACHINE_PATHS:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
@@ -114,7 +129,10 @@ def _on_http_error(error: HTTPException) -> Response:
     elif status == 405:
         message = f"{request.method} is not allowed on {request.path}."
     code = error.name.lower().replace(" ", "_")
-    return _respond(status, {"error": code, "message": message})
+    response = _respond(status, {"error": code, "message": message})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
 
 
 def _on_unexpected(error: Exception) -> Response:

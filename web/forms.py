@@ -194,9 +194,11 @@ def _quantity(text: str, spec: ConsumptionSpec) -> tuple[float | None, str | Non
     return number, None
 
 
-def parse_completion(form: MultiDict[str, str], spec: OperationForm) -> Completion:
-    """The engine inputs of a posted completion form. Values stay text: the engine checks and
-    converts them (and says what is wrong, per field)."""
+def parse_completion(
+    form: MultiDict[str, str], spec: OperationForm, *, caller: str, address: str
+) -> Completion:
+    """The engine inputs of a posted completion form, sent by ``caller`` from ``address``.
+    Values stay text: the engine checks and converts them (and says what is wrong, per field)."""
     data = {f.name: form.get(f.input_name, "") for f in spec.fields}
     problems: dict[str, str] = {}
     consume: list[ConsumptionInput] = []
@@ -213,6 +215,8 @@ def parse_completion(form: MultiDict[str, str], spec: OperationForm) -> Completi
             form.get(s.username_input, "").strip(),
             form.get(s.password_input, ""),
             form.get(s.meaning_input, s.meaning).strip() or s.meaning,
+            caller=caller,
+            address=address,
         )
         for s in spec.signatures
     ]

@@ -1,36 +1,54 @@
 """Work instructions: an operation's Markdown rendered to HTML, and the files of a deployed config
-version served by path (the images the instructions show).
+version served by path (the images and documents the instructions show).
 
 Markdown is rendered with raw HTML disabled, so an instruction file cannot inject markup or
 scripts. Relative image paths resolve against the Markdown file's folder and point at the
-version's own files; an image the version does not hold is shown as its alt text. A version never
-changes, so its files are served with a long cache lifetime.
+version's own files; an image the version does not hold is shown as its alt text.
+
+A version's files are served to the roles that work with it, and only as what Ferrule can vouch
+for: images (PNG, JPEG, GIF, WebP; SVG once sanitized, :mod:`web.svg`) inline, PDF as a download,
+Markdown rendered by Ferrule; the plant config's own text files as plain text, to engineers and
+admins. Any other file is refused, whatever its name says. Each answer names its type exactly,
+forbids sniffing another, and carries a policy that runs nothing. A version never changes, so its
+images are cached long.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
+import re
 import weakref
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, render_template, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from engine.errors import NotFound
 from engine.facade.config import Config
-from web.auth import require_caller
+from web.auth import require_caller, requires
 from web.errors import NotPermitted
 from web.services import services
+from web.svg import UnsafeSvg, sanitized
 
 bp = Blueprint("instructions", __name__)
 
-# Whoever may read a version's text files (the plant config itself), not only its images.
+# Whoever works with a version's instructions (every role of a plant), and who may read its
+# text files (the plant config itself).
+INSTRUCTION_READERS = ("operator", "supervisor", "quality", "engineer", "admin")
 CONFIG_READERS = frozenset({"engineer", "admin"})
-_TYPES = {".svg": "image/svg+xml", ".md": "text/markdown; charset=utf-8"}
-_SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+IMAGES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+DOCUMENTS = {".pdf": "application/pdf"}
+STRICT = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+_IMMUTABLE = "private, max-age=31536000, immutable"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 _paths: weakref.WeakKeyDictionary[Config, dict[int, frozenset[str]]] = weakref.WeakKeyDictionary()
@@ -83,38 +101,68 @@ def render_instructions(version_id: int, document: str, text: str, files: frozen
     return Markup(_render(version_id, document, text, files))  # noqa: S704  (raw HTML is off)
 
 
-def _content_type(path: str) -> str:
-    extension = posixpath.splitext(path)[1].lower()
-    if extension in _TYPES:
-        return _TYPES[extension]
-    guessed = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+def _file(body: bytes, content_type: str, path: str, disposition: str, cache: str) -> Response:
+    """One file as served: its exact type, no sniffing, a policy that runs nothing."""
+    name = _UNSAFE_NAME.sub("_", posixpath.basename(path))
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Content-Security-Policy"] = STRICT
+    response.headers["Cache-Control"] = cache
+    return response
+
+
+def _page(version_id: int, path: str, text: str) -> Response:
+    """A Markdown file as a page rendered by Ferrule."""
+    html = render_template(
+        "instructions.html",
+        path=path,
+        version_id=version_id,
+        body=render_instructions(
+            version_id, path, text, version_paths(services().config, version_id)
+        ),
+    )
+    return Response(html, mimetype="text/html")
+
+
+def _svg(path: str, data: bytes) -> Response:
+    try:
+        safe = sanitized(data)
+    except UnsafeSvg:
+        raise NotPermitted(
+            f"{path} is not an SVG image Ferrule can serve safely (it has a DOCTYPE, or does not "
+            "parse); export it again as plain SVG."
+        ) from None
+    return _file(safe, "image/svg+xml", path, "inline", _IMMUTABLE)
 
 
 @bp.get("/config/<int:version_id>/files/<path:path>")
+@requires(*INSTRUCTION_READERS)
 def version_file(version_id: int, path: str) -> Response:
-    """One file of a deployed version: images for anyone signed in, the config itself for
-    engineers and admins. Only files the version holds are served."""
-    caller = require_caller()
+    """One file of a deployed version, as the module docstring says."""
     texts, assets = services().config.version_files(version_id)
-    content_type = _content_type(path)
-    if path in assets:
-        body = assets[path]
-    elif path in texts:
-        if not content_type.startswith("image/") and not caller.roles & CONFIG_READERS:
-            raise NotPermitted(
-                f"{path} is part of the plant config; only an engineer or admin may read it."
-            )
-        body = texts[path].encode()
-    else:
+    if path not in texts and path not in assets:
         listed = len(texts) + len(assets)
         raise NotFound(
             f"Config version {version_id} has no file '{path}' (it holds {listed} files); "
             "check the path in the instructions."
         )
-    response = Response(body, content_type=content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    if path.lower().endswith(".svg"):
-        response.headers["Content-Security-Policy"] = _SVG_POLICY
-    return response
+    data = assets[path] if path in assets else texts[path].encode()
+    extension = posixpath.splitext(path)[1].lower()
+    if extension == ".svg":
+        return _svg(path, data)
+    if extension in IMAGES:
+        return _file(data, IMAGES[extension], path, "inline", _IMMUTABLE)
+    if extension in DOCUMENTS:
+        return _file(data, DOCUMENTS[extension], path, "attachment", _IMMUTABLE)
+    if path in texts and extension == ".md":
+        return _page(version_id, path, texts[path])
+    if path in texts:
+        if not require_caller().roles & CONFIG_READERS:
+            raise NotPermitted(
+                f"{path} is part of the plant config; only an engineer or admin may read it."
+            )
+        return _file(data, "text/plain; charset=utf-8", path, "inline", "no-store")
+    raise NotPermitted(
+        f"Ferrule does not serve {path}: a config version's files are served as images (PNG, "
+        "JPEG, GIF, WebP, SVG), PDF and Markdown only."
+    )

@@ -1,5 +1,8 @@
 """Prometheus metrics: requests, latencies, interlock blocks, device quality.
 
+Only a caller holding the ``metrics`` role may read them (tag names describe the plant): a
+scraper sends ``Authorization: Bearer <token>`` of a user with that role.
+
 Counters and histograms are per process; under gunicorn (``ferrule serve``) the environment
 variable PROMETHEUS_MULTIPROC_DIR is set before this module is imported, so every worker writes its
 samples to files there and ``/metrics`` sums them over all workers. Device quality is not kept in
@@ -24,7 +27,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from engine.access.people import METRICS
 from engine.floor.tagsource import TagValue
+from web.auth import requires
 from web.services import services
 from web.tags import CacheTagSource
 
@@ -84,6 +89,7 @@ def _all_tags() -> dict[str, TagValue]:
 
 
 @bp.get("/metrics")
+@requires(METRICS)
 def metrics() -> Response:
     """The Prometheus text exposition of every worker's metrics plus device quality."""
     registry = CollectorRegistry()

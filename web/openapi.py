@@ -2,7 +2,8 @@
 
 A route is declared with :func:`api_route`: its path, method, roles, request body schema and
 response schemas. The same declaration registers the Flask route, enforces the roles, validates
-the JSON body (a bad body is a 400 naming the field) and becomes the route's entry in
+the JSON body (a bad body is a 400 naming the field; see :func:`web.limits.read_json` for what a
+body may hold) and becomes the route's entry in
 ``/api/openapi.json`` — so the document cannot drift from the routes. Schemas are JSON Schema
 2020-12, which OpenAPI 3.1 uses as it is; shared ones live in :mod:`web.schemas`.
 """
@@ -21,6 +22,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from dsl.diagnostics import did_you_mean
 from web.auth import requires
 from web.errors import BadRequest
+from web.limits import read_json
 from web.schemas import COMPONENTS, Response, error_responses
 
 Schema = Mapping[str, Any]
@@ -138,9 +140,7 @@ def _local_refs(schema: Any) -> Any:
 def _validated_body(validator: Draft202012Validator) -> dict[str, Any]:
     if not request.is_json:
         raise BadRequest("Send the request body as JSON with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The request body is not valid JSON; check quotes, commas and brackets.")
+    data = read_json(request.get_data(cache=True))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         raise _describe(errors[0])
@@ -183,6 +183,8 @@ def _describe(error: ValidationError) -> BadRequest:
         return BadRequest(f"{label}: {instance!r} is above the maximum {expected}.", field=where)
     if error.validator == "minLength":
         return BadRequest(f"{label}: must not be empty.", field=where)
+    if error.validator == "maxLength":
+        return BadRequest(f"{label}: longer than {expected} characters.", field=where)
     return BadRequest(f"{label}: {error.message}.", field=where)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.access.people import METRICS
+
 Schema = Mapping[str, Any]
 
 
@@ -54,13 +56,14 @@ def open_obj(
 
 STRING: Schema = {"type": "string"}
 TEXT: Schema = {"type": "string", "minLength": 1}
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 200}  # fits a name column
 NULLABLE_STRING: Schema = {"type": ["string", "null"]}
-INTEGER: Schema = {"type": "integer"}
+INTEGER: Schema = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
 NUMBER: Schema = {"type": "number"}
 BOOLEAN: Schema = {"type": "boolean"}
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
-ROLE: Schema = {"enum": ["operator", "supervisor", "quality", "engineer", "admin"]}
+ROLE: Schema = {"enum": ["operator", "supervisor", "quality", "engineer", "admin", METRICS]}
 ANY_OBJECT: Schema = {"type": "object"}
 
 NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}

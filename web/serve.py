@@ -93,6 +93,9 @@ def serve(host: str, port: int, workers: int, log_level: str, var_dir: Path) -> 
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
+        # the longest request line gunicorn takes: a longer address than the app's limit
+        # (web.limits.MAX_URL) then gets the app's own JSON error, not gunicorn's page
+        "limit_request_line": 8190,
         "control_socket_disable": True,
         "logger_class": JsonLogger,
         "loglevel": log_level,

@@ -18,7 +18,12 @@ def tokens_command() -> None:
 @click.option("--name", required=True, help="Who uses it, e.g. 'SAP ERP'.")
 @click.option("--user", "username", required=True, help="The user the token acts as.")
 @click.option("--role", "roles", multiple=True, required=True, help="A role it may use (repeat).")
-@click.option("--by", "actor", default="admin", show_default=True, help="Who creates it.")
+@click.option(
+    "--by",
+    "actor",
+    required=True,
+    help="Who makes it: the user, or someone who holds the roles too (the audit names both).",
+)
 def create(name: str, username: str, roles: tuple[str, ...], actor: str) -> None:
     """Create a token and print its secret (shown only this once)."""
     try:

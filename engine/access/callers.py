@@ -1,9 +1,10 @@
 """Who is calling: the roles a signed-in user or an API token may use now, in one query.
 
-The web layer checks them on every request (so that a revoked role takes effect at once); this
-reads the token, its user's active flag and the user's roles in one statement instead of one
-ORM round trip for each, on an engine connection without a transaction of its own (one
-statement is consistent by itself). A caller whose user is unknown gets
+The web layer checks them on every request (so that a revoked role, a sign-out elsewhere or a
+deactivation takes effect at once); this reads the token or the session's end
+(:mod:`engine.access.sessions`), the user's active flag and the user's roles in one statement
+instead of one ORM round trip for each, on an engine connection without a transaction of its
+own (one statement is consistent by itself). A caller whose user is unknown gets
 :func:`engine.access.people.roles_of`'s NotFound.
 """
 
@@ -14,22 +15,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from engine.access import people
+from engine.access import people, sessions
 from engine.access.tokens import token_digest
 from engine.infra.statements import Sql, Statement
 from engine.records.base import Base
-from engine.records.tables import ApiToken, User, UserRole
+from engine.records.tables import ApiToken, AuditRecord, User, UserRole
 
+_audit = Base.metadata.tables[AuditRecord.__tablename__]
 _tokens = Base.metadata.tables[ApiToken.__tablename__]
 _users = Base.metadata.tables[User.__tablename__]
 _roles = Base.metadata.tables[UserRole.__tablename__]
 _with_roles = _users.outerjoin(_roles, _roles.c.user_id == _users.c.id)
 
-_USER = Statement(
-    select(_users.c.active, _roles.c.role)
+_ENDED = (
+    select(_audit.c.seq)
+    .where(
+        _audit.c.entity == "user",
+        _audit.c.entity_id == bindparam("username"),
+        _audit.c.seq > bindparam("since"),
+        or_(*(_audit.c.action == action for action in sessions.ENDING)),
+    )
+    .exists()
+)
+_SESSION = Statement(
+    select(_ENDED, _users.c.active, _roles.c.role)
     .select_from(_with_roles)
     .where(_users.c.username == bindparam("username"))
 )
@@ -69,11 +81,15 @@ def _held(connection: Connection, username: str, rows: Sequence[tuple[Any, ...]]
     return frozenset(row[-1] for row in rows if row[-1] is not None) if active else frozenset()
 
 
-def user_roles(connection: Connection, username: str) -> frozenset[str]:
-    """The roles of an active user (none for a deactivated one); NotFound for an unknown one."""
-    rows = Sql(connection).all(_USER, {"username": username})
+def session_roles(connection: Connection, username: str, since: int) -> frozenset[str] | None:
+    """The roles a session that began at audit row ``since`` may use now; None once it has
+    ended (a sign-out, a password, role or account change after it; see
+    :mod:`engine.access.sessions`)."""
+    rows = Sql(connection).all(_SESSION, {"username": username, "since": since})
     if not rows:
         return _unknown(connection, username)
+    if rows[0][0] or not rows[0][1]:
+        return None
     return _held(connection, username, rows)
 
 

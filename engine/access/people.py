@@ -1,7 +1,10 @@
-"""People: users, their roles and qualifications (which expire), and their passwords (argon2).
+"""People: users, their roles and qualifications (which expire), and their passwords.
 
-Role and qualification names are the ones the plant config declares; when a plant is given, a name
-it does not declare is refused with a did-you-mean. Every change writes an audit row.
+Role and qualification names are the ones the plant config declares, plus Ferrule's own
+:data:`SYSTEM_ROLES`; when a plant is given, any other name is refused with a did-you-mean. Every
+change writes an audit row; a password change, a deactivation and a role change end the user's
+sessions and tokens (:mod:`engine.access.sessions`). Passwords follow
+:mod:`engine.access.passwords`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from dsl.model import Plant
+from engine.access import passwords, sessions
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, undeclared
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
@@ -25,8 +27,8 @@ from engine.records.base import utcnow
 from engine.records.tables import User, UserQualification, UserRole
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,199}")
-MIN_PASSWORD = 8
-_hasher = PasswordHasher()
+METRICS = "metrics"  # may read /metrics and the details of /readyz, nothing of the plant
+SYSTEM_ROLES = frozenset({METRICS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def create_user(
         raise Conflict(f"User '{username}' already exists; choose another username.")
     user = User(username=username, full_name=full_name, active=True, created_at=utcnow())
     if password is not None:
-        user.password_hash = _hash(password)
+        user.password_hash = passwords.hash_new(password, names=(username, full_name))
     session.add(user)
     session.flush()
     new = {"full_name": full_name, "has_password": password is not None}
@@ -84,32 +86,36 @@ def create_user(
 
 
 def set_password(session: Session, username: str, password: str, *, actor: str) -> None:
-    """Replace a user's password (stored as an argon2 hash)."""
+    """Replace a user's password (stored as an argon2 hash); ends their sessions and tokens."""
     user = _user(session, username)
-    user.password_hash = _hash(password)
+    user.password_hash = passwords.hash_new(password, names=(username, user.full_name))
     audit.record(session, actor, "set_password", "user", username, None, {"has_password": True})
+    _end_sessions(session, username, actor, "password changed")
 
 
 def grant_role(
     session: Session, username: str, role: str, *, actor: str, plant: Plant | None = None
 ) -> None:
-    """Give a user a role; granting a role the user already has is refused."""
+    """Give a user a role; granting a role the user already has is refused. Ends the user's
+    sessions and tokens: they sign in again with what they may do now."""
     user = _user(session, username)
-    if plant is not None:
+    if plant is not None and role not in SYSTEM_ROLES:
         _check_name(role, "role", plant.roles)
     if session.get(UserRole, (user.id, role)) is not None:
         raise Conflict(f"User '{username}' already has the role '{role}'.")
     session.add(UserRole(user_id=user.id, role=role, granted_at=utcnow(), granted_by=actor))
     audit.record(session, actor, "grant_role", "user", username, None, {"role": role})
+    _end_sessions(session, username, actor, f"role {role} granted")
 
 
 def revoke_role(session: Session, username: str, role: str, *, actor: str, reason: str) -> None:
-    """Take a role away from a user."""
+    """Take a role away from a user; ends their sessions and tokens."""
     user = _user(session, username)
     if session.get(UserRole, (user.id, role)) is None:
         raise Conflict(f"User '{username}' does not have the role '{role}'; nothing to revoke.")
     session.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
     audit.record(session, actor, "revoke_role", "user", username, {"role": role}, None, reason)
+    _end_sessions(session, username, actor, f"role {role} revoked")
 
 
 def grant_qualification(
@@ -156,7 +162,8 @@ def grant_qualification(
 
 
 def deactivate_user(session: Session, username: str, *, actor: str, reason: str) -> None:
-    """Stop a user from signing in or acting; their records stay."""
+    """Stop a user from signing in or acting, and end their sessions and tokens; their records
+    stay."""
     user = _user(session, username)
     if not user.active:
         raise Conflict(f"User '{username}' is already deactivated.")
@@ -164,6 +171,7 @@ def deactivate_user(session: Session, username: str, *, actor: str, reason: str)
     audit.record(
         session, actor, "deactivate", "user", username, {"active": True}, {"active": False}, reason
     )
+    _end_sessions(session, username, actor, "user deactivated")
 
 
 # ---------------------------------------------------------------- queries
@@ -203,14 +211,11 @@ def require_role(session: Session, username: str, roles: Collection[str], doing:
 
 
 def verify_password(session: Session, username: str, password: str) -> bool:
-    """True when the user exists, is active, and ``password`` is theirs."""
+    """True when the user exists, is active, and ``password`` is theirs; every answer costs the
+    same (see :func:`engine.access.passwords.verify`)."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or user.password_hash is None:
-        return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    stored = user.password_hash if user is not None and user.active else None
+    return passwords.verify(stored, password)
 
 
 def user_info(session: Session, username: str) -> UserInfo:
@@ -266,13 +271,9 @@ def _check_name(name: str, kind: str, declared: Collection[str]) -> None:
         raise undeclared(kind, name, declared, field=kind)
 
 
-def _hash(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(
-            f"The password is too short; use at least {MIN_PASSWORD} characters.",
-            field="password",
-        )
-    return _hasher.hash(password)
+def _end_sessions(session: Session, username: str, actor: str, reason: str) -> None:
+    """The user's sessions end by the audit row just written; their tokens are revoked here."""
+    sessions.revoke_tokens(session, username, actor=actor, reason=reason, now=utcnow())
 
 
 _USER = Statement(select(User.full_name, User.active).where(User.username == bindparam("username")))

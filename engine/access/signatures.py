@@ -3,8 +3,12 @@
 The signer gives username and password again at the moment of signing (§11.200) and states what
 the signature means (§11.50). The stored signature names the signer, the time and the meaning, and
 holds the SHA-256 of the signed record's content, bound to that record by type and id (§11.70).
-A refused signature (wrong password) is audited by the caller in its own transaction, so that the
-refusal is kept even though the command is rolled back.
+
+Re-authentication is a password check like signing in, so it goes through the same throttle
+(:mod:`engine.access.throttle`): a wrong signature counts as a failed sign-in of the signer from
+the caller's address, and too many of them refuse both. A refused signature is audited (in a
+transaction of its own, so that the refusal is kept though the command is rolled back) under the
+caller who sent it, on the record, and under the named signer, on their user.
 """
 
 from __future__ import annotations
@@ -18,23 +22,31 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dsl.model import SignatureRequirement
-from engine.access import people
+from engine.access import people, throttle
 from engine.access.people import full_name
 from engine.errors import Forbidden, Invalid
 from engine.infra import audit
 from engine.infra.statements import Sql, insert_rows
+from engine.records.base import utcnow
 from engine.records.production import Signature, table
 
 _signatures = table(Signature)
 
+LOCAL = "local"  # the address of a signature given in this process (the CLI, config tests)
+# What a signed disposition of a nonconformance may mean.
+DISPOSITION_MEANINGS = ("Disposition approved", "Reviewed and approved")
+
 
 @dataclass(frozen=True, slots=True)
 class SignatureInput:
-    """What a signer types: username, password, and the meaning they state."""
+    """What a signer types: username, password, and the meaning they state; with who sent it
+    (``caller``, "" for the signer themself) and from which ``address``."""
 
     username: str
     password: str
     meaning: str
+    caller: str = ""
+    address: str = LOCAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +68,40 @@ class Signed:
 
 
 class SignatureRefused(Forbidden):
-    """A signer failed to re-authenticate; ``username`` is who tried."""
+    """A signer failed to re-authenticate; ``given`` is what was sent."""
 
-    def __init__(self, username: str) -> None:
+    reason = "wrong password at signing"
+
+    def __init__(self, given: SignatureInput, message: str = "", code: str = "") -> None:
         super().__init__(
-            f"The password for '{username}' is wrong; the signature was refused. "
+            message
+            or f"The password for '{given.username}' is wrong; the signature was refused. "
             "Sign again with your own username and password.",
-            code="signature_refused",
+            code=code or "signature_refused",
         )
-        self.username = username
+        self.given = given
+
+
+class SignatureThrottled(SignatureRefused):
+    """A signer's password was not even checked: too many failed sign-ins (the throttle's
+    message says how long to wait)."""
+
+    reason = "too many failed sign-ins"
+
+    def __init__(self, given: SignatureInput, message: str) -> None:
+        super().__init__(given, message, "too_many_attempts")
 
 
 def authenticate(session: Session, inputs: Sequence[SignatureInput]) -> tuple[Signer, ...]:
-    """Verify every signer's password; SignatureRefused on the first wrong one."""
+    """Verify every signer's password, throttled like signing in; SignatureThrottled or
+    SignatureRefused on the first that fails."""
     signers: list[Signer] = []
     for given in inputs:
+        waiting = throttle.refusal(session, given.username, given.address, utcnow())
+        if waiting:
+            raise SignatureThrottled(given, waiting)
         if not people.verify_password(session, given.username, given.password):
-            raise SignatureRefused(given.username)
+            raise SignatureRefused(given)
         signers.append(
             Signer(
                 given.username,
@@ -85,16 +114,35 @@ def authenticate(session: Session, inputs: Sequence[SignatureInput]) -> tuple[Si
 
 
 def audit_refusal(session: Session, refused: SignatureRefused, *, record: str) -> None:
-    """Keep a refused signature attempt in the audit trail (in its own transaction)."""
-    audit.record(
+    """Keep a refused signature in the audit trail, under the caller on the record and under the
+    signer on their user, and count a wrong password as a failed sign-in (call it in a
+    transaction of its own)."""
+    given, now = refused.given, utcnow()
+    caller = given.caller or given.username
+    if not isinstance(refused, SignatureThrottled):
+        throttle.record_attempt(session, given.username, given.address, False, now)
+    audit.record_many(
         session,
-        refused.username,
-        "signature_refused",
-        "signature",
-        record,
-        None,
-        {"username": refused.username},
-        "wrong password at signing",
+        [
+            audit.Change(
+                caller,
+                "signature_refused",
+                "signature",
+                record,
+                None,
+                {"signer": given.username, "address": given.address},
+                refused.reason,
+            ),
+            audit.Change(
+                given.username,
+                "signature_failed",
+                "user",
+                given.username,
+                None,
+                {"requested_by": caller, "record": record, "address": given.address},
+                refused.reason,
+            ),
+        ],
     )
 
 

@@ -1,9 +1,11 @@
-"""Access records for the web layer: API tokens scoped by role, and sign-in attempts.
+"""Access records for the web layer: API tokens scoped by role, and signing in and out.
 
 They live in the engine's database (not in a worker's memory) so that every gunicorn worker and
-every host sharing one PostgreSQL sees the same tokens and the same failed-sign-in counts.
-A token's secret is shown once when it is created; only its SHA-256 is stored (the secret has
-256 bits of entropy, so a fast hash is enough — unlike a password).
+every host sharing one PostgreSQL sees the same tokens and the same failed-sign-in counts
+(:mod:`engine.access.throttle`). A token's secret is shown once when it is created; only its
+SHA-256 is stored (the secret has 256 bits of entropy, so a fast hash is enough — unlike a
+password). A person may make a token for someone else only with roles they hold themselves
+(:func:`issue_token`), so that a token never lets its maker act as another person beyond that.
 """
 
 from __future__ import annotations
@@ -13,20 +15,17 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.access import people
+from engine.access import people, sessions, throttle
 from engine.errors import Invalid
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
 from engine.records.base import utcnow
-from engine.records.tables import ApiToken, SigninAttempt
+from engine.records.tables import ApiToken
 
 TOKEN_PREFIX = "ferrule_"  # noqa: S105  (a prefix, not a secret)
-SIGNIN_WINDOW = dt.timedelta(minutes=5)
-SIGNIN_MAX_FAILURES = 5
-SIGNIN_RETENTION = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +99,34 @@ def create_token(
     return _info(row), secret
 
 
-def token_for_secret(session: Session, secret: str, now: dt.datetime) -> TokenInfo | None:
-    """The live (not revoked, not expired) token with this secret, or None."""
-    digest = token_digest(secret)
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= now:
-        return None
-    return _info(row)
+def issue_token(
+    session: Session,
+    *,
+    name: str,
+    username: str,
+    roles: tuple[str, ...],
+    created_by: str,
+    expires_at: dt.datetime | None = None,
+) -> tuple[TokenInfo, str]:
+    """:func:`create_token` as a person asks for it: a token for someone else may only use roles
+    its maker holds too (the audit row names both), so it never acts beyond its maker's rights."""
+    if created_by != username:
+        missing = sorted(set(roles) - people.roles_of(session, created_by))
+        if missing:
+            raise Invalid(
+                f"{created_by} does not hold the role {', '.join(missing)}; a token for someone "
+                "else can only use roles its maker holds too. Leave the role out, or let someone "
+                "who holds it make the token.",
+                field="roles",
+            )
+    return create_token(
+        session,
+        name=name,
+        username=username,
+        roles=roles,
+        created_by=created_by,
+        expires_at=expires_at,
+    )
 
 
 def list_tokens(session: Session) -> list[TokenInfo]:
@@ -131,79 +149,38 @@ def revoke_token(
     return _info(row) if row is not None else None
 
 
-def recent_failures(session: Session, username: str, address: str, now: dt.datetime) -> int:
-    """Failed sign-ins for this username from this address in the window since the last success."""
-    last_success = (
-        select(func.max(SigninAttempt.at))
-        .where(
-            SigninAttempt.username == username,
-            SigninAttempt.address == address,
-            SigninAttempt.succeeded.is_(True),
-        )
-        .scalar_subquery()
-    )
-    count = session.scalar(
-        select(func.count())
-        .select_from(SigninAttempt)
-        .where(
-            SigninAttempt.username == username,
-            SigninAttempt.address == address,
-            SigninAttempt.succeeded.is_(False),
-            SigninAttempt.at > now - SIGNIN_WINDOW,
-            (SigninAttempt.at > last_success) | last_success.is_(None),
-        )
-    )
-    return int(count or 0)
-
-
-def record_attempt(
-    session: Session, username: str, address: str, succeeded: bool, now: dt.datetime
-) -> None:
-    """Remember a sign-in try and forget this pair's tries older than a day."""
-    session.execute(
-        delete(SigninAttempt).where(
-            SigninAttempt.username == username,
-            SigninAttempt.address == address,
-            SigninAttempt.at < now - SIGNIN_RETENTION,
-        )
-    )
-    session.add(SigninAttempt(username=username, address=address, at=now, succeeded=succeeded))
-    session.flush()
-
-
 @dataclass(frozen=True, slots=True)
 class SignIn:
     """A sign-in try: ``ok`` when the password was right; ``refused`` says why the password was
-    not even checked (too many recent failures), "" when it was."""
+    not even checked (see :mod:`engine.access.throttle`), "" when it was; ``session`` is the
+    audit sequence number of a successful sign-in, which the session carries (see
+    :mod:`engine.access.sessions`)."""
 
     ok: bool
     refused: str = ""
+    session: int = 0
 
 
 def sign_in(
     session: Session, username: str, password: str, address: str, now: dt.datetime
 ) -> SignIn:
-    """Check a password, at most :data:`SIGNIN_MAX_FAILURES` failures per username and address
-    in :data:`SIGNIN_WINDOW`; every try (and every refusal) is remembered and audited."""
+    """Check a password unless the throttle refuses the try first; every try (and every
+    refusal) is remembered and audited."""
     where = {"address": address}
-    if recent_failures(session, username, address, now) >= SIGNIN_MAX_FAILURES:
+    refused = throttle.refusal(session, username, address, now)
+    if refused:
         audit.record(
             session, username, "signin_refused", "user", username, None, where,
             "too many failed sign-ins",
         )  # fmt: skip
-        minutes = int(SIGNIN_WINDOW.total_seconds() // 60)
-        return SignIn(
-            False,
-            f"Too many failed sign-ins for {username}; wait {minutes} minutes and try again, "
-            "or ask an admin to reset the password.",
-        )
+        return SignIn(False, refused)
     ok = people.verify_password(session, username, password)
-    record_attempt(session, username, address, ok, now)
+    throttle.record_attempt(session, username, address, ok, now)
     action, reason = ("signin", "") if ok else ("signin_failed", "wrong username or password")
-    audit.record(session, username, action, "user", username, None, where, reason)
-    return SignIn(ok)
+    seq = audit.record(session, username, action, "user", username, None, where, reason)
+    return SignIn(ok, session=seq if ok else 0)
 
 
 def sign_out(session: Session, username: str) -> None:
-    """Audit the end of a user's session."""
-    audit.record(session, username, "signout", "user", username, None, None, "")
+    """End every browser session of the user (see :mod:`engine.access.sessions`)."""
+    audit.record(session, username, sessions.SIGN_OUT, "user", username, None, None, "")

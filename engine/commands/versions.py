@@ -1,15 +1,24 @@
 """Config versions: deploy a plant bundle, list versions, roll back, and load a version's plant.
 
 ``deploy`` checks the bundle first; any error refuses it and leaves the running version untouched.
-A version stores every file of the bundle and its content hash, and never changes; activating one
-(by deploy or rollback) appends a row to ``config_activations``. A bundle identical to an earlier
-version re-activates that version instead of storing a copy. One database serves one site.
+A version stores every file of the bundle and a content hash over all of them (text and binary),
+and never changes; activating one (by deploy or rollback) appends a row to ``config_activations``.
+A bundle identical to an earlier version re-activates that version instead of storing a copy. One
+database serves one site.
+
+A plant folder is read as regular files only: a symbolic link or a special file anywhere in it is
+refused, naming it, so that a deploy never copies a file from outside the folder (a link to the
+secret key, say). Text the loader keeps out of the config (a device's private key) is not stored
+as a binary file either.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import os
+import stat
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,18 +134,60 @@ def check_bundle(
         folder = Path(source)
         if not folder.is_dir():
             raise NotFound(f"There is no plant folder '{folder}'; give the path of a plant folder.")
+        _refuse_links_and_special_files(folder)
         texts, binary = read_folder(folder)
-        assets = {
-            path: (folder / path).read_bytes()
-            for path in sorted(binary)
-            if not path.startswith("tests/")
-        }
+        assets = _binary_files(folder, binary)
         files: Mapping[str, str] = texts
         label = str(source)
     else:
         files, assets = source, assets or {}
     result = load_files(files, label, binary_paths=frozenset(assets))
     return CheckedBundle(label, files, assets, result)
+
+
+def _refuse_links_and_special_files(folder: Path) -> None:
+    """Invalid naming the first symbolic link (never followed) or special file in ``folder``."""
+    for root, folders, names in os.walk(folder):
+        for name in sorted(folders + names):
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise Invalid(
+                    f"{path} is a symbolic link; Ferrule deploys only regular files inside the "
+                    "plant folder. Replace the link with a copy of the file.",
+                    field="bundle",
+                )
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise Invalid(
+                    f"{path} is not a regular file (a pipe, socket or device); remove it from the "
+                    "plant folder.",
+                    field="bundle",
+                )
+
+
+def _binary_files(folder: Path, paths: frozenset[str]) -> dict[str, bytes]:
+    """The folder's binary files to store (images, PDFs): not its tests, and not text the loader
+    kept out of the config."""
+    found: dict[str, bytes] = {}
+    for path in sorted(paths):
+        if path.startswith("tests/"):
+            continue
+        data = (folder / path).read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            found[path] = data
+    return found
+
+
+def _bundle_hash(plant_hash: str, assets: Mapping[str, bytes]) -> str:
+    """A version's content hash: over its text files (the plant's own hash) and every binary
+    file's bytes; a bundle without binary files keeps the plant's hash."""
+    if not assets:
+        return plant_hash
+    digests = {path: hashlib.sha256(data).hexdigest() for path, data in assets.items()}
+    canonical = audit.canonical({"files": plant_hash, "assets": digests})
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def store_bundle(
@@ -161,14 +212,13 @@ def store_bundle(
             f"This database runs site '{running.site}'; refusing to deploy site "
             f"'{plant.site.name}'. Give each site its own database (FERRULE_DATABASE_URL)."
         )
-    stored = session.scalar(
-        select(ConfigVersion).where(ConfigVersion.content_hash == plant.content_hash)
-    )
+    digest = _bundle_hash(plant.content_hash, bundle.assets)
+    stored = session.scalar(select(ConfigVersion).where(ConfigVersion.content_hash == digest))
     created = stored is None
     if stored is None:
         stored = ConfigVersion(
             site=plant.site.name,
-            content_hash=plant.content_hash,
+            content_hash=digest,
             files=dict(plant.files),
             assets={path: base64.b64encode(data).decode() for path, data in bundle.assets.items()},
             created_at=utcnow(),
@@ -177,7 +227,7 @@ def store_bundle(
         )
         session.add(stored)
         session.flush()
-        _plants_by_hash.setdefault(plant.content_hash, plant)
+        _plants_by_hash.setdefault(digest, plant)
     if running is None or running.id != stored.id:
         _activate(session, stored, "deploy", actor, note)
         equipment.seed(session, plant, actor)

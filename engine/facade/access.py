@@ -1,5 +1,5 @@
-"""The access facade: signing in and out, the roles of a caller, API tokens, users with their roles
-and qualifications, and the password policy.
+"""The access facade: signing in and out, the roles of a caller (a session or a token), API
+tokens, users with their roles and qualifications, and the password policy.
 
 Each method opens its own session or transaction; commands write audit rows, and the ones that
 take an idempotency key run at most once per key (see :mod:`engine.infra.idempotency`).
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from engine.access import callers, people, tokens
+from engine.access import callers, passwords, people, tokens
 from engine.access.callers import CallerRoles
+from engine.access.passwords import PasswordPolicy
 from engine.access.people import QualificationGrant, UserInfo
 from engine.access.tokens import SignIn, TokenInfo
 from engine.commands import versions
@@ -51,19 +52,19 @@ class Access:
     # ------------------------------------------------------------ signing in
 
     def sign_in(self, *, username: str, password: str, address: str) -> SignIn:
-        """See :func:`engine.access.tokens.sign_in` (throttled per username and address)."""
+        """See :func:`engine.access.tokens.sign_in` (see :mod:`engine.access.throttle`)."""
         with self.db.transaction() as session:
             return tokens.sign_in(session, username, password, address, self.clock())
 
     def sign_out(self, username: str) -> None:
-        """See :func:`engine.access.tokens.sign_out`."""
+        """End every session of the user (see :func:`engine.access.tokens.sign_out`)."""
         with self.db.transaction() as session:
             tokens.sign_out(session, username)
 
-    def user_roles(self, username: str) -> frozenset[str]:
-        """See :func:`engine.access.callers.user_roles`."""
+    def session_roles(self, username: str, since: int) -> frozenset[str] | None:
+        """See :func:`engine.access.callers.session_roles` (None: the session has ended)."""
         with self.db.engine.connect() as connection:
-            return callers.user_roles(connection, username)
+            return callers.session_roles(connection, username, since)
 
     def token_caller(self, secret: str) -> CallerRoles | None:
         """See :func:`engine.access.callers.token_roles`."""
@@ -87,7 +88,8 @@ class Access:
         expires_at: dt.datetime | None = None,
         idempotency_key: str | None = None,
     ) -> NewToken:
-        """See :func:`engine.access.tokens.create_token`."""
+        """See :func:`engine.access.tokens.issue_token`: for someone else, only with roles the
+        actor holds too."""
         request = {
             "actor": actor,
             "name": name,
@@ -97,7 +99,7 @@ class Access:
         }
 
         def create(session: Session) -> NewToken:
-            token, secret = tokens.create_token(
+            token, secret = tokens.issue_token(
                 session,
                 name=name,
                 username=username,
@@ -127,9 +129,14 @@ class Access:
 
     # ------------------------------------------------------------ users
 
-    def min_password(self) -> int:
-        """The shortest password the engine accepts."""
-        return people.MIN_PASSWORD
+    def password_policy(self) -> PasswordPolicy:
+        """What a new password must be (see :mod:`engine.access.passwords`)."""
+        return passwords.POLICY
+
+    def roles(self) -> list[str]:
+        """The roles a user can be granted: the active config's and Ferrule's own."""
+        _, plant = versions.active_plant(self.db)
+        return sorted(set(plant.roles) | people.SYSTEM_ROLES)
 
     def users(self) -> list[UserInfo]:
         """See :func:`engine.access.people.list_users`."""
@@ -146,8 +153,8 @@ class Access:
             )
 
     def grant_role(self, *, actor: str, username: str, role: str) -> None:
-        """Give a user a role the active config declares (see
-        :func:`engine.access.people.grant_role`)."""
+        """Give a user a role the active config declares, or one of Ferrule's own (see
+        :func:`engine.access.people.grant_role`); ends the user's sessions and tokens."""
         with self.db.transaction() as session:
             _, plant = versions.active_plant(session)
             people.grant_role(session, username, role, actor=actor, plant=plant)

@@ -19,13 +19,17 @@ DAY = dt.date(2026, 3, 1)
 def test_create_user_with_password_and_roles(db: Database, plant: Plant) -> None:
     with db.transaction() as session:
         people.create_user(
-            session, "anna", actor="ada", full_name="Anna Berg", password="s3cret-pass"
+            session,
+            "anna",
+            actor="ada",
+            full_name="Anna Berg",
+            password="tangerine lathe quarry 42",
         )
         people.grant_role(session, "anna", "operator", actor="ada", plant=plant)
         people.grant_role(session, "anna", "quality", actor="ada", plant=plant)
     with db.session() as session:
         assert people.roles_of(session, "anna") == {"operator", "quality"}
-        assert people.verify_password(session, "anna", "s3cret-pass")
+        assert people.verify_password(session, "anna", "tangerine lathe quarry 42")
         assert not people.verify_password(session, "anna", "wrong-pass")
         assert not people.verify_password(session, "nobody", "s3cret-pass")
         info = people.user_info(session, "anna")
@@ -148,7 +152,7 @@ def test_user_errors_say_how_to_fix_them(db: Database) -> None:
         (
             lambda s: people.set_password(s, "anna", "short", actor="ada"),
             Invalid,
-            "The password is too short; use at least 8 characters.",
+            "The password is too short; use at least 12 characters.",
         ),
         (
             lambda s: people.roles_of(s, "bob"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from engine.commands import versions
 from engine.commands.versions import ConfigRejected
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
 from engine.infra.db import Database
 
@@ -162,3 +163,57 @@ def test_nothing_deployed_yet_is_a_clear_error(db: Database) -> None:
     assert caught.value.message == (
         "No plant config is deployed yet; deploy one with `ferrule deploy PLANT_DIR`."
     )
+
+
+def test_a_symbolic_link_in_the_plant_folder_is_refused_naming_it(
+    db: Database, tmp_path: Path
+) -> None:
+    secret = tmp_path / "var" / "secret_key"
+    secret.parent.mkdir()
+    secret.write_text("the flask secret key")
+    plant = _copy(tmp_path)
+    link = plant / "instructions" / "img" / "key.png"
+    link.symlink_to(secret)
+    with pytest.raises(Invalid) as caught:
+        versions.deploy(db, plant, actor="ada")
+    assert caught.value.message == (
+        f"{link} is a symbolic link; Ferrule deploys only regular files inside the plant folder. "
+        "Replace the link with a copy of the file."
+    )
+    link.unlink()
+    (plant / "instructions" / "shared").symlink_to(secret.parent, target_is_directory=True)
+    with pytest.raises(Invalid) as folder:
+        versions.deploy(db, plant, actor="ada")
+    assert folder.value.message.startswith(f"{plant / 'instructions' / 'shared'} is a symbolic")
+    assert versions.list_versions(db) == []
+
+
+def test_a_pipe_in_the_plant_folder_is_refused(db: Database, tmp_path: Path) -> None:
+    plant = _copy(tmp_path)
+    pipe = plant / "instructions" / "feed"
+    os.mkfifo(pipe)
+    with pytest.raises(Invalid) as caught:
+        versions.deploy(db, plant, actor="ada")
+    assert caught.value.message == (
+        f"{pipe} is not a regular file (a pipe, socket or device); remove it from the plant folder."
+    )
+
+
+PNG_RED = b"\x89PNG\r\n\x1a\n red pixels"
+PNG_BLUE = b"\x89PNG\r\n\x1a\n blue pixels"
+
+
+def test_a_bundle_whose_only_change_is_an_image_is_a_new_version(
+    db: Database, tmp_path: Path
+) -> None:
+    plant = _copy(tmp_path)
+    image = plant / "instructions" / "img" / "photo.png"
+    image.write_bytes(PNG_RED)
+    first = versions.deploy(db, plant, actor="ada").version
+    image.write_bytes(PNG_BLUE)
+    second = versions.deploy(db, plant, actor="ada")
+    assert (second.version.id, second.created, second.version.active) == (2, True, True)
+    assert second.version.content_hash != first.content_hash
+    assert versions.version_files(db, 2)[1]["instructions/img/photo.png"] == PNG_BLUE
+    image.write_bytes(PNG_RED)  # the first bundle again: its version comes back
+    assert versions.deploy(db, plant, actor="ada").version.id == 1

@@ -56,7 +56,8 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         var_dir=tmp_path,
         database_url="unused: the db fixture is passed in",
-        secret_key="test-secret",
+        secret_key="test-secret-of-at-least-thirty-two-bytes",
+        secure_cookies=False,
         session_timeout=dt.timedelta(minutes=30),
         tag_cache=tmp_path / "tags.mmap",
     )

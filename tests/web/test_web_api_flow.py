@@ -76,7 +76,8 @@ def test_a_blocked_start_says_which_interlock_and_why(api: Api, shop: Plant, tag
     assert "Press pressure is outside its 60–80 bar window" in blocked.json["message"]
     failing = [c for c in blocked.json["checks"] if c["outcome"] == "fail"]
     assert [c["because"] for c in failing] == ["Press pressure is outside its 60–80 bar window"]
-    metrics = api.client.get("/metrics").get_data(as_text=True)
+    scraper = {"Authorization": f"Bearer {api.metrics_token()}"}
+    metrics = api.client.get("/metrics", headers=scraper).get_data(as_text=True)
     assert 'ferrule_interlock_blocks_total{operation="crimp"}' in metrics
 
 
@@ -109,7 +110,7 @@ def test_nonconformance_is_dispositioned_with_a_signature(api: Api, shop: Plant)
         {
             "decision": "scrap",
             "reason": "cannot repair",
-            "signature": {"password": "wrong", "meaning": "Approved for scrap"},
+            "signature": {"password": "wrong", "meaning": "Disposition approved"},
         },
     )
     assert wrong.status_code == 403
@@ -119,7 +120,7 @@ def test_nonconformance_is_dispositioned_with_a_signature(api: Api, shop: Plant)
         {
             "decision": "scrap",
             "reason": "cannot repair",
-            "signature": {"password": PASSWORD, "meaning": "Approved for scrap"},
+            "signature": {"password": PASSWORD, "meaning": "Disposition approved"},
         },
     )
     assert decided.status_code == 200, decided.json

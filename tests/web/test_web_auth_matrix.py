@@ -96,14 +96,14 @@ MATRIX: list[Case] = [
         "/api/tokens",
         frozenset({"admin"}),
         201,
-        {"name": "erp", "username": "sam", "roles": ["supervisor"]},
+        {"name": "script", "username": "{user}", "roles": ["admin"]},
     ),
     Case(
         "DELETE",
         "/api/tokens/{token}",
         frozenset({"admin"}),
         200,
-        shows={"id": "{token}", "username": "sam"},
+        shows={"id": "{token}", "username": "ada"},
     ),
     Case("GET", "/api/work-orders", ANY, 200, shows={"number": "{order}"}),
     Case(
@@ -330,7 +330,7 @@ def _build_world(api: Api, plant: Plant) -> World:
     own("finished", PLANNERS, finished)
 
     def token(role: str) -> str:
-        body = {"name": "line display", "username": "sam", "roles": ["supervisor"]}
+        body = {"name": "line display", "username": "ada", "roles": ["admin"]}
         return str(_ok(api.post("/api/tokens", "ada", body), 201)["token"]["id"])
 
     own("token", frozenset({"admin"}), token)

@@ -159,7 +159,7 @@ def test_signin_without_csrf_token_is_refused(client: FlaskClient, users: object
 
 def test_api_calls_from_a_session_need_the_csrf_header(client: FlaskClient, users: object) -> None:
     token = sign_in(client, "ada")
-    body = {"name": "erp", "username": "sam", "roles": ["supervisor"]}
+    body = {"name": "script", "username": "ada", "roles": ["admin"]}
     refused = client.post("/api/tokens", json=body)
     assert refused.status_code == 403
     assert refused.json is not None

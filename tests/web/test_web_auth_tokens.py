@@ -1,4 +1,5 @@
-"""API tokens for machine clients: created by admins, scoped by role, revocable."""
+"""API tokens for machine clients: created by admins (for someone else only with roles the admin
+holds too), scoped by role, revocable, and revoked when their user's roles change."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from engine.infra.db import Database
 
 
 def _new_token(client: FlaskClient, username: str, roles: list[str]) -> tuple[int, str]:
-    csrf = sign_in(client, "ada")
+    csrf = sign_in(client, "olivia")
     response = client.post(
         "/api/tokens",
         json={"name": "ERP", "username": username, "roles": roles},
@@ -29,7 +30,7 @@ def test_a_token_acts_as_its_user_within_its_roles(client: FlaskClient, users: o
 
 
 def test_a_token_never_gains_a_role_its_user_lacks(client: FlaskClient, users: object) -> None:
-    csrf = sign_in(client, "ada")
+    csrf = sign_in(client, "olivia")
     refused = client.post(
         "/api/tokens",
         json={"name": "ERP", "username": "anna", "roles": ["operator", "admin"]},
@@ -75,7 +76,7 @@ def test_a_revoked_token_is_refused(client: FlaskClient, users: object) -> None:
 
 
 def test_token_errors_name_what_is_wrong(client: FlaskClient, users: object) -> None:
-    csrf = sign_in(client, "ada")
+    csrf = sign_in(client, "olivia")
     headers = {"X-CSRF-Token": csrf}
     unknown = client.post(
         "/api/tokens",
@@ -108,11 +109,14 @@ def test_a_malformed_authorization_header_is_explained(client: FlaskClient, user
     assert response.json["message"] == "The Authorization header must be 'Bearer <token>'."
 
 
-def test_a_token_loses_a_role_its_user_loses(
+def test_a_role_change_revokes_the_users_tokens(
     client: FlaskClient, users: object, db: Database
 ) -> None:
-    _, secret = _new_token(client, "omar", ["supervisor"])
+    token_id, secret = _new_token(client, "omar", ["supervisor"])
     with db.transaction() as session:
         people.revoke_role(session, "omar", "supervisor", actor="ada", reason="moved")
     response = client.get("/api/me", headers={"Authorization": f"Bearer {secret}"})
-    assert response.json == {"username": "omar", "roles": [], "via": "token"}
+    assert response.status_code == 401
+    sign_in(client, "ada")
+    (listed,) = client.get("/api/tokens").json or []
+    assert (listed["id"], listed["revoked_at"] is not None) == (token_id, True)

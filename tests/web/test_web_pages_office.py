@@ -141,10 +141,17 @@ def test_quality_dispositions_a_nonconformance_with_a_signature(
         "username and password."
     }
     # the refused signature decided nothing; only the audit trail keeps the attempt
+    # (and the sign-in throttle counts it as a failed sign-in of quinn)
+    kept = ("audit_", "signin_attempts")
     after = table_rows(db)
-    unaudited = {name: rows for name, rows in after.items() if not name.startswith("audit_")}
-    assert unaudited == {n: r for n, r in before.items() if not n.startswith("audit_")}
-    assert _audit_since(db, audited) == [("quinn", "signature_refused", f"nonconformance/{nc_id}")]
+    unaudited = {name: rows for name, rows in after.items() if not name.startswith(kept)}
+    assert unaudited == {n: r for n, r in before.items() if not n.startswith(kept)}
+    counted = set(after["signin_attempts"]) - set(before["signin_attempts"])
+    assert [(r[1], r[2], r[4]) for r in counted] == [("quinn", "127.0.0.1", False)]
+    assert _audit_since(db, audited) == [
+        ("quinn", "signature_refused", f"nonconformance/{nc_id}"),
+        ("quinn", "signature_failed", "quinn"),
+    ]
     assert (row_count(db, "dispositions"), row_count(db, "signatures")) == (0, 0)
     done = line_client.post(f"/quality/nc/{nc_id}/disposition", data={**form, "password": PASSWORD})
     assert done.status_code == 303
@@ -261,7 +268,7 @@ def test_an_admin_adds_a_user_and_grants_a_role(line_client: FlaskClient) -> Non
             "csrf_token": csrf,
             "username": "otto",
             "full_name": "Otto",
-            "password": "long enough",
+            "password": "otto turns lathes",
         },
     )
     assert added.status_code == 303
@@ -407,7 +414,7 @@ def test_a_forbidden_office_post_changes_nothing(
             "sam",
             _needs("admin", "sam", "supervisor"),
             "/admin/users",
-            lambda: {"username": "otto", "full_name": "Otto", "password": "long enough"},
+            lambda: {"username": "otto", "full_name": "Otto", "password": "otto turns lathes"},
             "ada",
             "users",
         ),
@@ -415,7 +422,10 @@ def test_a_forbidden_office_post_changes_nothing(
             "eve",
             _needs("admin", "eve", "engineer"),
             "/admin/users/role",
-            lambda: {"username": "eve", "role": "admin"},
+            lambda: {
+                "username": "nobody",
+                "role": "operator",
+            },  # not eve: a role change ends her session
             "ada",
             "user_roles",
         ),

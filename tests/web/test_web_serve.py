@@ -108,6 +108,11 @@ def test_serve_runs_several_workers_that_share_the_database_and_metrics(
         _, secret = access.create_token(
             session, name="ERP", username="erp", roles=("supervisor",), created_by="test"
         )
+        people.create_user(session, "prometheus", actor="test")
+        people.grant_role(session, "prometheus", "metrics", actor="test")
+        _, scraper = access.create_token(
+            session, name="scraper", username="prometheus", roles=("metrics",), created_by="test"
+        )
     db.dispose()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -143,14 +148,18 @@ def test_serve_runs_several_workers_that_share_the_database_and_metrics(
         _wait_until_up(base, server, log)
         _burst(base, 40)
         assert _metric_pids(tmp_path) - served_by, "new workers answered"
-        status, body = _get(f"{base}/metrics")
+        assert _get(f"{base}/metrics")[0] == 401
+        status, body = _get(f"{base}/metrics", scraper)
         assert status == 200
         served = _metric_total(
             body.decode(), "ferrule_http_requests_total", endpoint="health.healthz", status="200"
         )
         assert served >= 81  # every worker's count, summed (80 + the start-up probes)
 
-        status, body = _get(f"{base}/readyz")
+        status, body = _get(f"{base}/api/items/{'x' * 5000}")
+        assert (status, json.loads(body)["error"]) == (414, "uri_too_long")  # not gunicorn's page
+
+        status, body = _get(f"{base}/readyz", scraper)
         assert status == 503
         checks = json.loads(body)["checks"]
         assert checks["database"]["ok"] is True

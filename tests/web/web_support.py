@@ -17,7 +17,8 @@ import engine.access.tokens
 from engine.access import people
 from engine.infra.db import Database
 
-# username → roles; every role once, plus a user with two roles and one with none
+# username → roles; every role once, plus a user with two roles, an admin who also runs the line
+# (and so may make tokens for operators and supervisors), and one with none
 USERS: dict[str, tuple[str, ...]] = {
     "anna": ("operator",),
     "sam": ("supervisor",),
@@ -25,6 +26,7 @@ USERS: dict[str, tuple[str, ...]] = {
     "eve": ("engineer",),
     "ada": ("admin",),
     "omar": ("operator", "supervisor"),
+    "olivia": ("admin", "operator", "supervisor"),
     "nobody": (),
 }
 
@@ -119,6 +121,14 @@ class Api:
         response = self.client.open(path, method=method, json=json, headers=sent)
         check_against_openapi(self.app, self.document, method, path, response)
         return response
+
+    def metrics_token(self) -> str:
+        """The token of a scraper: a user holding only the ``metrics`` role."""
+        if "prometheus" not in self.secrets:
+            with self.db.transaction() as session:
+                people.create_user(session, "prometheus", actor="test")
+                people.grant_role(session, "prometheus", people.METRICS, actor="test")
+        return self.token("prometheus")
 
     def get(self, path: str, user: str | None) -> Any:
         return self.call("GET", path, user)

@@ -18,13 +18,15 @@ from engine.errors import DomainError, Invalid
 from web.auth import require_caller, requires
 from web.errors import BadRequest
 from web.interlocks import TagShown, tag_shown
-from web.pages.bundles import Bundle, read_bundle
+from web.pages.bundles import MAX_INFLATED, Bundle, read_bundle
 from web.pages.nav import ADMINS, CONFIGURERS, DEVICE_WATCHERS
 from web.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 DONE = "done"
+# a checked bundle travels as zlib'd JSON with base64 assets: a third more than its files
+MAX_PACKED = MAX_INFLATED * 4 // 3 + 1024 * 1024
 
 
 # ---------------------------------------------------------------- config versions
@@ -98,13 +100,28 @@ def _pack(bundle: Bundle) -> str:
 
 
 def _unpack(packed: str) -> Bundle:
+    """The bundle :func:`_pack` made, inflated no further than :data:`MAX_PACKED`."""
     try:
-        data = json.loads(zlib.decompress(base64.b64decode(packed, validate=True)))
-        assets = {p: base64.b64decode(d) for p, d in data["assets"].items()}
-        return Bundle(dict(data["files"]), assets)
-    except (ValueError, KeyError, zlib.error, binascii.Error):
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(packed, validate=True), MAX_PACKED)
+        if inflater.unconsumed_tail:
+            raise ValueError("larger than a bundle")
+        data = json.loads(raw)
+        files = {str(p): str(t) for p, t in data["files"].items()}
+        assets = {str(p): base64.b64decode(d, validate=True) for p, d in data["assets"].items()}
+        return Bundle(files, assets)
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        zlib.error,
+        binascii.Error,
+    ):
         raise BadRequest(
-            "The checked bundle in this form is damaged; upload the bundle again.", field="bundle"
+            "The checked bundle in this form is damaged or too large; upload the bundle again.",
+            field="bundle",
         ) from None
 
 
@@ -191,9 +208,9 @@ def _users_page(status: int = 200, message: str = "") -> Response:
     html = render_template(
         "admin_users.html",
         users=access.users(),
-        roles=sorted(plant.roles),
+        roles=access.roles(),
         qualifications=sorted(plant.qualifications),
-        min_password=access.min_password(),
+        password_policy=access.password_policy(),
         today=dt.date.today(),
         message=message,
     )

@@ -17,7 +17,8 @@ from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, No
 from engine.floor.validation import InvalidData
 from engine.queries.items import ItemView
 from web import forms
-from web.auth import require_caller, requires
+from web.auth import client_address, require_caller, requires
+from web.errors import domain_status
 from web.instructions import render_instructions, version_paths
 from web.interlocks import Panel, start_panel
 from web.metrics import INTERLOCK_BLOCKS
@@ -166,14 +167,15 @@ def complete(number: str) -> ResponseReturnValue:
         message = f"{number} is now at '{where}', not '{operation_id}'; this page was old."
         return _page(number, status=409, message=message)
     spec = forms.operation_form(plant, panel.operation)
-    posted = forms.parse_completion(request.form, spec)
+    caller = require_caller().username
+    posted = forms.parse_completion(request.form, spec, caller=caller, address=client_address())
     values = forms.entered_values(request.form, spec)
     if posted.problems:
         return _page(number, status=422, values=values, problems=posted.problems)
     revision = request.form.get("revision", "")
     try:
         result = ferrule.complete_operation(
-            actor=require_caller().username,
+            actor=caller,
             item=number,
             operation=operation_id,
             data=posted.data,
@@ -190,7 +192,8 @@ def complete(number: str) -> ResponseReturnValue:
         return _page(number, status=422, values=values, problems=placed)
     except Forbidden as refused:
         key = spec.signatures[0].username_input if spec.signatures else ""
-        return _page(number, status=403, values=values, problems={key: refused.message})
+        status = domain_status(refused)
+        return _page(number, status=status, values=values, problems={key: refused.message})
     except (NotFound, Conflict) as refused:
         status = 404 if isinstance(refused, NotFound) else 409
         placed = {"consume": refused.message} if isinstance(refused, NotFound) else {}

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.access.signatures import SignatureInput
+from engine.access.signatures import DISPOSITION_MEANINGS
 from engine.errors import DomainError, Forbidden, Invalid, NotFound
 from engine.queries.genealogy import Genealogy, TracedLot, TracedRun, UsedIn
 from engine.records.production import DISPOSITIONS
-from web.auth import require_caller, requires
+from web.auth import require_caller, requires, signature_input
+from web.errors import domain_status
 from web.pages.nav import QUALITY, READERS
 from web.services import services
 
@@ -26,7 +27,6 @@ DECISIONS = {
     "scrap": "Scrap",
     "return_to_vendor": "Return to vendor",
 }
-MEANINGS = ("Disposition approved", "Reviewed and approved")
 assert set(DECISIONS) == set(DISPOSITIONS)
 
 
@@ -54,7 +54,7 @@ def _nc_page(nc_id: int, status: int = 200, message: str = "", field_name: str =
         item=item,
         operations=[op.id for op in routing.operations],
         decisions=DECISIONS,
-        meanings=MEANINGS,
+        meanings=DISPOSITION_MEANINGS,
         form=request.form if request.method == "POST" else {},
         message=message,
         field=field_name,
@@ -83,7 +83,7 @@ def disposition(nc_id: int) -> ResponseReturnValue:
             nonconformance_id=nc_id,
             decision=decision,
             reason=form.get("reason", ""),
-            signature=SignatureInput(actor, form.get("password", ""), form.get("meaning", "")),
+            signature=signature_input(actor, form.get("password", ""), form.get("meaning", "")),
             target_operation=(form.get("target_operation") or None)
             if decision == "rework"
             else None,
@@ -92,7 +92,7 @@ def disposition(nc_id: int) -> ResponseReturnValue:
     except Invalid as bad:
         return _nc_page(nc_id, 422, bad.message, bad.field or "")
     except Forbidden as refused:
-        return _nc_page(nc_id, 403, refused.message, "password")
+        return _nc_page(nc_id, domain_status(refused), refused.message, "password")
     except DomainError as refused:
         return _nc_page(nc_id, 409, refused.message)
     said = DECISIONS[nc.decision or decision].lower()
