@@ -56,7 +56,8 @@ def _setup(folder: Path) -> tuple[FlaskClient, list[str]]:
     settings = Settings(
         var_dir=folder,
         database_url="unused",
-        secret_key="bench",
+        secret_key="bench-" + "0" * 32,
+        secure_cookies=False,
         session_timeout=dt.timedelta(minutes=30),
         tag_cache=folder / "tags.mmap",
     )
