@@ -1,11 +1,13 @@
 """Completing an operation through the engine API, against plain sqlite3 writing the same rows.
 
 Each completion enters 10 values, evaluates 3 gates, consumes 2 lots and captures 2 tags, in one
-transaction, on SQLite with WAL (synchronous=NORMAL). The floor does, with the sqlite3 module in
-one transaction per operation, the reads that resolve the scanned item and lot numbers and the
-audit chain's head, and writes exactly the rows the engine writes: the item and lot updates
-(guarded by their revisions), the run, measurements, tag captures, gate results, consumption
-links, the hash-chained audit rows and the chain head. Engine and floor completions alternate in
+transaction, on SQLite with WAL and the engine's sync mode (synchronous=FULL by default; the
+floor always runs the same mode as the engine, see ``--sqlite-url-option``). The floor does, with
+the sqlite3 module in one transaction per operation, the reads that resolve the scanned item and
+lot numbers and the audit chain's head, and writes exactly the rows the engine writes: the item
+update (guarded by its revision) and the lot decrements (one statement each), the run,
+measurements, tag captures, gate results, consumption links, the hash-chained audit rows and the
+chain head. Engine and floor completions alternate in
 the same run, so that both see the same load on a shared machine; the floor is also measured
 alone, and both ratios are printed. Starts are not timed. With ``--postgres URL`` (or
 FERRULE_BENCH_PG_URL) the engine figure is also measured on that PostgreSQL; without one, on a
@@ -27,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from floor_audit import AUDIT_INSERT, Change, chain, stamp
+from floor_audit import AUDIT_INSERT, Change, chain, connect, stamp, take
 from sqlalchemy import update
 
 from engine.access import people
@@ -139,14 +141,13 @@ def engine_times(
     return times, raw
 
 
-def raw_setup(path: Path, count: int) -> sqlite3.Connection:
-    """The engine's schema with ``count`` started units (each with its start attempt)."""
+def raw_setup(path: Path, count: int, engine_url: str) -> sqlite3.Connection:
+    """The engine's schema with ``count`` started units (each with its start attempt), on a
+    connection set up as the engine's at ``engine_url``."""
     db = Database.from_url(f"sqlite:///{path}")
     db.create_all()
     db.dispose()
-    con = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-        con.execute(f"PRAGMA {pragma}")
+    con = connect(path, engine_url)
     now = stamp(utcnow())
     con.execute("BEGIN")
     con.execute(
@@ -200,7 +201,7 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
         (number,),
     ).fetchone()
     lots = con.execute(
-        "SELECT id, quantity, revision FROM lots WHERE number IN ('B-1', 'N-1') ORDER BY id"
+        "SELECT id, quantity FROM lots WHERE number IN ('B-1', 'N-1') ORDER BY id"
     ).fetchall()
     con.execute(
         "UPDATE items SET status = 'completed', status_reason = '', current_operation = NULL, "
@@ -208,12 +209,7 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
         "WHERE id = ? AND revision = ?",
         (revision + 1, written, item_id, revision),
     )
-    for lot_id, quantity, lot_revision in lots:
-        con.execute(
-            "UPDATE lots SET quantity = ?, status = 'available', revision = ? "
-            "WHERE id = ? AND revision = ?",
-            (quantity - 2, lot_revision + 1, lot_id, lot_revision),
-        )
+    left = {lot_id: take(con, lot_id, 2.0)[0] for lot_id, _ in lots}
     run = con.execute(
         "INSERT INTO operation_runs (item_id, operation, start_attempt_id, operator, equipment, "
         "started_at, completed_at, route, route_operation, route_reason, config_version_id) "
@@ -251,8 +247,8 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
     ]
     changes += [
         ("consume", "lot", str(lot_id), {"quantity": quantity, "status": "available"},
-         {"quantity": quantity - 2, "status": "available"}, reason)
-        for lot_id, quantity, _ in lots
+         {"quantity": left[lot_id], "status": "available"}, reason)
+        for lot_id, quantity in lots
     ]  # fmt: skip
     seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
     rows, seq, prev = chain(seq, prev, now, "op", changes)
@@ -261,9 +257,9 @@ def raw_complete(con: sqlite3.Connection, number: str) -> None:
     con.execute("COMMIT")
 
 
-def raw_alone(path: Path, count: int) -> list[float]:
+def raw_alone(path: Path, count: int, engine_url: str) -> list[float]:
     """The floor on its own, one completion after another."""
-    con = raw_setup(path, count + WARMUP)
+    con = raw_setup(path, count + WARMUP, engine_url)
     times: list[float] = []
     for index in range(1, count + WARMUP + 1):
         began = time.perf_counter()
@@ -310,14 +306,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", default=os.environ.get("FERRULE_BENCH_PG_URL"))
     parser.add_argument("--count", type=int, default=OPERATIONS)
+    parser.add_argument(
+        "--sqlite-url-option",
+        default="",
+        help="appended to the engine's SQLite URL, e.g. '?synchronous=normal' (the floor follows)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        floor = raw_setup(Path(folder) / "raw.db", args.count + WARMUP)
-        db = Database.from_url(f"sqlite:///{Path(folder) / 'engine.db'}")
+        url = f"sqlite:///{Path(folder) / 'engine.db'}{args.sqlite_url_option}"
+        floor = raw_setup(Path(folder) / "raw.db", args.count + WARMUP, url)
+        db = Database.from_url(url)
+        print(f"SQLite synchronous={db.synchronous} (engine and floor)")
         engine_runs, raw_runs = engine_times(db, args.count, floor)
         db.dispose()
         floor.close()
-        alone_runs = raw_alone(Path(folder) / "alone.db", args.count)
+        alone_runs = raw_alone(Path(folder) / "alone.db", args.count, url)
     raw = describe("raw sqlite3 (alternating)", raw_runs)
     alone = describe("raw sqlite3 (alone)", alone_runs)
     engine = describe("engine on SQLite", engine_runs)

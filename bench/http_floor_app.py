@@ -1,10 +1,11 @@
 """The floor for bench_http_complete.py: a minimal Flask endpoint that completes 'cut' with plain
 sqlite3 in one transaction, on Ferrule's own schema, writing exactly the rows a Ferrule
-completion writes: the item and lot updates (guarded by their revisions), the run, two
-measurements, the gate result, the consumption link, two hash-chained audit rows and the chain
-head; after the reads that resolve the item and lot numbers and the chain's head. No sign-in
-check, no rules: that is Ferrule's overhead, measured against this. Runs under the same gunicorn
-settings; the database path comes from the environment variable FLOOR_DB."""
+completion writes: the item update (guarded by its revision) and the lot decrement (one
+statement), the run, two measurements, the gate result, the consumption link, two hash-chained
+audit rows and the chain head; after the reads that resolve the item and lot numbers and the
+chain's head. No sign-in check, no rules: that is Ferrule's overhead, measured against this. Runs
+under the same gunicorn settings and SQLite sync mode as Ferrule (from FERRULE_DATABASE_URL); the
+database path comes from the environment variable FLOOR_DB."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import sqlite3
 import threading
 
 from flask import Flask, Response, jsonify, request
-from floor_audit import AUDIT_INSERT, Change, chain, stamp
+from floor_audit import AUDIT_INSERT, Change, chain, connect, stamp, take
 
-from engine.infra.db import Database
+from engine.infra.db import Database, configured_url
 
 OPERATION, NEXT, GATE, PART, LOT = "cut", "crimp", "cut length", "WIRE-18-RD", "W-001"
 TAKEN, LOT_UNIT, FIELD_UNIT, ACTOR = 0.5, "m", "mm", "anna"
@@ -29,9 +30,7 @@ _local = threading.local()
 def _db() -> sqlite3.Connection:
     connection: sqlite3.Connection | None = getattr(_local, "db", None)
     if connection is None:
-        connection = sqlite3.connect(os.environ["FLOOR_DB"], isolation_level=None, timeout=5)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            connection.execute(f"PRAGMA {pragma}")
+        connection = connect(os.environ["FLOOR_DB"], configured_url())
         _local.db = connection
     return connection
 
@@ -51,19 +50,15 @@ def complete(number: str) -> Response:
             "WHERE items.number = ?",
             (number,),
         ).fetchone()
-        lot_id, quantity, lot_revision = db.execute(
-            "SELECT id, quantity, revision FROM lots WHERE number = ? AND part = ?", (LOT, PART)
+        lot_id, quantity = db.execute(
+            "SELECT id, quantity FROM lots WHERE number = ? AND part = ?", (LOT, PART)
         ).fetchone()
         db.execute(
             "UPDATE items SET status = 'queued', current_operation = ?, operation_started = 0, "
             "start_attempt_id = NULL, revision = ?, updated_at = ? WHERE id = ? AND revision = ?",
             (NEXT, revision + 1, written, item_id, revision),
         )
-        db.execute(
-            "UPDATE lots SET quantity = ?, status = 'available', revision = ? "
-            "WHERE id = ? AND revision = ?",
-            (quantity - TAKEN, lot_revision + 1, lot_id, lot_revision),
-        )
+        left, _status = take(db, lot_id, TAKEN)
         run_id = db.execute(
             "INSERT INTO operation_runs (item_id, operation, start_attempt_id, operator, "
             "equipment, started_at, completed_at, route, route_operation, route_reason, "
@@ -93,7 +88,7 @@ def complete(number: str) -> Response:
         changes: list[Change] = [
             ("complete", "item", number, before, after, f"completed '{OPERATION}': next"),
             ("consume", "lot", str(lot_id), {"quantity": quantity, "status": "available"},
-             {"quantity": quantity - TAKEN, "status": "available"},
+             {"quantity": left, "status": "available"},
              f"consumed by {number} at '{OPERATION}'"),
         ]  # fmt: skip
         seq, prev = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()

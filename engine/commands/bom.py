@@ -1,10 +1,11 @@
 """The BOM check at completion: the right part, an available lot, not expired, not on hold,
 enough left, a serial never used twice — then the consumption itself and its genealogy links.
 
-A component the routing consumes is either a purchased part (a lot, or a serialized component
-stored as a lot of quantity 1) or, when the part's name is also a product made here and the scanned
-number is one of its items, a finished item of that product (a sub-assembly), consumed whole and
-only once.
+A routing's quantities are per unit of the product: an item draws them times its quantity (a
+unit is 1, a lot of 500 kg draws 500 times the per-kg quantity). A component the routing
+consumes is either a purchased part (a lot, or a serialized component stored as a lot of quantity
+1) or, when the part's name is also a product made here and the scanned number is one of its
+items, a finished item of that product (a sub-assembly), consumed whole and only once.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
 from dsl.model import Consumption as ConsumeLine
 from dsl.model import Operation, Plant
 from dsl.units import format_number, from_si, parse_unit, same_dimension, to_si
+from engine.commands.materials import CONSUMED, EPSILON, take
 from engine.errors import Conflict, Invalid, NotFound
 from engine.floor.environment import site_today
 from engine.floor.items import ItemRow, find_item
 from engine.floor.runtime import Runtime, operation_of
 from engine.infra import audit
+from engine.infra.limits import check_quantity
 from engine.infra.statements import Sql, Statement, insert_rows
 from engine.records.production import Consumption, Item, table
 from engine.records.tables import Lot
@@ -34,7 +37,6 @@ from engine.records.tables import Lot
 _lots = table(Lot)
 _links = table(Consumption)
 _items = table(Item)
-_EPSILON = 1e-9
 _LOT_COLUMNS = select(
     _lots.c.number,
     _lots.c.id,
@@ -44,13 +46,9 @@ _LOT_COLUMNS = select(
     _lots.c.status,
     _lots.c.expires_on,
     _lots.c.hold_reason,
-    _lots.c.revision,
 ).order_by(_lots.c.id)
 _lots_numbered: dict[int, Statement] = {}
-_TAKE = Statement(
-    update(_lots).where(_lots.c.id == bindparam("lot_id"), _lots.c.revision == bindparam("seen")),
-    ["quantity", "status", "revision"],
-)
+_LOT = Statement(_LOT_COLUMNS.where(_lots.c.id == bindparam("lot_id")))
 _INSERT_LINKS = insert_rows(_links)
 
 
@@ -73,7 +71,6 @@ class _LotRow(NamedTuple):
     status: str
     expires_on: dt.date | None
     hold_reason: str
-    revision: int
 
 
 class _MadeItem(NamedTuple):
@@ -84,20 +81,34 @@ class _MadeItem(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PlannedConsumption:
-    """A checked consumption, ready to write; ``quantity`` is in ``unit`` (the lot's)."""
+    """A checked consumption, ready to write; ``quantity`` is in ``unit`` (the lot's).
+    ``serial``: a purchased serial (a lot of quantity 1), taken whole like a made item."""
 
     part: str
     number: str
     quantity: float
     unit: str
     lot_id: int | None = None
-    lot_left: float = 0.0
-    lot_revision: int = 0
     component_item_id: int | None = None
+    serial: bool = False
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``Serial 'SN-1' of part 'SENSOR'``, ``SUB-1 'S0001'``, or
+        ``Lot 'W-001' of part 'WIRE'``."""
+        if self.component_item_id is not None:
+            return f"{self.part} '{self.number}'"
+        return f"{'Serial' if self.serial else 'Lot'} '{self.number}' of part '{self.part}'"
 
 
 def _problem(message: str) -> Invalid:
     return Invalid(message, field="consume")
+
+
+def needed(line: ConsumeLine, item: ItemRow) -> float:
+    """What ``item`` draws of ``line``: the routing's quantity per product unit times the item's
+    quantity (1 for a unit, the lot's quantity for a lot)."""
+    return round(line.quantity * item.quantity, 9)
 
 
 def _in_lot_unit(quantity: float, line: ConsumeLine, lot_unit: str) -> float:
@@ -108,22 +119,31 @@ def _in_lot_unit(quantity: float, line: ConsumeLine, lot_unit: str) -> float:
     return from_si(to_si(quantity, line.unit), lot_unit)
 
 
+def _taken(line: ConsumeLine, scanned: ConsumptionInput) -> float | None:
+    """The quantity given for one scan (None: none given), a finite number above zero."""
+    if scanned.quantity is None:
+        return None
+    what = f"{line.part}: the quantity taken from lot '{scanned.lot}'"
+    return check_quantity(scanned.quantity, what, line.unit, field="consume")
+
+
 def _quantities(
-    line: ConsumeLine, given: Sequence[ConsumptionInput], operation: Operation
+    line: ConsumeLine, given: Sequence[ConsumptionInput], operation: Operation, item: ItemRow
 ) -> list[float]:
-    """The quantity taken from each scanned lot, checked against the routing's quantity."""
-    if len(given) == 1 and given[0].quantity is None:
-        return [line.quantity]
-    if any(g.quantity is None for g in given):
+    """The quantity taken from each scanned lot, checked against what the item draws."""
+    taken = [_taken(line, scanned) for scanned in given]
+    wanted = needed(line, item)
+    if taken == [None]:
+        return [wanted]
+    quantities = [q for q in taken if q is not None]
+    if len(quantities) < len(taken):
         raise _problem(
             f"Several lots of {line.part} were scanned for '{operation.id}'; give the quantity "
-            f"taken from each (together {format_number(line.quantity)} {line.unit})."
+            f"taken from each (together {format_number(wanted)} {line.unit})."
         )
-    quantities = [float(g.quantity or 0.0) for g in given]
     total = sum(quantities)
-    allowed = line.quantity * (line.tolerance or 0.0) + _EPSILON
-    if any(q <= 0 for q in quantities) or abs(total - line.quantity) > allowed:
-        spec = f"{format_number(line.quantity)} {line.unit}"
+    if abs(total - wanted) > wanted * (line.tolerance or 0.0) + EPSILON:
+        spec = f"{format_number(wanted)} {line.unit}"
         if line.tolerance:
             spec += f" ± {format_number(line.tolerance * 100)} %"
         raise _problem(
@@ -162,13 +182,15 @@ def plan_consumptions(
         given = [g for g in inputs if g.part == line.part]
         if not given:
             raise _problem(
-                f"'{operation.id}' consumes {format_number(line.quantity)} {line.unit} of "
+                f"'{operation.id}' consumes {format_number(needed(line, item))} {line.unit} of "
                 f"{line.part}; scan a lot of {line.part}."
             )
-        quantities = _quantities(line, given, operation)
+        quantities = _quantities(line, given, operation, item)
         for scanned, quantity in zip(given, quantities, strict=True):
             component = (
-                _plan_component(sql, line, scanned, item) if line.part in plant.products else None
+                _plan_component(sql, line, scanned, quantity, item)
+                if line.part in plant.products
+                else None
             )
             planned.append(
                 component
@@ -182,7 +204,20 @@ def plan_consumptions(
                     today=today,
                 )
             )
+    _scanned_once(planned)
     return planned
+
+
+def _scanned_once(planned: Sequence[PlannedConsumption]) -> None:
+    """A serial or a made item is taken whole: scanning it twice in one completion is a mistake
+    the operator can see and fix (a lot may be scanned twice, for two weighings)."""
+    seen: set[tuple[str, str]] = set()
+    for plan in planned:
+        if plan.serial or plan.component_item_id is not None:
+            if (plan.part, plan.number) in seen:
+                noun = "serial" if plan.serial else "one"
+                raise _problem(f"{plan.label} was scanned twice; scan each {noun} once.")
+            seen.add((plan.part, plan.number))
 
 
 def check_scan(
@@ -210,9 +245,10 @@ def check_scan(
             + (f"; {hint}" if hint else f"; it consumes {', '.join(consumed) or 'nothing'}")
         )
     part = plant.parts.get(line.part)
-    if part is not None and part.tracking == "serial":
-        line = dataclasses.replace(line, quantity=1.0)
+    if part is not None and part.tracking == "serial":  # one serial of several counts as one
+        line = dataclasses.replace(line, quantity=1.0, tolerance=None)
         scanned = dataclasses.replace(scanned, quantity=1.0)
+        item = dataclasses.replace(item, quantity=1.0)
     (planned,) = plan_consumptions(
         session,
         plant=plant,
@@ -253,7 +289,6 @@ def _plan_lot(
 ) -> PlannedConsumption:
     """Check one scanned lot (``lots``: the lots with its number, of any part)."""
     lot = next((row for row in lots if row.part == line.part), None)
-    name = f"Lot '{scanned.lot}' of part '{line.part}'"
     if lot is None:
         if lots:
             raise _problem(
@@ -265,11 +300,26 @@ def _plan_lot(
             "receive the lot first."
         )
     serial = plant.parts[line.part].tracking == "serial" if line.part in plant.parts else False
-    if lot.status == "consumed":
-        if serial:
+    plan = PlannedConsumption(
+        part=line.part,
+        number=scanned.lot,
+        quantity=_in_lot_unit(quantity, line, lot.unit),
+        unit=lot.unit,
+        lot_id=lot.id,
+        serial=serial,
+    )
+    _usable(sql, lot, plan, today)
+    return plan
+
+
+def _usable(sql: Sql, lot: _LotRow, plan: PlannedConsumption, today: dt.date | None) -> None:
+    """Invalid when ``lot`` (as read now) cannot give what ``plan`` takes (expiry is checked
+    when ``today`` is given)."""
+    name = plan.label
+    if lot.status == CONSUMED:
+        if plan.serial:
             raise _problem(
-                f"Serial '{scanned.lot}' of part '{line.part}' was already used in "
-                f"{_used_in(sql, lot.id)}; scan another serial."
+                f"{name} was already used in {_used_in(sql, lot.id)}; scan another serial."
             )
         raise _problem(f"{name} is used up; scan another lot.")
     if lot.status == "scrapped":
@@ -279,23 +329,13 @@ def _plan_lot(
             f"{name} is on hold (reason: {lot.hold_reason or 'not given'}); use another lot, "
             "or ask quality to release it."
         )
-    if lot.expires_on is not None and today >= lot.expires_on:
+    if today is not None and lot.expires_on is not None and today >= lot.expires_on:
         raise _problem(f"{name} expired on {lot.expires_on.isoformat()}; use another lot.")
-    needed = _in_lot_unit(quantity, line, lot.unit)
-    if lot.quantity + _EPSILON < needed:
+    if lot.quantity + EPSILON < plan.quantity:
         raise _problem(
             f"{name} has only {format_number(lot.quantity)} {lot.unit} left, "
-            f"{format_number(needed)} {lot.unit} needed; use another lot for the rest."
+            f"{format_number(plan.quantity)} {lot.unit} needed; use another lot for the rest."
         )
-    return PlannedConsumption(
-        part=line.part,
-        number=scanned.lot,
-        quantity=needed,
-        unit=lot.unit,
-        lot_id=lot.id,
-        lot_left=round(lot.quantity - needed, 9),
-        lot_revision=lot.revision,
-    )
 
 
 _USED_IN = Statement(
@@ -322,7 +362,7 @@ def _used_in(sql: Sql, lot_id: int) -> str:
 
 
 def _plan_component(
-    sql: Sql, line: ConsumeLine, scanned: ConsumptionInput, item: ItemRow
+    sql: Sql, line: ConsumeLine, scanned: ConsumptionInput, quantity: float, item: ItemRow
 ) -> PlannedConsumption | None:
     """A made item of the part's product; None when no item has that number (a bought one)."""
     found = sql.first(_MADE_ITEM, {"number": scanned.lot})
@@ -346,7 +386,7 @@ def _plan_component(
     return PlannedConsumption(
         part=line.part,
         number=scanned.lot,
-        quantity=line.quantity,
+        quantity=quantity,
         unit=line.unit,
         component_item_id=row.id,
     )
@@ -359,7 +399,9 @@ def apply_consumptions(
     operation: str,
     actor: str,
 ) -> list[audit.Change]:
-    """Take the quantities from the lots (guarded by each lot's revision); the audit changes."""
+    """Take the quantities from the lots, each in one statement and in lot order (two
+    completions drawing on the same lots never deadlock); the audit changes. A lot that changed
+    since it was checked is checked again, and its problem raised."""
     changes: list[audit.Change] = []
     reason = f"consumed by {item.number} at '{operation}'"
     for plan in planned:
@@ -367,24 +409,23 @@ def apply_consumptions(
             changes.append(
                 audit.Change(actor, "consume", "item", plan.number, None, {"into": item.number})
             )
-            continue
-        status = "consumed" if plan.lot_left <= _EPSILON else "available"
-        taken = {
-            "lot_id": plan.lot_id,
-            "seen": plan.lot_revision,
-            "quantity": max(plan.lot_left, 0.0),
-            "status": status,
-            "revision": plan.lot_revision + 1,
-        }
-        if sql.execute(_TAKE, taken) != 1:
+    from_lots = sorted(
+        ((p.lot_id, p) for p in planned if p.lot_id is not None), key=lambda pair: pair[0]
+    )
+    for lot_id, plan in from_lots:
+        taken = take(sql, lot_id, plan.quantity)
+        if taken is None:
+            current = sql.first(_LOT, {"lot_id": lot_id})
+            if current is not None:
+                _usable(sql, _LotRow(*current), plan, None)
             raise Conflict(
-                f"Lot '{plan.number}' of part '{plan.part}' was changed by someone else a moment "
-                "ago; try again.",
+                f"{plan.label} was changed by someone else a moment ago; try again.",
                 code="stale_revision",
             )
-        old = {"quantity": plan.lot_left + plan.quantity, "status": "available"}
-        new = {"quantity": max(plan.lot_left, 0.0), "status": status}
-        changes.append(audit.Change(actor, "consume", "lot", plan.lot_id, old, new, reason))
+        left, status = taken
+        old = {"quantity": round(left + plan.quantity, 9), "status": "available"}
+        new = {"quantity": left, "status": status}
+        changes.append(audit.Change(actor, "consume", "lot", lot_id, old, new, reason))
     return changes
 
 

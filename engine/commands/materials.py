@@ -3,7 +3,8 @@
 A lot is a received quantity of a part with a number (the supplier's or ours), an expiry taken
 from the part's shelf life, and a status: ``available``, ``on_hold``, ``consumed`` (nothing left)
 or ``scrapped``. A purchased serialized component is a lot of quantity 1 whose number is its
-serial. Every change writes an audit row.
+serial. Every change writes an audit row and is guarded by the lot's revision; a quantity is
+taken in one statement (:func:`take`), so two completions drawing on one lot both land.
 """
 
 from __future__ import annotations
@@ -11,20 +12,43 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Float, Numeric, bindparam, case, cast, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dsl.model import Plant
 from engine.access.people import require_role
 from engine.errors import Conflict, Invalid, NotFound, undeclared
 from engine.infra import audit
+from engine.infra.db import CONCURRENT_CHANGE
 from engine.infra.jsonable import Jsonable
+from engine.infra.limits import check_quantity
+from engine.infra.statements import Sql, Statement
 from engine.records.base import utcnow
+from engine.records.production import table
 from engine.records.tables import NAME, Lot
 
 HOLD_ROLES = ("supervisor", "quality")
 AVAILABLE, ON_HOLD, CONSUMED, SCRAPPED = "available", "on_hold", "consumed", "scrapped"
+EPSILON = 1e-9  # what is left below this much is nothing
 _PRECISION = 9  # decimal places kept when quantities are subtracted
+_lots = table(Lot)
+_taken = bindparam("taken", type_=Float())
+_left = func.round(cast(_lots.c.quantity - _taken, Numeric), _PRECISION)
+_TAKE = Statement(
+    update(_lots)
+    .where(
+        _lots.c.id == bindparam("lot_id"),
+        _lots.c.status == AVAILABLE,
+        _lots.c.quantity + EPSILON >= _taken,
+    )
+    .values(
+        quantity=case((_left <= EPSILON, 0.0), else_=_left),
+        status=case((_left <= EPSILON, CONSUMED), else_=AVAILABLE),
+        revision=_lots.c.revision + 1,
+    )
+    .returning(_lots.c.quantity, _lots.c.status)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +96,7 @@ def receive_lot(
             f"The lot number must be 1 to {NAME} characters; scan or type the label's number.",
             field="number",
         )
-    if not quantity > 0:
-        raise Invalid(
-            f"Received quantity must be more than 0 {config.unit}; got {quantity:g}.",
-            field="quantity",
-        )
+    check_quantity(quantity, "Received quantity", config.unit)
     if config.tracking == "serial" and quantity != 1:
         raise Invalid(
             f"Part '{part}' is serialized: receive each serial number as its own lot of "
@@ -179,30 +199,28 @@ def consume(
         raise Conflict(
             f"{_name(lot)} is {_said(lot.status)} and cannot be consumed; use an available lot."
         )
-    if not quantity > 0:
-        raise Invalid(f"The quantity to consume must be more than 0 {lot.unit}.", field="quantity")
-    left = round(lot.quantity - quantity, _PRECISION)
-    if left < 0:
+    check_quantity(quantity, "The quantity to consume", lot.unit)
+    if lot.quantity + EPSILON < quantity:
         raise Conflict(
             f"{_name(lot)} has only {lot.quantity:g} {lot.unit} left, "
             f"less than the {quantity:g} {lot.unit} needed; use another lot for the rest."
         )
     old = {"quantity": lot.quantity, "status": lot.status}
-    lot.quantity = left
-    lot.status = CONSUMED if left == 0 else AVAILABLE
-    lot.revision += 1
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "consume",
-        "lot",
-        lot.id,
-        old,
-        {"quantity": left, "status": lot.status},
-        reason,
-    )
+    taken = take(Sql(session), lot.id, quantity)
+    if taken is None:
+        raise _changed(_name(lot))
+    session.expire(lot)
+    new = {"quantity": taken[0], "status": taken[1]}
+    audit.record(session, actor, "consume", "lot", lot.id, old, new, reason)
     return _info(lot)
+
+
+def take(sql: Sql, lot_id: int, quantity: float) -> tuple[float, str] | None:
+    """Take ``quantity`` from an available lot that holds at least that much, in one statement
+    (no read-modify-write: two takes at once both land, or the second finds too little); what is
+    left and the lot's status, or None when the lot is no longer available or holds less."""
+    row = sql.first(_TAKE, {"lot_id": lot_id, "taken": quantity})
+    return None if row is None else (float(row[0]), str(row[1]))
 
 
 def _change(
@@ -216,11 +234,14 @@ def _change(
     hold_reason: str | None = None,
 ) -> LotInfo:
     old = {"status": lot.status, "hold_reason": lot.hold_reason}
+    name = _name(lot)  # a failed flush expires the lot
     lot.status = status
     if hold_reason is not None:
         lot.hold_reason = hold_reason
-    lot.revision += 1
-    session.flush()
+    try:
+        session.flush()  # UPDATE … WHERE revision = the one read (version_id_col)
+    except StaleDataError:
+        raise _changed(name) from None
     audit.record(
         session,
         actor,
@@ -253,6 +274,13 @@ def _need_reason(reason: str, action: str) -> None:
 
 def _name(lot: Lot) -> str:
     return f"Lot '{lot.number}' of part '{lot.part}'"
+
+
+def _changed(name: str) -> Conflict:
+    return Conflict(
+        f"{name} was changed by someone else a moment ago; reload and try again.",
+        code=CONCURRENT_CHANGE,
+    )
 
 
 def _said(status: str) -> str:

@@ -1,8 +1,13 @@
-"""Starting an operation: every interlock evaluated, the operation's setpoints written, and the
-attempt recorded whether it was allowed or blocked."""
+"""Starting an operation, in three steps so that the database is never held while a device is
+slow: :func:`decide` reads and evaluates every interlock (no write lock), :func:`write_setpoints`
+writes the operation's setpoints (no transaction open), and :func:`record` records the attempt,
+allowed or blocked, in a short transaction whose item update names the revision decided on. When
+that record fails after a setpoint was written, :func:`record_unrecorded` keeps a blocked attempt
+and an audit row saying so."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,18 +15,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dsl.model import Plant, Setpoint, ValueType
+from dsl.model import Operation, Plant, Setpoint, ValueType
 from dsl.rules import Unavailable
 from dsl.units import format_number, from_si
 from engine.access.people import full_name
 from engine.commands.checks import interlock_checks, state_problem
 from engine.commands.explanations import describe_failure
 from engine.errors import Conflict
-from engine.floor.items import move, read_item
-from engine.floor.runtime import (
-    Runtime,
-    operation_of,
-)
+from engine.floor.items import ItemRow, move, read_item
+from engine.floor.runtime import Runtime, operation_of
+from engine.floor.tagsource import Scalar
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, insert_rows
@@ -29,6 +32,7 @@ from engine.records.production import StartAttempt, table
 
 _attempts = table(StartAttempt)
 _INSERT_ATTEMPT = insert_rows(_attempts, returning=_attempts.c.id)
+NOT_RECORDED = "start not recorded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +47,50 @@ class StartResult(Jsonable):
     revision: int
 
 
+@dataclass(frozen=True, slots=True)
+class StartDecision:
+    """What a start found: the item as read (its revision guards the record), each check's
+    result as plain data, and the setpoints written so far (key → value in the tag's unit)."""
+
+    item: ItemRow
+    operation: Operation
+    plant: Plant
+    env: Mapping[str, Any]
+    checks: tuple[dict[str, Any], ...]
+    written: Mapping[str, Scalar] = dataclasses.field(default_factory=dict)
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if c["outcome"] != "pass"]
+
+
+def decide(
+    session: Session,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    operation_id: str,
+    actor: str,
+    now: dt.datetime,
+) -> StartDecision:
+    """Read the item and evaluate every interlock of ``operation_id`` (in a read session)."""
+    sql = Sql(session)
+    item = read_item(sql, item_number)
+    plant = runtime.plants(session, item.config_version_id)
+    _routing, operation = operation_of(plant, item, operation_id)
+    problem = state_problem(item, operation.id, starting=True)
+    if problem:
+        raise Conflict(problem, code="wrong_state")
+    full_name(sql, actor)
+    _readings, env, checks = interlock_checks(
+        session, runtime, plant, item=item, operation=operation, actor=actor, now=now
+    )
+    return StartDecision(item, operation, plant, env, tuple(checks))
+
+
 def _setpoint(
     runtime: Runtime, plant: Plant, setpoint: Setpoint, env: Mapping[str, Any]
-) -> tuple[str | None, float | bool | str | None]:
+) -> tuple[str | None, Scalar | None]:
     """Write one setpoint; (problem or None, the value written in the tag's unit)."""
     tag = plant.tag(setpoint.tag)
     try:
@@ -59,72 +104,75 @@ def _setpoint(
     return runtime.setpoints.write(tag.key, value, setpoint.tolerance), value
 
 
-def start_operation(
-    session: Session,
-    runtime: Runtime,
-    *,
-    item_number: str,
-    operation_id: str,
-    actor: str,
-    now: dt.datetime,
-) -> StartResult:
-    """Try to start ``operation_id`` on the item; record the attempt, allowed or blocked."""
-    sql = Sql(session)
-    item = read_item(sql, item_number)
-    plant = runtime.plants(session, item.config_version_id)
-    _routing, operation = operation_of(plant, item, operation_id)
-    problem = state_problem(item, operation.id, starting=True)
-    if problem:
-        raise Conflict(problem, code="wrong_state")
-    full_name(sql, actor)
-    _readings_now, env, checks = interlock_checks(
-        session, runtime, plant, item=item, operation=operation, actor=actor, now=now
-    )
-    failing = [c for c in checks if c["outcome"] != "pass"]
-    if not failing:
-        for setpoint in operation.setpoints:
-            tag = plant.tag(setpoint.tag)
-            trouble, value = _setpoint(runtime, plant, setpoint, env)
-            shown = format_number(value) if isinstance(value, float) else str(value)
-            check = {
+def write_setpoints(runtime: Runtime, decision: StartDecision) -> StartDecision:
+    """Write the operation's setpoints when every interlock passed, stopping at the first that
+    fails; the decision with a check per setpoint tried. Opens no transaction."""
+    if decision.failing:
+        return decision
+    checks = list(decision.checks)
+    written: dict[str, Scalar] = {}
+    for setpoint in decision.operation.setpoints:
+        tag = decision.plant.tag(setpoint.tag)
+        trouble, value = _setpoint(runtime, decision.plant, setpoint, decision.env)
+        shown = format_number(value) if isinstance(value, float) else str(value)
+        outcome = "fail" if trouble else "pass"
+        checks.append(
+            {
                 "name": f"setpoint {tag.key}",
                 "because": trouble or "",
                 "implicit": False,
-                "outcome": "fail" if trouble else "pass",
+                "outcome": outcome,
                 "checks": [
                     {
                         "text": f"{tag.key} = {shown} {tag.unit or ''}".strip(),
-                        "outcome": "fail" if trouble else "pass",
+                        "outcome": outcome,
                         "readings": [],
                     }
                 ],
             }
-            checks.append(check)
-            if trouble:
-                failing.append(check)
-                break
-    allowed = not failing
-    attempt_id = sql.scalar(
+        )
+        if trouble:
+            break
+        if value is not None:
+            written[tag.key] = value
+    return dataclasses.replace(decision, checks=tuple(checks), written=written)
+
+
+def _attempt(sql: Sql, decision: StartDecision, *, actor: str, now: dt.datetime) -> int:
+    item = decision.item
+    attempt_id: int = sql.scalar(
         _INSERT_ATTEMPT,
         {
             "item_id": item.id,
-            "operation": operation.id,
+            "operation": decision.operation.id,
             "actor": actor,
-            "equipment": operation.equipment,
-            "allowed": allowed,
-            "checks": checks,
+            "equipment": decision.operation.equipment,
+            "allowed": not decision.failing,
+            "checks": list(decision.checks),
             "at": now,
             "config_version_id": item.config_version_id,
         },
     )
-    if not allowed:
-        reasons = "; ".join(describe_failure(c) for c in failing)
+    return attempt_id
+
+
+def record(
+    session: Session, decision: StartDecision, *, actor: str, now: dt.datetime
+) -> StartResult:
+    """Record the attempt; an allowed one moves the item if it is still at the revision decided
+    on (else a Conflict, and nothing is recorded)."""
+    sql = Sql(session)
+    item, operation = decision.item, decision.operation
+    attempt_id = _attempt(sql, decision, actor=actor, now=now)
+    checks = decision.checks
+    if decision.failing:
+        reasons = "; ".join(describe_failure(c) for c in decision.failing)
         message = f"Cannot start '{operation.id}' on {item.label}: {reasons}."
         new = {"operation": operation.id, "attempt": attempt_id}
         audit.append(
             sql, [audit.Change(actor, "start_blocked", "item", item.number, None, new, reasons)]
         )
-        return StartResult(item.number, operation.id, False, tuple(checks), message, item.revision)
+        return StartResult(item.number, operation.id, False, checks, message, item.revision)
     moved = move(
         sql,
         item,
@@ -139,4 +187,26 @@ def start_operation(
         },
     )
     message = f"Started '{operation.id}' on {item.label}."
-    return StartResult(item.number, operation.id, True, tuple(checks), message, moved.revision)
+    return StartResult(item.number, operation.id, True, checks, message, moved.revision)
+
+
+def record_unrecorded(
+    session: Session, decision: StartDecision, *, actor: str, now: dt.datetime, why: str
+) -> None:
+    """The compensating record for setpoints written to a device whose start could not be
+    recorded: a blocked attempt with a last check saying so, and an audit row."""
+    keys = ", ".join(decision.written)
+    were = "was" if len(decision.written) == 1 else "were"
+    because = f"{keys} {were} written to the device, but the start was not recorded: {why}"
+    check = {"name": NOT_RECORDED, "because": because, "implicit": False, "outcome": "fail",
+             "checks": []}  # fmt: skip
+    unrecorded = dataclasses.replace(decision, checks=(*decision.checks, check))
+    sql = Sql(session)
+    attempt_id = _attempt(sql, unrecorded, actor=actor, now=now)
+    new = {
+        "operation": decision.operation.id,
+        "attempt": attempt_id,
+        "setpoints": dict(decision.written),
+    }
+    change = audit.Change(actor, "start_not_recorded", "item", decision.item.number, None, new, why)
+    audit.append(sql, [change])

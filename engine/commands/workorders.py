@@ -3,6 +3,8 @@
 A work order binds to the config version active when it is released; its items keep that version
 to the end, whatever is deployed later. A serialized product gets one unit per piece, numbered
 from the product's ``number_pattern``; a lot-tracked product gets one lot of the whole quantity.
+An item's ``ordinal`` is what sampling counts: a unit's position in its work order, a lot's
+position among every lot of its product (``every 5`` checks the 1st, 6th, 11th… batch).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.floor.environment import site_today
 from engine.floor.runtime import Runtime
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
+from engine.infra.limits import check_quantity
 from engine.infra.numbering import PatternError, bind
 from engine.records.production import (
     Item,
@@ -131,8 +134,7 @@ def create_work_order(
 
 
 def _check_quantity(plant: Plant, product: str, quantity: float) -> None:
-    if not quantity > 0:
-        raise Invalid(f"The quantity must be more than 0 (got {quantity:g}).", field="quantity")
+    check_quantity(quantity, "The quantity")
     if plant.products[product].tracking == "serial":
         if not float(quantity).is_integer():
             raise Invalid(
@@ -187,6 +189,8 @@ def release_work_order(
         raise Invalid(str(error), field="number_pattern") from None
     first = _next_sequence(session, f"{row.product}|{pattern.scope}", count)
     numbers = [pattern.render(first + index) for index in range(count)]
+    # a pattern's scope always holds "{seq}", so this scope is never a pattern's
+    ordinal = 1 if serial else _next_sequence(session, f"{row.product}|lots", 1)
     taken = session.scalar(select(func.count()).where(_items.c.number.in_(numbers[:1000])))
     if taken:
         raise Conflict(
@@ -199,7 +203,7 @@ def release_work_order(
             {
                 "number": item_number,
                 "work_order_id": row.id,
-                "ordinal": index + 1,
+                "ordinal": ordinal + index,
                 "product": row.product,
                 "kind": "unit" if serial else "lot",
                 "quantity": 1.0 if serial else float(row.quantity),
@@ -244,6 +248,8 @@ def cancel_work_order(
     if row.status not in ("created", "released"):
         raise Conflict(f"Work order {number} is {row.status}; it cannot be cancelled.")
     item_ids = select(_items.c.id).where(_items.c.work_order_id == row.id)
+    # lock the items first (PostgreSQL): a start recorded after this waits, then finds them changed
+    session.execute(item_ids.with_for_update()).all()
     started = session.scalar(
         select(func.count())
         .select_from(_attempts)

@@ -3,7 +3,10 @@ and the tests.
 
 Every command runs in one transaction, may carry an idempotency key (a retry with the same key
 returns the first result without running again), and writes audit rows for every state change.
-The methods only delegate; the work is done in the modules named in each.
+Nothing slow happens inside a write transaction: signatures are verified before it, and a start
+writes its setpoints between reading and recording. Every text a method takes is checked against
+:mod:`engine.infra.limits` first. The methods only delegate; the work is done in the modules
+named in each.
 """
 
 from __future__ import annotations
@@ -22,20 +25,21 @@ from engine.access.signatures import (
     audit_refusal,
     authenticate,
 )
-from engine.commands import bom, equipment, materials, quality, versions, workorders
+from engine.commands import bom, equipment, materials, quality, start, versions, workorders
 from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult, complete_operation
 from engine.commands.preview import StartPreview, preview_start
 from engine.commands.quality import NonconformanceInfo
-from engine.commands.start import StartResult, start_operation
+from engine.commands.start import StartResult
 from engine.commands.workorders import WorkOrderInfo
-from engine.errors import Blocked
+from engine.errors import Blocked, DomainError
 from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import ItemState
 from engine.floor.runtime import Runtime
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
-from engine.infra.idempotency import JsonResult, run_once_in
+from engine.infra.idempotency import JsonResult, run_once_in, run_or_replay, stored_result
+from engine.infra.limits import check_names, check_texts
 from engine.queries.genealogy import Genealogy, UsedIn, backward, forward
 from engine.queries.history import Event, item_history
 from engine.queries.items import ItemInStatus, ItemView, WipRow, item_view, items_in_status, wip
@@ -73,7 +77,11 @@ class Ferrule:
         return run_once_in(self.db, key, name, request, lambda session: fn(session, now), load=load)
 
     def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
-        """Re-authenticate signers before the command's transaction; a refusal is audited."""
+        """Re-authenticate signers before the command's transaction (argon2 is slow on purpose;
+        no write lock is held meanwhile); a refusal is audited."""
+        for signature in inputs:
+            check_names(username=signature.username)
+            check_texts(meaning=signature.meaning)
         try:
             with self.db.session() as session:
                 return authenticate(session, inputs)
@@ -98,6 +106,7 @@ class Ferrule:
         idempotency_key: str | None = None,
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.create_work_order`."""
+        check_names(actor=actor, product=product, number=number)
         request = {"actor": actor, "product": product, "quantity": quantity, "number": number}
         return self._command(
             "create_work_order",
@@ -114,6 +123,7 @@ class Ferrule:
         self, *, actor: str, number: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.release_work_order`."""
+        check_names(actor=actor, number=number)
         return self._command(
             "release_work_order",
             {"actor": actor, "number": number},
@@ -128,6 +138,8 @@ class Ferrule:
         self, *, actor: str, number: str, reason: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.cancel_work_order`."""
+        check_names(actor=actor, number=number)
+        check_texts(reason=reason)
         return self._command(
             "cancel_work_order",
             {"actor": actor, "number": number, "reason": reason},
@@ -142,6 +154,7 @@ class Ferrule:
         self, *, actor: str, number: str, idempotency_key: str | None = None
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.complete_work_order`."""
+        check_names(actor=actor, number=number)
         return self._command(
             "complete_work_order",
             {"actor": actor, "number": number},
@@ -160,19 +173,56 @@ class Ferrule:
         operation: str,
         idempotency_key: str | None = None,
     ) -> StartResult:
-        """Start an operation; a blocked start is recorded, then raised as :class:`Blocked`."""
-        result = self._command(
-            "start_operation",
-            {"actor": actor, "item": item, "operation": operation},
-            idempotency_key,
-            lambda s, now: start_operation(
-                s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now
-            ),
-            StartResult.from_json,
+        """Start an operation; a blocked start is recorded, then raised as :class:`Blocked`.
+
+        Decide (read), write the setpoints (no transaction open), record (a short transaction
+        guarded by the item's revision): see :mod:`engine.commands.start`. A replay returns the
+        stored result without writing to a device again."""
+        check_names(actor=actor, item=item, operation=operation)
+        request = {"actor": actor, "item": item, "operation": operation}
+        now = self.clock()
+
+        def work() -> StartResult:
+            stored = stored_result(
+                self.db, idempotency_key, "start_operation", request, load=StartResult.from_json
+            )
+            if stored is not None:
+                return stored
+            with self.db.session() as session:
+                decision = start.decide(
+                    session, self.runtime, item_number=item, operation_id=operation,
+                    actor=actor, now=now,
+                )  # fmt: skip
+            decision = start.write_setpoints(self.runtime, decision)
+            try:
+                return run_once_in(
+                    self.db, idempotency_key, "start_operation", request,
+                    lambda s: start.record(s, decision, actor=actor, now=now),
+                    load=StartResult.from_json,
+                )  # fmt: skip
+            except Exception as error:
+                if decision.written:
+                    self._unrecorded(decision, error, actor=actor, now=now)
+                raise
+
+        result = run_or_replay(
+            self.db, idempotency_key, "start_operation", request, work, load=StartResult.from_json
         )
         if not result.allowed:
             raise Blocked(result.message, checks=result.checks)
         return result
+
+    def _unrecorded(
+        self, decision: start.StartDecision, error: Exception, *, actor: str, now: dt.datetime
+    ) -> None:
+        """Keep the record of setpoints written for a start that was not recorded; if even that
+        fails, say so on ``error`` (which the caller raises)."""
+        why = error.message if isinstance(error, DomainError) else str(error)
+        try:
+            with self.db.transaction() as session:
+                start.record_unrecorded(session, decision, actor=actor, now=now, why=why)
+        except Exception as failed:
+            error.add_note(f"the setpoints written were not recorded either: {failed}")
 
     def check_start(self, *, actor: str, item: str, operation: str) -> StartResult:
         """Like :meth:`start_operation` but returns a blocked result instead of raising."""
@@ -198,6 +248,12 @@ class Ferrule:
 
         ``signatures`` are re-authentication inputs; they are checked against the operation's
         ``sign`` requirements before anything is written."""
+        check_names(actor=actor, item=item, operation=operation)
+        for field, unit in (units or {}).items():
+            check_names(field=field, unit=unit)
+        for field in data or {}:
+            check_names(field=str(field))  # the values are checked with their fields
+        _check_scans(consume)
         signers = self._signers(signatures, f"{item}/{operation}") if signatures else ()
         request = {
             "actor": actor,
@@ -227,6 +283,8 @@ class Ferrule:
         self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
     ) -> ItemState:
         """See :func:`engine.commands.quality.hold_item`."""
+        check_names(actor=actor, item=item)
+        check_texts(reason=reason)
         return self._command(
             "hold",
             {"actor": actor, "item": item, "reason": reason},
@@ -241,6 +299,8 @@ class Ferrule:
         self, *, actor: str, item: str, reason: str, idempotency_key: str | None = None
     ) -> ItemState:
         """See :func:`engine.commands.quality.release_item`."""
+        check_names(actor=actor, item=item)
+        check_texts(reason=reason)
         return self._command(
             "release",
             {"actor": actor, "item": item, "reason": reason},
@@ -261,6 +321,8 @@ class Ferrule:
         idempotency_key: str | None = None,
     ) -> NonconformanceInfo:
         """See :func:`engine.commands.quality.open_nonconformance`."""
+        check_names(actor=actor, item=item, defect_code=defect_code)
+        check_texts(description=description)
         request = {"actor": actor, "item": item, "code": defect_code, "text": description}
         return self._command(
             "open_nonconformance",
@@ -285,6 +347,8 @@ class Ferrule:
         idempotency_key: str | None = None,
     ) -> NonconformanceInfo:
         """A signed disposition (see :func:`engine.commands.quality.disposition`)."""
+        check_names(actor=actor, decision=decision, target_operation=target_operation)
+        check_texts(reason=reason)
         (signer,) = self._signers([signature], f"nonconformance/{nonconformance_id}")
         request = {
             "actor": actor,
@@ -310,14 +374,17 @@ class Ferrule:
 
     def item(self, number: str) -> ItemView:
         """See :func:`engine.queries.items.item_view`."""
+        check_names(number=number)
         with self.db.session() as session:
             return item_view(session, number)
 
     def work_order(self, number: str) -> WorkOrderInfo:
+        check_names(number=number)
         with self.db.session() as session:
             return workorders.work_order(session, number)
 
     def work_orders(self, *, status: str | None = None) -> list[WorkOrderInfo]:
+        check_names(status=status)
         with self.db.session() as session:
             return workorders.work_orders(session, status=status)
 
@@ -328,6 +395,7 @@ class Ferrule:
     def nonconformances(
         self, *, open_only: bool = False, item: str | None = None
     ) -> list[NonconformanceInfo]:
+        check_names(item=item)
         with self.db.session() as session:
             return quality.nonconformances(session, open_only=open_only, item_number=item)
 
@@ -338,12 +406,15 @@ class Ferrule:
 
     def items_in_status(self, *statuses: str) -> list[ItemInStatus]:
         """See :func:`engine.queries.items.items_in_status`."""
+        for status in statuses:
+            check_names(status=status)
         with self.db.session() as session:
             return items_in_status(session, statuses)
 
     def preview_start(self, *, actor: str, item: str, operation: str) -> StartPreview:
         """The start checks evaluated now, recording nothing (see
         :func:`engine.commands.preview.preview_start`)."""
+        check_names(actor=actor, item=item, operation=operation)
         with self.db.session() as session:
             return preview_start(
                 session,
@@ -356,16 +427,19 @@ class Ferrule:
 
     def history(self, number: str) -> list[Event]:
         """See :func:`engine.queries.history.item_history`."""
+        check_names(number=number)
         with self.db.session() as session:
             return item_history(session, number)
 
     def genealogy(self, number: str) -> Genealogy:
         """See :func:`engine.queries.genealogy.backward`."""
+        check_names(number=number)
         with self.db.session() as session:
             return backward(session, number)
 
     def where_used(self, part: str, lot: str) -> list[UsedIn]:
         """See :func:`engine.queries.genealogy.forward`."""
+        check_names(part=part, lot=lot)
         with self.db.session() as session:
             return forward(session, part, lot)
 
@@ -383,6 +457,8 @@ class Ferrule:
     def check_component(self, *, item: str, scanned: ConsumptionInput) -> bom.PlannedConsumption:
         """What one scanned component would consume now (see
         :func:`engine.commands.bom.check_scan`)."""
+        check_names(item=item)
+        _check_scans([scanned])
         with self.db.session() as session:
             return bom.check_scan(
                 session, self.runtime, item_number=item, scanned=scanned, now=self.clock()
@@ -392,12 +468,14 @@ class Ferrule:
 
     def lots(self, part: str | None = None) -> list[materials.LotInfo]:
         """See :func:`engine.commands.materials.lots_of`."""
+        check_names(part=part)
         with self.db.session() as session:
             return materials.lots_of(session, part)
 
     def receive_lot(self, *, actor: str, part: str, lot: str, quantity: float) -> materials.LotInfo:
         """Receive a lot of a part the active config declares (see
         :func:`engine.commands.materials.receive_lot`)."""
+        check_names(actor=actor, part=part, lot=lot)
         with self.db.transaction() as session:
             _, plant = versions.active_plant(session)
             return materials.receive_lot(session, plant, part, lot, quantity, actor=actor)
@@ -406,6 +484,7 @@ class Ferrule:
         self, *, actor: str, name: str, state: str, at: dt.datetime, source: str
     ) -> bool:
         """See :func:`engine.commands.equipment.record_state_change`."""
+        check_names(actor=actor, name=name, state=state, source=source)
         with self.db.transaction() as session:
             return equipment.record_state_change(
                 session, name, state, actor=actor, at=at, source=source
@@ -416,3 +495,8 @@ class Ferrule:
         with self.db.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
         return self.db.url
+
+
+def _check_scans(consume: Sequence[ConsumptionInput]) -> None:
+    for scanned in consume:
+        check_names(part=scanned.part, lot=scanned.lot)

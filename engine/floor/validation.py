@@ -1,7 +1,8 @@
 """Checking the data an operator enters against the operation's ``collect`` fields.
 
 Each value is checked for type, required, limits and choices; a number sent in another unit of
-the same dimension (``units={"length": "in"}``) is converted to the field's unit first. Every
+the same dimension (``units={"length": "in"}``) is converted to the field's unit first; numbers
+must be finite, and text obeys :mod:`engine.infra.limits` (newlines only in text fields). Every
 problem is reported at once, each naming its field and saying how to put it right.
 """
 
@@ -18,6 +19,7 @@ from dsl.diagnostics import did_you_mean
 from dsl.model import DataField, Operation
 from dsl.units import dimension_name, from_si, parse_unit, same_dimension, to_si
 from engine.errors import Invalid
+from engine.infra.limits import TEXT_MAX, problem
 
 Value = float | int | str | bool | dt.date
 
@@ -123,6 +125,10 @@ def _limits(field: DataField, number: float) -> None:
 
 def _accept(field: DataField, raw: object, unit: str | None) -> FieldValue:
     """Check one present value; raises ValueError with the user-facing message."""
+    if isinstance(raw, str):
+        found = problem(raw, TEXT_MAX, multiline=field.type == "text")
+        if found is not None:
+            raise ValueError(f"{field.name}: the value {found}")
     if field.type == "number":
         number = _number(field, raw, unit)
         _limits(field, number)

@@ -2,9 +2,10 @@
 
 SQLite is the embedded default (``sqlite:///var/ferrule.db``); PostgreSQL is chosen with the
 environment variable ``FERRULE_DATABASE_URL``. On SQLite every connection runs with WAL, foreign
-keys, a 5 s busy timeout and ``synchronous=NORMAL``, and a write transaction starts with
-``BEGIN IMMEDIATE`` so that a read-modify-write holds the write lock from its first read (with
-SQLite's deferred BEGIN two writers can both read, and one update is lost).
+keys, a 5 s busy timeout and ``synchronous=FULL`` (an acknowledged command survives a power cut;
+``?synchronous=normal`` on the URL trades that for speed, explicitly), and a write transaction
+starts with ``BEGIN IMMEDIATE`` so that a read-modify-write holds the write lock from its first
+read (with SQLite's deferred BEGIN two writers can both read, and one update is lost).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 
 from engine.errors import Conflict
@@ -28,11 +30,14 @@ from engine.records.base import Base
 DEFAULT_URL = "sqlite:///var/ferrule.db"
 URL_VARIABLE = "FERRULE_DATABASE_URL"
 BUSY_TIMEOUT_MS = 5000
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA synchronous=NORMAL",
-)
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON")
+SYNC_OPTION = "synchronous"  # the URL option: sqlite:///var/ferrule.db?synchronous=normal
+SYNC_MODES = ("EXTRA", "FULL", "NORMAL")
+DEFAULT_SYNC = "FULL"
+# Conflict codes a retry of the whole command can resolve (another command held or changed the
+# same rows); a conflict of the domain (a wrong state, a reused key) has its own code.
+BUSY, CONCURRENT_CHANGE, DUPLICATE_RECORD = "database_busy", "concurrent_change", "duplicate_record"
+RETRYABLE_CODES = frozenset({BUSY, CONCURRENT_CHANGE})
 _BEGIN_OPTION = "ferrule_sqlite_begin"
 # PostgreSQL SQLSTATEs that mean "someone else got there first; retrying may succeed".
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}
@@ -47,9 +52,13 @@ def configured_url() -> str:
 class Database:
     """A Ferrule database. Use :meth:`transaction` for commands and :meth:`session` for reads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, synchronous: str | None = None, url: URL | None = None
+    ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.synchronous = synchronous  # SQLite's sync mode (None on PostgreSQL)
+        self._url = url or engine.url  # as opened, with Ferrule's own options
         writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         info = {"database": self}
         self._writes = sessionmaker(bind=writer, expire_on_commit=False, info=info)
@@ -67,37 +76,46 @@ class Database:
 
         ``sqlite://`` (no path) is a private in-memory database shared by every session, as used by
         ``ferrule test``. A SQLite file's folder is created when missing. ``busy_timeout_ms`` is
-        how long a SQLite writer waits for another one's lock before giving up.
+        how long a SQLite writer waits for another one's lock before giving up; the URL option
+        ``synchronous`` (see :func:`sync_mode`) sets SQLite's sync mode.
         """
         url = url or configured_url()
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite":
             return cls(create_engine(url, pool_pre_ping=True, **engine_options))
+        synchronous = sync_mode(url)
         in_memory = parsed.database in (None, "", ":memory:")
         if in_memory:
             engine_options.setdefault("poolclass", StaticPool)
         elif parsed.database is not None:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
-        engine = create_engine(url, connect_args=connect_args, **engine_options)
-        _configure_sqlite(engine, busy_timeout_ms)
-        return cls(engine)
+        bare = parsed.difference_update_query([SYNC_OPTION])
+        engine = create_engine(bare, connect_args=connect_args, **engine_options)
+        _configure_sqlite(engine, busy_timeout_ms, synchronous)
+        return cls(engine, synchronous=synchronous, url=parsed)
 
     @property
     def url(self) -> str:
-        """The URL without its password."""
-        return self.engine.url.render_as_string(hide_password=True)
+        """The URL without its password (with the options it was opened with)."""
+        return self._url.render_as_string(hide_password=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits when the block ends, rolls everything back on an error.
 
-        Lock contention that outlasts the busy timeout (SQLite) or a serialization failure or
-        deadlock (PostgreSQL) becomes :class:`~engine.errors.Conflict`, which is safe to retry.
+        Lock contention that outlasts the busy timeout (SQLite), a serialization failure or
+        deadlock (PostgreSQL), or an ORM update whose row's revision moved on becomes
+        :class:`~engine.errors.Conflict`; those in :data:`RETRYABLE_CODES` are safe to retry.
         """
         try:
             with self._writes() as session, session.begin():
                 yield session
+        except StaleDataError as exc:
+            raise Conflict(
+                "Another command changed the same record a moment ago; reload and try again.",
+                code=CONCURRENT_CHANGE,
+            ) from exc
         except DBAPIError as exc:
             conflict = _conflict(exc)
             if conflict is None:
@@ -138,14 +156,32 @@ def load_models() -> None:
         importlib.import_module(name)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def sync_mode(url: str) -> str:
+    """SQLite's sync mode for ``url``: its ``synchronous`` option (``extra``, ``full`` or
+    ``normal``), else FULL. ValueError for any other value."""
+    given = make_url(url).query.get(SYNC_OPTION, DEFAULT_SYNC)
+    text = given if isinstance(given, str) else given[-1]
+    if text.upper() not in SYNC_MODES:
+        raise ValueError(
+            f"{SYNC_OPTION}={text} is not a SQLite sync mode Ferrule runs with; use extra, full "
+            "(the default) or normal."
+        )
+    return text.upper()
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
     """PRAGMAs on every new connection; BEGIN (IMMEDIATE for writers) emitted by us, not sqlite3."""
+    pragmas = (
+        *SQLITE_PRAGMAS,
+        f"PRAGMA synchronous={synchronous}",
+        f"PRAGMA busy_timeout={busy_timeout_ms}",
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        for pragma in (*SQLITE_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
@@ -161,12 +197,16 @@ def _conflict(exc: DBAPIError) -> Conflict | None:
     text = str(exc.orig).lower()
     if state == _PG_DUPLICATE or "unique constraint failed" in text:
         return Conflict(
-            "Another command created the same record at the same moment; reload and try again."
+            "Another command created the same record at the same moment; reload and try again.",
+            code=DUPLICATE_RECORD,
         )
     if state in _PG_RETRYABLE:
         return Conflict(
-            "Another command changed the same records at the same time; try the command again."
+            "Another command changed the same records at the same time; try the command again.",
+            code=CONCURRENT_CHANGE,
         )
     if isinstance(exc, OperationalError) and ("database is locked" in text or "is busy" in text):
-        return Conflict("The database is busy with another change; try the command again.")
+        return Conflict(
+            "The database is busy with another change; try the command again.", code=BUSY
+        )
     return None

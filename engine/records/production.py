@@ -1,7 +1,9 @@
 """Tables of production: work orders, the items being made, and the execution records.
 
-``work_orders`` and ``items`` hold current state (every change writes an audit row;
-``items.revision`` guards against two people completing the same step at once). Everything else
+``work_orders`` and ``items`` hold current state (every change writes an audit row; the
+``revision`` column guards every change: an update names the revision it read, so two people
+completing the same step at once cannot both win; the ORM does the same through
+``version_id_col``, so no read-modify-write can forget it). Everything else
 is an append-only record of what happened, each pointing at the config version that governed it:
 a record that belongs to an operation run (measurements, tag captures, gate results) inherits the
 run's version.
@@ -60,10 +62,14 @@ class WorkOrder(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (CheckConstraint(_in("status", WORK_ORDER_STATUSES), name="status"),)
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
 
 class Item(Base):
-    """A serialized unit or a lot being made; ``current_operation`` is where it waits or works."""
+    """A serialized unit or a lot being made; ``current_operation`` is where it waits or works.
+
+    ``ordinal`` is the item's place in its run, which sampling counts: a unit's position in its
+    work order, a lot's position among all lots of its product (a work order makes one lot)."""
 
     __tablename__ = "items"
 
@@ -91,6 +97,7 @@ class Item(Base):
         Index("ix_items_work_order", "work_order_id", "ordinal"),
         Index("ix_items_wip", "status", "current_operation"),
     )
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
 
 class StartAttempt(Base):

@@ -2,7 +2,9 @@
 equipment, material lots, the audit trail, idempotency keys, API tokens and sign-in attempts.
 
 Configuration versions and audit rows are append-only. ``users``, ``equipment`` and ``lots`` hold
-current state; every change to them writes an audit row (:mod:`engine.infra.audit`).
+current state; every change to them writes an audit row (:mod:`engine.infra.audit`), and a lot's
+``revision`` guards every change to it (``version_id_col``: an ORM update that read an older
+revision fails instead of writing over a newer one).
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ class Lot(Base):
         CheckConstraint("quantity >= 0", name="quantity"),
         Index("ix_lots_number", "number"),
     )
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012  (every ORM update is guarded)
 
 
 class AuditHead(Base):

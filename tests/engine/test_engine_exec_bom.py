@@ -109,3 +109,23 @@ def test_tolerance_allows_a_weighed_quantity(line: Line) -> None:
     assert outside.value.message == (
         "WIRE-18-RD: 0.52 m taken, but 'cut' consumes 0.5 m ± 2 %; correct the quantity."
     )
+
+
+def test_one_lot_weighed_twice_can_give_no_more_than_it_holds(line: Line) -> None:
+    (unit,) = line.release(1)
+    line.engine.start_operation(actor=line.operator, item=unit, operation="cut")
+    _receive(line, "WIRE-18-RD", "W-LOW", 0.4)
+    twice = [
+        ConsumptionInput("WIRE-18-RD", "W-LOW", 0.3),
+        ConsumptionInput("WIRE-18-RD", "W-LOW", 0.2),
+    ]
+    with pytest.raises(Invalid) as short:
+        line.engine.complete_operation(
+            actor=line.operator, item=unit, operation="cut", data=CUT_DATA, consume=twice
+        )
+    assert short.value.message == (
+        "Lot 'W-LOW' of part 'WIRE-18-RD' has only 0.1 m left, 0.2 m needed; use another lot "
+        "for the rest."
+    )
+    with line.engine.db.session() as session:
+        assert materials.find_lot(session, "WIRE-18-RD", "W-LOW").quantity == 0.4

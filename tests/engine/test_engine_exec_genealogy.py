@@ -1,4 +1,5 @@
-"""Genealogy through a sub-assembly, and a purchased serial that can be used only once."""
+"""Genealogy through a sub-assembly, and a purchased serial that can be used only once (and
+scanned only once in a completion)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,29 @@ def test_serial_and_sub_assembly_are_used_only_once(shop: Shop) -> None:
     with pytest.raises(Invalid) as reused:
         shop.make("TOP-1", [ConsumptionInput("SUB-1", sub), ConsumptionInput("SENSOR", "SN-2")])
     assert reused.value.message == f"SUB-1 '{sub}' was already used in {top}; scan another one."
+
+
+def test_a_serial_scanned_twice_in_one_completion_is_invalid(shop: Shop) -> None:
+    twice = [ConsumptionInput("SENSOR", "SN-1", 1.0), ConsumptionInput("SENSOR", "SN-1", 1.0)]
+    with pytest.raises(Invalid) as refused:
+        shop.make("PAIR-1", twice)
+    assert refused.value.message == (
+        "Serial 'SN-1' of part 'SENSOR' was scanned twice; scan each serial once."
+    )
+    assert refused.value.field == "consume"
+    pair = shop.make(
+        "PAIR-1", [ConsumptionInput("SENSOR", "SN-1", 1.0), ConsumptionInput("SENSOR", "SN-2", 1.0)]
+    )
+    assert sorted(lot.lot for lot in shop.engine.genealogy(pair).lots) == ["SN-1", "SN-2"]
+
+
+def test_a_made_item_scanned_twice_in_one_completion_is_invalid(shop: Shop) -> None:
+    sub = shop.make("SUB-1", [ConsumptionInput("CORE", "C-1")], gap=0.2)
+    twice = [
+        ConsumptionInput("SUB-1", sub, 0.5),
+        ConsumptionInput("SUB-1", sub, 0.5),
+        ConsumptionInput("SENSOR", "SN-1"),
+    ]
+    with pytest.raises(Invalid) as refused:
+        shop.make("TOP-1", twice)
+    assert refused.value.message == f"SUB-1 '{sub}' was scanned twice; scan each one once."

@@ -17,21 +17,39 @@ from engine.infra.db import Database, configured_url
 from engine.records.tables import User
 
 
-def test_sqlite_connections_run_with_wal_foreign_keys_busy_timeout_and_normal_sync(
-    tmp_path: Path,
-) -> None:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'f.db'}")
+def _pragmas(db: Database) -> dict[str, object]:
     with db.transaction() as session:
-        pragma = {
+        return {
             name: session.execute(text(f"PRAGMA {name}")).scalar()
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
         }
-    assert pragma == {
+
+
+def test_sqlite_connections_run_with_wal_foreign_keys_busy_timeout_and_full_sync(
+    tmp_path: Path,
+) -> None:
+    """An acknowledged command survives a power cut: WAL with synchronous=FULL by default."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'f.db'}")
+    assert _pragmas(db) == {
         "journal_mode": "wal",
         "foreign_keys": 1,
         "busy_timeout": 5000,
-        "synchronous": 1,
+        "synchronous": 2,
     }
+    assert db.synchronous == "FULL"
+
+
+def test_a_weaker_sqlite_sync_is_an_explicit_url_option(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'f.db'}?synchronous=normal")
+    assert _pragmas(db)["synchronous"] == 1
+    assert db.synchronous == "NORMAL"
+    assert db.url == f"sqlite:///{tmp_path / 'f.db'}?synchronous=normal"
+    with pytest.raises(ValueError) as wrong:
+        Database.from_url(f"sqlite:///{tmp_path / 'f.db'}?synchronous=off")
+    assert str(wrong.value) == (
+        "synchronous=off is not a SQLite sync mode Ferrule runs with; use extra, full (the "
+        "default) or normal."
+    )
 
 
 def test_a_write_transaction_holds_the_sqlite_write_lock_from_its_first_read(

@@ -110,7 +110,7 @@ def test_lot_commands_refuse_bad_input_with_a_fix(db: Database, plant: Plant, us
         (
             lambda s: materials.receive_lot(s, plant, "TERM-22", "X", 0, actor="a"),
             Invalid,
-            "Received quantity must be more than 0 pcs; got 0.",
+            "Received quantity must be a number more than 0 pcs; got 0.",
         ),
         (
             lambda s: materials.receive_lot(s, plant, "TERM-22", "L-1", 5, actor="a"),
