@@ -42,3 +42,5 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Alembic narrates loading its plugins at INFO each time a worker checks the schema.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
