@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from engine.infra import seals
 from engine.infra.statements import Sql, Statement, insert_rows
 from engine.records.base import Base, utcnow
 from engine.records.tables import AuditHead, AuditRecord
@@ -69,6 +70,8 @@ def row_hash(row: Mapping[str, Any]) -> str:
         "new": row["new"],
         "reason": row["reason"],
     }
+    if row.get("sealed"):
+        content["sealed"] = row["sealed"]
     return hashlib.sha256((row["prev_hash"] + canonical(content)).encode()).hexdigest()
 
 
@@ -108,8 +111,9 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
     seq, prev_hash = _lock_head(sql)
     first = seq + 1
     at = utcnow()
+    sealed = seals.take(sql.info) if sql.info is not None else {}
     rows: list[dict[str, Any]] = []
-    for change in pending:
+    for number, change in enumerate(pending, start=1):
         seq += 1
         row: dict[str, Any] = {
             "seq": seq,
@@ -121,6 +125,7 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
             "old": canonical(change.old),
             "new": canonical(change.new),
             "reason": change.reason,
+            "sealed": canonical(sealed) if sealed and number == len(pending) else "",
             "prev_hash": prev_hash,
         }
         row["hash"] = prev_hash = row_hash(row)
@@ -158,15 +163,66 @@ class Verdict:
     records: int
     problem: str = ""
     seq: int | None = None  # the row the problem is about
+    sealed: int = 0  # production records found unchanged under their seals
 
     def describe(self) -> str:
         if self.ok:
-            return f"audit trail intact: {self.records} records"
+            return (
+                f"audit trail intact: {self.records} records; "
+                f"{self.sealed} production records match their seals"
+            )
         return f"audit trail broken: {self.problem}"
 
 
 def verify(session: Session, batch: int = 5000) -> Verdict:
-    """Walk the whole chain and report the first edited, inserted or deleted row."""
+    """Walk the whole chain and report the first edited, inserted or deleted row; then check
+    every sealed production record against the seals the chain holds (engine.infra.seals)."""
+    chain = _verify_chain(session, batch)
+    if not chain.ok:
+        return chain
+    sealed, problem, seq = _check_seals(session, batch)
+    if problem:
+        return Verdict(ok=False, records=chain.records, problem=problem, seq=seq, sealed=sealed)
+    return Verdict(ok=True, records=chain.records, sealed=sealed)
+
+
+def _check_seals(session: Session, batch: int) -> tuple[int, str, int | None]:
+    """(rows checked, the first problem or "", the audit record it concerns)."""
+    expected: dict[str, Counter[str]] = {}
+    sealed_by: dict[tuple[str, str], int] = {}
+    for row in _rows(session, batch):
+        if row["sealed"]:
+            for table, digests in json.loads(row["sealed"]).items():
+                expected.setdefault(table, Counter()).update(digests)
+                for digest in digests:
+                    sealed_by.setdefault((table, digest), row["seq"])
+    checked = 0
+    for table in seals.tables():
+        remaining = expected.get(table.name, Counter())
+        for row_id, digest in seals.rows_of(session, table, batch):
+            checked += 1
+            if remaining[digest] <= 0:
+                return (
+                    checked,
+                    f"{table.name} row #{row_id} is not covered by the audit trail "
+                    "(it was edited, or inserted outside Ferrule)",
+                    None,
+                )
+            remaining[digest] -= 1
+        missing = next((d for d, count in remaining.items() if count > 0), None)
+        if missing is not None:
+            seq = sealed_by[(table.name, missing)]
+            return (
+                checked,
+                f"a {table.name} row sealed by record #{seq} is missing "
+                "(it was deleted, or edited)",
+                seq,
+            )
+    return checked, "", None
+
+
+def _verify_chain(session: Session, batch: int) -> Verdict:
+    """The hash chain alone: the first edited, inserted or deleted audit row."""
     head = session.execute(select(_head.c.seq, _head.c.hash)).one_or_none()
     recent: dict[str, int] = {GENESIS: 0}  # hash → seq of the last rows, to spot skipped links
     window: deque[str] = deque()

@@ -25,6 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 
 from engine.errors import Conflict
+from engine.infra import audit, seals
+from engine.infra.statements import Sql
 from engine.records.base import Base
 
 DEFAULT_URL = "sqlite:///var/ferrule.db"
@@ -47,6 +49,10 @@ _PG_DUPLICATE = "23505"  # a unique key two concurrent transactions both inserte
 def configured_url() -> str:
     """The database URL: ``FERRULE_DATABASE_URL`` if set, else the embedded SQLite file."""
     return os.environ.get(URL_VARIABLE) or DEFAULT_URL
+
+
+# The audit row that seals records a command wrote without appending an audit row after them.
+_SEAL_ONLY = audit.Change("ferrule", "seal", "records", "", reason="records written")
 
 
 class Database:
@@ -111,6 +117,8 @@ class Database:
         try:
             with self._writes() as session, session.begin():
                 yield session
+                if session.info.get(seals.PENDING):
+                    audit.append(Sql(session), [_SEAL_ONLY])
         except StaleDataError as exc:
             raise Conflict(
                 "Another command changed the same record a moment ago; reload and try again.",

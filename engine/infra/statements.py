@@ -28,6 +28,8 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
+from engine.infra import seals
+
 Processor = Callable[[Any], Any]
 _REQUIRED = object()
 
@@ -171,9 +173,12 @@ class Statement:
     """A Core statement compiled once per dialect. ``columns`` are the columns an INSERT or
     UPDATE sets; a column it leaves out gets its scalar default (if it has one)."""
 
-    def __init__(self, statement: ClauseElement, columns: Iterable[str] = ()) -> None:
+    def __init__(
+        self, statement: ClauseElement, columns: Iterable[str] = (), *, sealed: Table | None = None
+    ) -> None:
         self.statement = statement
         self.columns = tuple(columns)
+        self.sealed = sealed  # the table whose inserted rows are sealed (see engine.infra.seals)
         self._compiled: WeakKeyDictionary[Dialect, Compiled] = WeakKeyDictionary()
 
     def on(self, dialect: Dialect) -> Compiled:
@@ -228,7 +233,8 @@ class Statement:
 def insert_rows(table: Table, *, returning: ColumnElement[Any] | None = None) -> Statement:
     """An INSERT of every column of ``table`` but its generated key; each row gives them all."""
     statement = insert(table) if returning is None else insert(table).returning(returning)
-    return Statement(statement, [c.key for c in table.c if c is not table.autoincrement_column])
+    columns = [c.key for c in table.c if c is not table.autoincrement_column]
+    return Statement(statement, columns, sealed=seals.sealed_table(table))
 
 
 class Sql:
@@ -238,10 +244,12 @@ class Sql:
     as a transaction of its own, without a BEGIN round trip."""
 
     def __init__(self, source: Session | Connection) -> None:
+        self.info: dict[str, Any] | None = None  # the session's, where seals wait for audit
         if isinstance(source, Session):
             if source.autoflush:
                 source.flush()
             connection = source.connection()
+            self.info = source.info
         else:
             connection = source
         self.dialect = connection.dialect
@@ -258,6 +266,7 @@ class Sql:
         """Run one statement; the number of rows it changed."""
         compiled = statement.on(self.dialect)
         self._run(compiled, compiled.params(values or {}))
+        self._seal(statement, [values or {}])
         return int(self._cursor.rowcount)
 
     def executemany(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -272,6 +281,7 @@ class Sql:
             raise SqlAlchemyInternals.driver_error(
                 compiled.sql, params, error, self.dialect
             ) from error
+        self._seal(statement, rows)
 
     def first(
         self, statement: Statement, values: Mapping[str, Any] | None = None
@@ -279,6 +289,7 @@ class Sql:
         """The first result row (None when there is none)."""
         compiled = statement.on(self.dialect)
         self._run(compiled, compiled.params(values or {}))
+        self._seal(statement, [values or {}])
         rows = self._cursor.fetchall()  # all of them: a RETURNING completes when read to the end
         return compiled.rows(rows[:1], self._cursor.description)[0] if rows else None
 
@@ -294,6 +305,14 @@ class Sql:
         """The first column of the first row (None when there is no row)."""
         row = self.first(statement, values)
         return None if row is None else row[0]
+
+    def _seal(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Note the seals of rows just inserted into a sealed table (see engine.infra.seals)."""
+        if statement.sealed is None:
+            return
+        if self.info is None:
+            raise TypeError(f"rows of {statement.sealed.name} must be written in a session")
+        seals.note(self.info, statement.sealed, rows)
 
     def _run(self, compiled: Compiled, params: Sequence[Any] | dict[str, Any]) -> None:
         try:

@@ -193,6 +193,7 @@ class AuditRecord(Base):
     old: Mapped[str] = mapped_column(Text)
     new: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    sealed: Mapped[str] = mapped_column(Text, default="", server_default="")  # engine.infra.seals
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -69,7 +69,7 @@ def test_intact_anchors_are_confirmed(run: Invoke, empty_db: Database, tmp_path:
     checked = run("audit", "verify", "--anchors", str(anchors), "--key", str(public))
     assert checked.exit_code == 0
     assert checked.output == (
-        "audit trail intact: 5 records\n"
+        "audit trail intact: 5 records; 0 production records match their seals\n"
         f"anchors intact: every signed head in {anchors} matches the chain\n"
     )
     assert (tmp_path / "anchor.key").stat().st_mode & 0o777 == 0o600
@@ -82,7 +82,7 @@ def test_a_rewritten_chain_is_named(run: Invoke, empty_db: Database, tmp_path: P
         session.execute(delete(AuditHead))
     _record(empty_db, 5, note="rewritten")
     assert run("audit", "verify").output == (
-        "audit trail intact: 5 records\n"
+        "audit trail intact: 5 records; 0 production records match their seals\n"
         "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
         "(run with --anchors FILE --key KEY to check them against signed heads)\n"
     )

@@ -48,12 +48,18 @@ def _sql(db: Database, *statements: str) -> None:
 def test_an_untouched_chain_verifies(db: Database) -> None:
     _seed(db, 4)
     verdict = _verify(db)
-    assert verdict.describe() == "audit trail intact: 4 records"
+    assert (
+        verdict.describe()
+        == "audit trail intact: 4 records; 0 production records match their seals"
+    )
     assert verdict.ok
 
 
 def test_an_empty_chain_verifies(db: Database) -> None:
-    assert _verify(db).describe() == "audit trail intact: 0 records"
+    assert (
+        _verify(db).describe()
+        == "audit trail intact: 0 records; 0 production records match their seals"
+    )
 
 
 def test_record_stores_who_what_old_new_and_why(db: Database) -> None:
@@ -191,4 +197,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(db: Database) -> None:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert errors == []
-    assert _verify(db).describe() == "audit trail intact: 40 records"
+    assert (
+        _verify(db).describe()
+        == "audit trail intact: 40 records; 0 production records match their seals"
+    )

@@ -1,0 +1,99 @@
+"""Every production record is under the audit chain: editing, deleting or slipping in a
+measurement, a gate result or any other sealed record is named by ``audit verify``."""
+
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine_exec_support import Line, line  # noqa: F401
+from sqlalchemy import delete, func, insert, select, update
+
+from engine.infra import audit
+from engine.records.production import GateResult, Measurement, OperationRun, StartAttempt
+from engine.records.tables import AuditRecord
+
+
+def _verify(line: Line) -> audit.Verdict:
+    with line.engine.db.session() as session:
+        return audit.verify(session)
+
+
+def _made(line: Line) -> str:
+    unit = line.release()[0]
+    line.cut(unit)
+    line.crimp(unit)
+    return unit
+
+
+def test_a_clean_record_verifies_with_every_production_row_sealed(line: Line) -> None:
+    _made(line)
+    verdict = _verify(line)
+    with line.engine.db.session() as session:
+        rows = sum(
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (StartAttempt, OperationRun, Measurement, GateResult)
+        )
+    assert verdict.ok, verdict.problem
+    assert verdict.sealed >= rows > 0
+    assert verdict.describe().endswith(f"; {verdict.sealed} production records match their seals")
+
+
+def test_an_edited_measurement_is_named(line: Line) -> None:
+    _made(line)
+    with line.engine.db.transaction() as session:
+        target = session.scalars(select(Measurement).where(Measurement.field == "length")).one()
+        session.execute(
+            update(Measurement).where(Measurement.id == target.id).values(value_num=499.0)
+        )
+    verdict = _verify(line)
+    assert not verdict.ok
+    assert verdict.problem == (
+        f"measurements row #{target.id} is not covered by the audit trail "
+        "(it was edited, or inserted outside Ferrule)"
+    )
+
+
+def test_a_deleted_gate_result_is_named_with_the_record_that_sealed_it(line: Line) -> None:
+    _made(line)
+    with line.engine.db.transaction() as session:
+        first = session.scalars(select(GateResult).order_by(GateResult.id)).first()
+        assert first is not None
+        session.execute(delete(GateResult).where(GateResult.id == first.id))
+    verdict = _verify(line)
+    assert not verdict.ok
+    assert verdict.seq is not None
+    assert verdict.problem == (
+        f"a gate_results row sealed by record #{verdict.seq} is missing (it was deleted, or edited)"
+    )
+
+
+def test_a_measurement_slipped_in_is_named(line: Line) -> None:
+    _made(line)
+    with line.engine.db.transaction() as session:
+        model = session.scalars(select(Measurement).order_by(Measurement.id)).first()
+        assert model is not None
+        copy: dict[str, Any] = {
+            c.key: getattr(model, c.key) for c in Measurement.__table__.c if c.key != "id"
+        }
+        new_id = session.execute(
+            insert(Measurement).values(**{**copy, "field": "extra"}).returning(Measurement.id)
+        ).scalar_one()
+    verdict = _verify(line)
+    assert verdict.problem == (
+        f"measurements row #{new_id} is not covered by the audit trail "
+        "(it was edited, or inserted outside Ferrule)"
+    )
+
+
+def test_seals_live_in_the_hashed_audit_rows(line: Line) -> None:
+    """Removing a seal from its audit row breaks the chain itself."""
+    _made(line)
+    with line.engine.db.transaction() as session:
+        seq = session.scalars(
+            select(AuditRecord.seq).where(AuditRecord.sealed != "").limit(1)
+        ).one()
+        session.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(sealed=""))
+    verdict = _verify(line)
+    assert verdict.problem == (f"record #{seq} was edited (its content no longer matches its hash)")
