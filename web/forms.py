@@ -66,7 +66,11 @@ class FieldSpec:
 @dataclass(frozen=True, slots=True)
 class ConsumptionSpec:
     """A component to scan: one input per serial for serialized parts, else one lot input; an
-    actual-quantity input when the line allows a tolerance (weigh and dispense)."""
+    actual-quantity input when the line allows a tolerance (weigh and dispense).
+
+    ``quantity`` is what the item draws (for a lot, the routing's quantity per product unit times
+    the lot's quantity); ``per_unit`` states the routing's quantity when that differs, e.g.
+    ``0.52 kg per kg``."""
 
     part: str
     description: str
@@ -76,6 +80,7 @@ class ConsumptionSpec:
     scans: tuple[str, ...]
     quantity_input: str | None
     per_scan: float | None
+    per_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +143,31 @@ def field_spec(data_field: DataField) -> FieldSpec:
     )
 
 
-def consumption_spec(line: Consumption, part: Part | None) -> ConsumptionSpec:
-    """The scan inputs for one line of the operation's consume list."""
-    serial = part is not None and part.tracking == "serial" and float(line.quantity).is_integer()
-    count = int(line.quantity) if serial else 1
+def consumption_spec(
+    line: Consumption, part: Part | None, needed: float | None = None, per: str = ""
+) -> ConsumptionSpec:
+    """The scan inputs for one line of the operation's consume list; ``needed`` is what the item
+    draws (the engine's ``Ferrule.needed_components``; default the routing's quantity, as for a
+    unit) and ``per`` one unit of the item's product (``kg``)."""
+    quantity = line.quantity if needed is None else needed
+    serial = part is not None and part.tracking == "serial" and float(quantity).is_integer()
+    count = int(quantity) if serial else 1
     base = CONSUME_PREFIX + line.part
+    per_unit = (
+        f"{format_number(line.quantity)} {line.unit} per {per or 'unit'}"
+        if abs(quantity - line.quantity) > 1e-9
+        else None
+    )
     return ConsumptionSpec(
         part=line.part,
         description=part.description if part is not None else "",
-        quantity=format_number(line.quantity),
+        quantity=format_number(quantity),
         unit=line.unit,
         tolerance=format_number(line.tolerance * 100) + " %" if line.tolerance else None,
         scans=tuple(f"{base}-{i}" for i in range(count)),
         quantity_input=base + QUANTITY_SUFFIX if line.tolerance else None,
         per_scan=1.0 if serial else None,
+        per_unit=per_unit,
     )
 
 
@@ -167,12 +183,21 @@ def signature_spec(index: int, requirement: SignatureRequirement) -> SignatureSp
     )
 
 
-def operation_form(plant: Plant, operation: Operation) -> OperationForm:
-    """The completion form of ``operation``."""
+def operation_form(
+    plant: Plant,
+    operation: Operation,
+    needed: Mapping[str, float] | None = None,
+    *,
+    per: str = "",
+) -> OperationForm:
+    """The completion form of ``operation``; ``needed`` is what the item draws of each part (see
+    :func:`consumption_spec`) and ``per`` one unit of its product."""
+    drawn = needed or {}
     return OperationForm(
         fields=tuple(field_spec(f) for f in operation.fields),
         consumptions=tuple(
-            consumption_spec(line, plant.parts.get(line.part)) for line in operation.consume
+            consumption_spec(line, plant.parts.get(line.part), drawn.get(line.part), per)
+            for line in operation.consume
         ),
         signatures=tuple(signature_spec(i, s) for i, s in enumerate(operation.signatures)),
     )

@@ -9,6 +9,11 @@ Re-authentication is a password check like signing in, so it goes through the sa
 the caller's address, and too many of them refuse both. A refused signature is audited (in a
 transaction of its own, so that the refusal is kept though the command is rolled back) under the
 caller who sent it, on the record, and under the named signer, on their user.
+
+A command checks its request first and authenticates its signers only then (a request that is
+wrong anyway costs no argon2 check and counts against no one), and argon2 runs with no database
+connection held: what it needs is read in a short session before it (:func:`authenticate`). A
+password longer than :data:`MAX_PASSWORD` is refused before anything is read or hashed.
 """
 
 from __future__ import annotations
@@ -19,22 +24,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl.model import SignatureRequirement
-from engine.access import people, throttle
+from engine.access import passwords, people, throttle
 from engine.access.people import full_name
 from engine.errors import Forbidden, Invalid
 from engine.infra import audit
+from engine.infra.db import Database
 from engine.infra.statements import Sql, insert_rows
 from engine.records.base import utcnow
 from engine.records.production import Signature, table
+from engine.records.tables import User
 
 _signatures = table(Signature)
 
 LOCAL = "local"  # the address of a signature given in this process (the CLI, config tests)
 # What a signed disposition of a nonconformance may mean.
 DISPOSITION_MEANINGS = ("Disposition approved", "Reviewed and approved")
+# The longest password a signature may give: longer ones are refused before argon2 hashes them.
+MAX_PASSWORD = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,24 +102,65 @@ class SignatureThrottled(SignatureRefused):
         super().__init__(given, message, "too_many_attempts")
 
 
-def authenticate(session: Session, inputs: Sequence[SignatureInput]) -> tuple[Signer, ...]:
+def check_passwords(inputs: Sequence[SignatureInput]) -> None:
+    """Invalid for a password longer than :data:`MAX_PASSWORD`: no password is that long, and
+    hashing it would only cost the server time. Nothing is read, counted or audited."""
+    for given in inputs:
+        if len(given.password) > MAX_PASSWORD:
+            raise Invalid(
+                f"The password given to sign as '{given.username}' is longer than "
+                f"{MAX_PASSWORD:,} characters, more than any password has; sign again with your "
+                "own password.",
+                field="password",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What a signature's check needs from the database: the signer's stored hash and who they
+    are (None for both unless the user exists and is active)."""
+
+    stored: str | None
+    signer: Signer | None
+
+
+_HASH = select(User.password_hash, User.active)
+
+
+def _claim(session: Session, given: SignatureInput) -> _Claim:
+    """Read what checking ``given`` needs; SignatureThrottled when the throttle refuses it."""
+    waiting = throttle.refusal(session, given.username, given.address, utcnow())
+    if waiting:
+        raise SignatureThrottled(given, waiting)
+    row = session.execute(_HASH.where(User.username == given.username)).one_or_none()
+    if row is None or not row.active:
+        return _Claim(None, None)
+    signer = Signer(
+        given.username,
+        full_name(session, given.username),
+        people.roles_of(session, given.username),
+        given.meaning.strip(),
+    )
+    return _Claim(row.password_hash, signer)
+
+
+def authenticate(db: Database, inputs: Sequence[SignatureInput]) -> tuple[Signer, ...]:
     """Verify every signer's password, throttled like signing in; SignatureThrottled or
-    SignatureRefused on the first that fails."""
+    SignatureRefused on the first that fails (Invalid for a password too long to be one).
+
+    Each signer's throttle state, hash and roles are read in a short session of their own; the
+    argon2 check runs after it is closed, so that no connection is held while it runs. An
+    unknown or deactivated signer costs one argon2 check like a wrong password
+    (:func:`engine.access.passwords.verify`)."""
+    check_passwords(inputs)
     signers: list[Signer] = []
     for given in inputs:
-        waiting = throttle.refusal(session, given.username, given.address, utcnow())
-        if waiting:
-            raise SignatureThrottled(given, waiting)
-        if not people.verify_password(session, given.username, given.password):
+        with db.session() as session:
+            claim = _claim(session, given)
+        verified = passwords.verify(claim.stored, given.password)
+        if not verified or claim.signer is None:
             raise SignatureRefused(given)
-        signers.append(
-            Signer(
-                given.username,
-                full_name(session, given.username),
-                people.roles_of(session, given.username),
-                given.meaning.strip(),
-            )
-        )
+        signers.append(claim.signer)
     return tuple(signers)
 
 

@@ -4,6 +4,11 @@ with their sampling rules, routes the item, and writes it all in the caller's on
 with statements compiled once (:mod:`engine.infra.statements`): one read each of the item, the user
 and the scanned lots, one insert per table. The item's ``revision`` guard makes a second,
 concurrent completion of the same step fail with a Conflict before anything of it is written.
+
+A signed completion is checked twice: :func:`check_completion` (a read, before the signers are
+re-authenticated, so that a request that is wrong anyway costs no password check), then
+:func:`complete_operation` in the write transaction, which checks everything again as it is then
+and binds the signatures to the run: its data, gates, route and the consumed lots.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl import env as keys
-from dsl.model import Gate, Operation, Plant
+from dsl.model import Gate, Operation, Plant, Routing
 from dsl.rules import Outcome
 from dsl.units import format_number
 from engine.access.people import full_name
@@ -201,6 +206,84 @@ def _new_state(decision: RouteDecision, item: ItemRow) -> dict[str, Any]:
     return changes
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A completion request found valid (signatures aside), with what recording it needs."""
+
+    item: ItemRow
+    plant: Plant
+    routing: Routing
+    operation: Operation
+    values: tuple[FieldValue, ...]
+    current: dict[str, Any]
+    planned: list[PlannedConsumption]
+
+
+def _check(
+    session: Session,
+    sql: Sql,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    operation_id: str,
+    actor: str,
+    now: dt.datetime,
+    data: Mapping[str, Any],
+    units: Mapping[str, str] | None,
+    consumptions: Sequence[ConsumptionInput],
+    expected_revision: int | None,
+) -> _Checked:
+    """The item, its revision and state, the operation, the actor, the entered data and the
+    scanned components, checked as they are now; reads only."""
+    item = read_item(sql, item_number)
+    if expected_revision is not None and expected_revision != item.revision:
+        raise Conflict(
+            f"{item.label} was changed by someone else a moment ago (it is now at "
+            f"'{item.current_operation or item.status}'); reload to see its current step.",
+            code="stale_revision",
+        )
+    plant = runtime.plants(session, item.config_version_id)
+    routing, operation = operation_of(plant, item, operation_id)
+    problem = state_problem(item, operation.id, starting=False)
+    if problem:
+        raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
+    full_name(sql, actor)
+    values = validate(operation, data, units)
+    current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
+    planned = plan_consumptions(
+        sql,
+        plant=plant,
+        operation=operation,
+        item=item,
+        inputs=consumptions,
+        today=site_today(plant, now),
+    )
+    return _Checked(item, plant, routing, operation, values, current, planned)
+
+
+def check_completion(
+    session: Session,
+    runtime: Runtime,
+    *,
+    item_number: str,
+    operation_id: str,
+    actor: str,
+    now: dt.datetime,
+    data: Mapping[str, Any],
+    units: Mapping[str, str] | None = None,
+    consumptions: Sequence[ConsumptionInput] = (),
+    expected_revision: int | None = None,
+) -> None:
+    """Everything :func:`complete_operation` checks before the signatures (the item, its state,
+    the operation, the actor, the entered data, the scanned components), writing nothing: the
+    error a completion would raise, before any signer's password is checked."""
+    _check(
+        session, Sql(session), runtime, item_number=item_number, operation_id=operation_id,
+        actor=actor, now=now, data=data, units=units, consumptions=consumptions,
+        expected_revision=expected_revision,
+    )  # fmt: skip
+
+
 def complete_operation(
     session: Session,
     runtime: Runtime,
@@ -217,35 +300,19 @@ def complete_operation(
 ) -> CompleteResult:
     """Complete the started operation on the item; everything in the caller's transaction.
 
-    ``signers`` (already re-authenticated) must cover the operation's signature requirements."""
+    ``signers`` (already re-authenticated) must cover the operation's signature requirements;
+    they are matched once the request is otherwise valid (see :func:`check_completion`)."""
     sql = Sql(session)
-    item = read_item(sql, item_number)
-    if expected_revision is not None and expected_revision != item.revision:
-        raise Conflict(
-            f"{item.label} was changed by someone else a moment ago (it is now at "
-            f"'{item.current_operation or item.status}'); reload to see its current step.",
-            code="stale_revision",
-        )
-    plant = runtime.plants(session, item.config_version_id)
-    routing, operation = operation_of(plant, item, operation_id)
-    problem = state_problem(item, operation.id, starting=False)
-    if problem:
-        raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
-    full_name(sql, actor)
+    checked = _check(
+        session, sql, runtime, item_number=item_number, operation_id=operation_id,
+        actor=actor, now=now, data=data, units=units, consumptions=consumptions,
+        expected_revision=expected_revision,
+    )  # fmt: skip
+    item, plant, operation = checked.item, checked.plant, checked.operation
     signed = (
         cover(operation.signatures, signers, f"'{operation.id}' on {item.label}")
         if operation.signatures or signers
         else ()
-    )
-    values = validate(operation, data, units)
-    current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
-    planned = plan_consumptions(
-        sql,
-        plant=plant,
-        operation=operation,
-        item=item,
-        inputs=consumptions,
-        today=site_today(plant, now),
     )
     readings, env = rule_facts(
         session,
@@ -256,18 +323,18 @@ def complete_operation(
         actor=actor,
         now=now,
         starting=False,
-        current=current,
+        current=checked.current,
     )
     verdicts, details, failed = _gate_verdicts(operation.gates, item, env, operation)
-    decision = decide(routing, operation, failed, item.rework_counts)
+    decision = decide(checked.routing, operation, failed, item.rework_counts)
     return _write_completion(
         sql,
         item=item,
         operation=operation,
         actor=actor,
         now=now,
-        values=values,
-        planned=planned,
+        values=checked.values,
+        planned=checked.planned,
         captures=_capture_rows(plant, operation, readings, now),
         verdicts=verdicts,
         details=details,
@@ -378,6 +445,10 @@ def _write_completion(
             "run": run_id,
             "data": {v.field.name: v.text for v in values},
             "gates": [v.to_json() for v in verdicts],
+            "consumed": [
+                {"part": p.part, "lot": p.number, "quantity": p.quantity, "unit": p.unit}
+                for p in planned
+            ],
             "route": decision.route.value,
             "config_version_id": version,
         }

@@ -3,7 +3,9 @@
 A hold (by a supervisor or quality, with a reason) stops an item where it is; releasing it (again
 with a reason) lets it carry on from there. A nonconformance records a defect; quality
 dispositions it — use as is, rework to an operation, scrap, or return to vendor — with an
-electronic signature bound to the disposition record.
+electronic signature bound to the disposition record. The signature means one of
+:data:`~engine.access.signatures.DISPOSITION_MEANINGS`; the request is checked
+(:func:`check_disposition`) before the signer's password is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
 from engine.access.people import full_name, require_role
-from engine.access.signatures import Signed, Signer, content_hash, store
+from engine.access.signatures import DISPOSITION_MEANINGS, Signed, Signer, content_hash, store
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.floor.items import ItemRow, ItemState, find_item, state_change, update_state
 from engine.floor.runtime import Runtime
@@ -185,7 +187,18 @@ def open_nonconformance(
     return nonconformance(session, nc_id)
 
 
-def disposition(
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """A disposition request found valid (its signer's password aside)."""
+
+    nc: NonconformanceInfo
+    item: ItemRow
+    reason: str
+    changes: dict[str, Any]
+    target: str | None
+
+
+def _decided(
     session: Session,
     runtime: Runtime,
     *,
@@ -193,25 +206,30 @@ def disposition(
     actor: str,
     decision: str,
     reason: str,
-    signer: Signer,
-    now: dt.datetime,
-    target_operation: str | None = None,
-) -> NonconformanceInfo:
-    """Quality's signed decision on an open nonconformance, and the item's next state."""
+    signer: str,
+    meaning: str,
+    target_operation: str | None,
+) -> _Decided:
+    """Check a disposition as things are now: the nonconformance, the actor's role, that the
+    actor signs (``signer``) with a meaning of :data:`DISPOSITION_MEANINGS`, the reason, the
+    decision and its target. Reads only."""
     nc = nonconformance(session, nonconformance_id)
     item = find_item(session, nc.item)
     require_role(session, actor, DISPOSITION_ROLES, f"disposition nonconformance #{nc.id}")
-    if signer.username != actor:
+    if signer != actor:
         raise Forbidden(
             f"The disposition of nonconformance #{nc.id} must be signed by '{actor}' who makes "
-            f"it, not by '{signer.username}'; sign with your own username and password.",
+            f"it, not by '{signer}'; sign with your own username and password.",
             code="signature_not_actor",
         )
-    if not signer.meaning:
-        raise Invalid(
-            "State the meaning of your signature (for example 'Disposition approved').",
-            field="meaning",
+    if meaning not in DISPOSITION_MEANINGS:
+        said = (
+            f"'{meaning}' is not a meaning a disposition's signature can state"
+            if meaning
+            else "State the meaning of your signature"
         )
+        allowed = " or ".join(f"'{m}'" for m in DISPOSITION_MEANINGS)
+        raise Invalid(f"{said}; choose {allowed}.", field="meaning")
     text = _need_reason(reason, f"disposition nonconformance #{nc.id}")
     if not nc.open:
         raise Conflict(
@@ -228,6 +246,52 @@ def disposition(
     changes, target = _after_disposition(
         session, runtime, item, decision=decision, target_operation=target_operation, reason=text
     )
+    return _Decided(nc, item, text, changes, target)
+
+
+def check_disposition(
+    session: Session,
+    runtime: Runtime,
+    *,
+    nonconformance_id: int,
+    actor: str,
+    decision: str,
+    reason: str,
+    signer: str,
+    meaning: str,
+    target_operation: str | None = None,
+) -> None:
+    """Everything :func:`disposition` checks before its signature is verified (``signer`` and
+    ``meaning`` as given), writing nothing: the error a disposition would raise, before the
+    signer's password is checked."""
+    _decided(
+        session, runtime, nonconformance_id=nonconformance_id, actor=actor, decision=decision,
+        reason=reason, signer=signer, meaning=meaning.strip(), target_operation=target_operation,
+    )  # fmt: skip
+
+
+def disposition(
+    session: Session,
+    runtime: Runtime,
+    *,
+    nonconformance_id: int,
+    actor: str,
+    decision: str,
+    reason: str,
+    signer: Signer,
+    now: dt.datetime,
+    target_operation: str | None = None,
+) -> NonconformanceInfo:
+    """Quality's signed decision on an open nonconformance, and the item's next state.
+
+    ``signer`` (already re-authenticated) must be the actor, stating one of
+    :data:`DISPOSITION_MEANINGS`."""
+    decided = _decided(
+        session, runtime, nonconformance_id=nonconformance_id, actor=actor, decision=decision,
+        reason=reason, signer=signer.username, meaning=signer.meaning,
+        target_operation=target_operation,
+    )  # fmt: skip
+    nc, item, text, target = decided.nc, decided.item, decided.reason, decided.target
     disposition_id: int = session.execute(
         _INSERT_DISPOSITION,
         {
@@ -249,7 +313,7 @@ def disposition(
         "target_operation": target,
         "reason": text,
     }
-    moved = update_state(session, item, changes, now)
+    moved = update_state(session, item, decided.changes, now)
     signed_changes = store(
         session,
         [Signed(signer, DISPOSITION_ROLES[0])],

@@ -3,8 +3,9 @@ and the tests.
 
 Every command runs in one transaction, may carry an idempotency key (a retry with the same key
 returns the first result without running again), and writes audit rows for every state change.
-Nothing slow happens inside a write transaction: signatures are verified before it, and a start
-writes its setpoints between reading and recording. Every text a method takes is checked against
+Nothing slow happens inside a write transaction: a signed command checks its request (a read),
+then verifies the signatures (no session open), then records; a start writes its setpoints
+between reading and recording. Every text a method takes is checked against
 :mod:`engine.infra.limits` first. The methods only delegate; the work is done in the modules
 named in each.
 """
@@ -24,18 +25,19 @@ from engine.access.signatures import (
     Signer,
     audit_refusal,
     authenticate,
+    check_passwords,
 )
 from engine.commands import bom, equipment, materials, quality, start, versions, workorders
 from engine.commands.bom import ConsumptionInput
-from engine.commands.complete import CompleteResult, complete_operation
+from engine.commands.complete import CompleteResult, check_completion, complete_operation
 from engine.commands.preview import StartPreview, preview_start
 from engine.commands.quality import NonconformanceInfo
 from engine.commands.start import StartResult
 from engine.commands.workorders import WorkOrderInfo
 from engine.errors import Blocked, DomainError
 from engine.floor.environment import ReadingSeen, reading_seen
-from engine.floor.items import ItemState
-from engine.floor.runtime import Runtime
+from engine.floor.items import ItemState, find_item
+from engine.floor.runtime import Runtime, operation_of
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
 from engine.infra.idempotency import JsonResult, run_once_in, run_or_replay, stored_result
@@ -76,19 +78,54 @@ class Ferrule:
         now = self.clock()
         return run_once_in(self.db, key, name, request, lambda session: fn(session, now), load=load)
 
-    def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
-        """Re-authenticate signers before the command's transaction (argon2 is slow on purpose;
-        no write lock is held meanwhile); a refusal is audited."""
+    @staticmethod
+    def _check_signatures(inputs: Sequence[SignatureInput]) -> None:
+        """The texts of signatures, and their passwords' length, before anything is read."""
         for signature in inputs:
             check_names(username=signature.username)
             check_texts(meaning=signature.meaning)
+        check_passwords(inputs)
+
+    def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
+        """Re-authenticate signers once the request was checked and before the command's
+        transaction (argon2 is slow on purpose; no connection is held meanwhile, see
+        :func:`engine.access.signatures.authenticate`); a refusal is audited."""
         try:
-            with self.db.session() as session:
-                return authenticate(session, inputs)
+            return authenticate(self.db, inputs)
         except SignatureRefused as refused:
             with self.db.transaction() as session:
                 audit_refusal(session, refused, record=record)
             raise
+
+    def _signed_command(
+        self,
+        name: str,
+        request: Mapping[str, Any],
+        key: str | None,
+        *,
+        check: Callable[[Session, dt.datetime], None],
+        sign: Callable[[], tuple[Signer, ...]],
+        fn: Callable[[Session, dt.datetime, tuple[Signer, ...]], R],
+        load: Callable[[Mapping[str, Any]], R],
+    ) -> R:
+        """A signed command: ``check`` the request (a read session), ``sign`` (re-authenticate
+        the signers, no session open), then ``fn`` in the command's transaction, which checks
+        everything again as it is then. A replay returns the stored result without checking
+        the signatures again (nothing is signed or recorded again)."""
+        now = self.clock()
+
+        def work() -> R:
+            stored = stored_result(self.db, key, name, request, load=load)
+            if stored is not None:
+                return stored
+            with self.db.session() as session:
+                check(session, now)
+            signers = sign()
+            return run_once_in(
+                self.db, key, name, request, lambda s: fn(s, now, signers), load=load
+            )
+
+        return run_or_replay(self.db, key, name, request, work, load=load)
 
     def plant(self) -> tuple[int, Plant]:
         """The active config version's id and plant."""
@@ -246,15 +283,17 @@ class Ferrule:
     ) -> CompleteResult:
         """Complete a started operation (see :func:`engine.commands.complete.complete_operation`).
 
-        ``signatures`` are re-authentication inputs; they are checked against the operation's
-        ``sign`` requirements before anything is written."""
+        ``signatures`` are re-authentication inputs: once the request is otherwise valid
+        (:func:`engine.commands.complete.check_completion`) their passwords are verified, then
+        they are matched against the operation's ``sign`` requirements as the completion is
+        recorded."""
         check_names(actor=actor, item=item, operation=operation)
         for field, unit in (units or {}).items():
             check_names(field=field, unit=unit)
         for field in data or {}:
             check_names(field=str(field))  # the values are checked with their fields
         _check_scans(consume)
-        signers = self._signers(signatures, f"{item}/{operation}") if signatures else ()
+        self._check_signatures(signatures)
         request = {
             "actor": actor,
             "item": item,
@@ -262,19 +301,33 @@ class Ferrule:
             "data": dict(data or {}),
             "units": dict(units or {}),
             "consume": [[c.part, c.lot, c.quantity] for c in consume],
-            "signers": [[s.username, s.meaning] for s in signers],
+            "signers": [[s.username, s.meaning.strip()] for s in signatures],
             "expected_revision": expected_revision,
         }
-        return self._command(
-            "complete_operation",
-            request,
-            idempotency_key,
-            lambda s, now: complete_operation(
-                s, self.runtime, item_number=item, operation_id=operation, actor=actor, now=now,
-                data=data or {}, units=units, consumptions=consume, signers=signers,
+
+        def check(session: Session, now: dt.datetime) -> None:
+            check_completion(
+                session, self.runtime, item_number=item, operation_id=operation, actor=actor,
+                now=now, data=data or {}, units=units, consumptions=consume,
                 expected_revision=expected_revision,
-            ),
-            CompleteResult.from_json,
+            )  # fmt: skip
+
+        def record(session: Session, now: dt.datetime, signers: Sequence[Signer]) -> CompleteResult:
+            return complete_operation(
+                session, self.runtime, item_number=item, operation_id=operation, actor=actor,
+                now=now, data=data or {}, units=units, consumptions=consume, signers=signers,
+                expected_revision=expected_revision,
+            )  # fmt: skip
+
+        if not signatures:
+            return self._command(
+                "complete_operation", request, idempotency_key,
+                lambda s, now: record(s, now, ()), CompleteResult.from_json,
+            )  # fmt: skip
+        return self._signed_command(
+            "complete_operation", request, idempotency_key, check=check,
+            sign=lambda: self._signers(signatures, f"{item}/{operation}"), fn=record,
+            load=CompleteResult.from_json,
         )  # fmt: skip
 
     # ------------------------------------------------------------ quality
@@ -346,28 +399,43 @@ class Ferrule:
         target_operation: str | None = None,
         idempotency_key: str | None = None,
     ) -> NonconformanceInfo:
-        """A signed disposition (see :func:`engine.commands.quality.disposition`)."""
+        """A signed disposition (see :func:`engine.commands.quality.disposition`): the request
+        is checked (:func:`engine.commands.quality.check_disposition`) before the signer's
+        password is."""
         check_names(actor=actor, decision=decision, target_operation=target_operation)
         check_texts(reason=reason)
-        (signer,) = self._signers([signature], f"nonconformance/{nonconformance_id}")
+        self._check_signatures([signature])
+        meaning = signature.meaning.strip()
         request = {
             "actor": actor,
             "nc": nonconformance_id,
             "decision": decision,
             "reason": reason,
             "target": target_operation,
-            "signer": [signer.username, signer.meaning],
+            "signer": [signature.username, meaning],
         }
-        return self._command(
-            "disposition",
-            request,
-            idempotency_key,
-            lambda s, now: quality.disposition(
-                s, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
+
+        def check(session: Session, now: dt.datetime) -> None:
+            quality.check_disposition(
+                session, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
+                decision=decision, reason=reason, signer=signature.username, meaning=meaning,
+                target_operation=target_operation,
+            )  # fmt: skip
+
+        def record(
+            session: Session, now: dt.datetime, signers: tuple[Signer, ...]
+        ) -> NonconformanceInfo:
+            (signer,) = signers
+            return quality.disposition(
+                session, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
                 decision=decision, reason=reason, signer=signer, now=now,
                 target_operation=target_operation,
-            ),
-            NonconformanceInfo.from_json,
+            )  # fmt: skip
+
+        return self._signed_command(
+            "disposition", request, idempotency_key, check=check,
+            sign=lambda: self._signers([signature], f"nonconformance/{nonconformance_id}"),
+            fn=record, load=NonconformanceInfo.from_json,
         )  # fmt: skip
 
     # ------------------------------------------------------------ queries
@@ -453,6 +521,17 @@ class Ferrule:
         now = self.clock()
         readings = self.runtime.tags.read(keys) if keys else {}
         return [reading_seen(plant.tag(key), readings.get(key), now) for key in keys]
+
+    def needed_components(self, *, item: str, operation: str) -> dict[str, float]:
+        """What ``item`` draws of each part ``operation`` consumes, by part, in the routing's
+        unit: the routing's quantity per product unit times the item's quantity (a lot of 500
+        kg draws 500 times the per-kg quantity; see :func:`engine.commands.bom.needed`)."""
+        check_names(item=item, operation=operation)
+        with self.db.session() as session:
+            found = find_item(session, item)
+            plant = self.runtime.plants(session, found.config_version_id)
+            _, consuming = operation_of(plant, found, operation)
+        return {line.part: bom.needed(line, found) for line in consuming.consume}
 
     def check_component(self, *, item: str, scanned: ConsumptionInput) -> bom.PlannedConsumption:
         """What one scanned component would consume now (see

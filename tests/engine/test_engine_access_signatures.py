@@ -1,5 +1,7 @@
 """E-signature re-authentication shares the sign-in throttle, a refusal is audited under the
-caller and the named signer, and the signed content binds what the operation consumed."""
+caller and the named signer, a signature is checked only once the request is otherwise valid (with
+no database connection held while argon2 runs), its password is bounded, and the signed content
+binds what the operation consumed."""
 
 # ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
 
@@ -10,14 +12,17 @@ from typing import Any
 
 import pytest
 from engine_exec_support import Line, line  # noqa: F401
+from sqlalchemy import func, select
 
-from engine.access import signatures
+from engine.access import passwords, signatures
 from engine.access.signatures import SignatureInput, SignatureRefused, SignatureThrottled
 from engine.commands import complete
 from engine.commands.bom import ConsumptionInput
-from engine.errors import NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.facade.access import Access
+from engine.floor.validation import InvalidData
 from engine.infra import audit
+from engine.records.tables import AuditRecord, SigninAttempt
 
 MEANING = "Reviewed and approved"
 WRONG = (
@@ -38,16 +43,55 @@ def _at_test(line: Line) -> str:
     return unit
 
 
-def _complete_test(line: Line, unit: str, password: str) -> None:
+def _complete_test(
+    line: Line,
+    unit: str,
+    password: str,
+    *,
+    operation: str = "test",
+    lot: str = "H-001",
+    data: Mapping[str, Any] | None = None,
+) -> None:
     line.engine.complete_operation(
         actor=line.operator,
         item=unit,
-        operation="test",
-        consume=[ConsumptionInput("HOUSING-4P", "H-001")],
+        operation=operation,
+        data=data,
+        consume=[ConsumptionInput("HOUSING-4P", lot)],
         signatures=[
             SignatureInput(line.quality, password, MEANING, caller="olga", address="192.0.2.4")
         ],
     )
+
+
+def _password_checks(line: Line, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every argon2 verification from now on, as the number of database connections checked out
+    of the pool while it ran."""
+    checks: list[int] = []
+    verify = passwords.verify
+
+    def spy(stored: str | None, password: str) -> bool:
+        checks.append(line.engine.db.engine.pool.checkedout())  # type: ignore[attr-defined]
+        return verify(stored, password)
+
+    monkeypatch.setattr(passwords, "verify", spy)
+    return checks
+
+
+def _counted(line: Line) -> tuple[int, int]:
+    """Failed sign-ins the throttle counts, and refused signatures audited."""
+    with line.engine.db.session() as session:
+        failed = session.scalar(
+            select(func.count())
+            .select_from(SigninAttempt)
+            .where(SigninAttempt.succeeded.is_(False))
+        )
+        refused = session.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "signature_refused")
+        )
+    return int(failed or 0), int(refused or 0)
 
 
 def test_wrong_signatures_share_the_sign_in_throttle(line: Line) -> None:
@@ -96,21 +140,96 @@ def test_a_refused_signature_is_audited_under_the_caller_and_the_signer(line: Li
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs engine/facade/production.py to authenticate signers inside the command, after "
-    "the item, operation and data are checked (see docs/security.md, e-signatures)",
-)
-def test_a_signature_is_checked_only_once_the_request_is_otherwise_valid(line: Line) -> None:
-    with pytest.raises(NotFound):
+def test_a_signature_is_checked_only_once_the_request_is_otherwise_valid(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = _password_checks(line, monkeypatch)
+    with pytest.raises(NotFound) as no_unit:
         _complete_test(line, "HA-NO-SUCH-UNIT", "guess")
+    assert no_unit.value.message == (
+        "There is no unit or lot 'HA-NO-SUCH-UNIT'; check the number on its label and scan it "
+        "again."
+    )
+    unit = _at_test(line)
+    with pytest.raises(Conflict) as wrong_step:
+        _complete_test(line, unit, "guess", operation="crimp")
+    assert wrong_step.value.message == (
+        f"Unit {unit} waits at 'test', not 'crimp'; complete 'test' first."
+    )
+    with pytest.raises(InvalidData) as bad_data:
+        _complete_test(line, unit, "guess", data={"voltage": 12})
+    assert bad_data.value.message == (
+        "voltage: operation 'test' collects no such field (it collects: none)"
+    )
+    with pytest.raises(NotFound) as no_lot:
+        _complete_test(line, unit, "guess", lot="H-404")
+    assert no_lot.value.message == (
+        "There is no lot 'H-404' of part 'HOUSING-4P'; check the label, or receive the lot first."
+    )
+    assert (checks, _counted(line)) == ([], (0, 0))  # no argon2, nothing counted or audited
+    with pytest.raises(SignatureRefused):
+        _complete_test(line, unit, "guess")
+    assert (checks, _counted(line)) == ([0], (1, 1))  # no connection held while argon2 ran
+    assert line.engine.item(unit).status == "in_progress"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs engine/commands/complete.py to put the consumed lots into the signed content "
-    "(see docs/security.md, e-signatures)",
-)
+def test_a_disposition_is_checked_before_its_signature(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (unit,) = line.release(1)
+    nc = line.engine.open_nonconformance(
+        actor=line.operator, item=unit, defect_code="DMG", description="insulation nicked"
+    )
+    checks = _password_checks(line, monkeypatch)
+
+    def decide(nc_id: int, decision: str, password: str, meaning: str) -> None:
+        line.engine.disposition(
+            actor=line.quality, nonconformance_id=nc_id, decision=decision, reason="nicked",
+            signature=SignatureInput(line.quality, password, meaning, address="192.0.2.4"),
+        )  # fmt: skip
+
+    with pytest.raises(NotFound) as missing:
+        decide(nc.id + 100, "scrap", "guess", "Disposition approved")
+    assert missing.value.message == (
+        f"There is no nonconformance #{nc.id + 100}; check the number in the list of open "
+        "nonconformances."
+    )
+    with pytest.raises(Invalid) as decision:
+        decide(nc.id, "bin it", "guess", "Disposition approved")
+    assert decision.value.message == (
+        "'bin it' is not a disposition; use one of use_as_is, rework, scrap, return_to_vendor"
+    )
+    with pytest.raises(Invalid) as meaning:
+        decide(nc.id, "scrap", "guess", "Scrap approved")
+    assert meaning.value.message == (
+        "'Scrap approved' is not a meaning a disposition's signature can state; choose "
+        "'Disposition approved' or 'Reviewed and approved'."
+    )
+    assert (checks, _counted(line)) == ([], (0, 0))
+    with pytest.raises(SignatureRefused):
+        decide(nc.id, "scrap", "guess", "Disposition approved")
+    assert (checks, _counted(line)) == ([0], (1, 1))
+    assert line.engine.nonconformance(nc.id).open
+
+
+def test_a_signature_password_is_bounded_before_it_is_hashed(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = _at_test(line)
+    checks = _password_checks(line, monkeypatch)
+    with pytest.raises(Invalid) as too_long:
+        _complete_test(line, unit, "x" * 1025)
+    assert too_long.value.message == (
+        "The password given to sign as 'quinn' is longer than 1,024 characters, more than any "
+        "password has; sign again with your own password."
+    )
+    assert too_long.value.field == "password"
+    assert (checks, _counted(line)) == ([], (0, 0))
+    with pytest.raises(SignatureRefused):  # at the bound it is checked, and wrong
+        _complete_test(line, unit, "x" * 1024)
+    assert (checks, _counted(line)) == ([0], (1, 1))
+
+
 def test_the_signed_content_binds_the_consumed_lots(
     line: Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:

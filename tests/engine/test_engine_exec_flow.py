@@ -1,17 +1,20 @@
-"""A unit's walk through the acme-harness routing: starts, completions, work orders, queries."""
+"""A unit's walk through the acme-harness routing: starts, completions, work orders, queries;
+and what the station form says an item (a unit, or a lot of the brightwater sauce) draws."""
 
-# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+# ruff: noqa: F811  (the fixtures ``line`` and ``kitchen`` come from other test modules)
 
 from __future__ import annotations
 
 import pytest
 from engine_exec_support import CRIMP_DATA, CUT_DATA, Line, line  # noqa: F401
 from sqlalchemy import func, select
+from test_engine_exec_lots import Kitchen, kitchen  # noqa: F401
 
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, Conflict, Forbidden, NotFound
 from engine.records.production import StartAttempt
 from engine.records.tables import AuditRecord
+from web import forms
 
 
 def test_happy_path_completes_the_unit_and_records_everything(line: Line) -> None:
@@ -185,3 +188,37 @@ def test_every_state_change_is_audited(line: Line) -> None:
     assert actions == ["create", "start", "complete"]
     assert lot_rows == 1
     assert CRIMP_DATA["visual"] == "ok"
+
+
+def test_a_unit_draws_the_routing_quantity_of_each_component(line: Line) -> None:
+    (unit,) = line.release(1)
+    assert line.engine.needed_components(item=unit, operation="cut") == {"WIRE-18-RD": 0.5}
+    assert line.engine.needed_components(item=unit, operation="crimp") == {"TERM-22": 2.0}
+    with pytest.raises(NotFound) as unknown:
+        line.engine.needed_components(item=unit, operation="crimpp")
+    assert unknown.value.message == (
+        "Routing 'harness-a' has no operation 'crimpp'; did you mean 'crimp'?"
+    )
+    operation = line.plant.routing_for("HA-100").operation("crimp")
+    needed = line.engine.needed_components(item=unit, operation="crimp")
+    (terminals,) = forms.operation_form(line.plant, operation, needed, per="pcs").consumptions
+    assert (terminals.quantity, terminals.unit, terminals.per_unit, len(terminals.scans)) == (
+        "2",
+        "pcs",
+        None,
+        1,
+    )
+
+
+def test_the_station_form_shows_what_a_lot_draws(kitchen: Kitchen) -> None:
+    lot = kitchen.release(500.0)
+    needed = kitchen.engine.needed_components(item=lot, operation="dispense-major")
+    assert needed == {
+        "TOM-DICED": 260.0, "TOM-PASTE-28": 95.0, "ONION-DICED": 25.0, "OIL-OLIVE": 9.0,
+    }  # fmt: skip
+    _, plant = kitchen.engine.plant()
+    operation = plant.routing_for("SAUCE-TB").operation("dispense-major")
+    spec = forms.operation_form(plant, operation, needed, per="kg")
+    shown = [(c.part, c.quantity, c.unit, c.tolerance, c.per_unit) for c in spec.consumptions]
+    assert shown[0] == ("TOM-DICED", "260", "kg", "1 %", "0.52 kg per kg")
+    assert shown[3] == ("OIL-OLIVE", "9", "kg", "1 %", "0.018 kg per kg")

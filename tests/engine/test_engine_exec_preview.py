@@ -6,18 +6,23 @@ hot path's compiled statements."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from engine_exec_support import Line, line  # noqa: F401
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
 
 from engine.access import callers, people
 from engine.access import tokens as access
 from engine.errors import Conflict, Invalid, NotFound
+from engine.facade.access import Access
+from engine.infra.db import Database
 from engine.infra.statements import Sql, insert_rows
 from engine.records.base import utcnow
 from engine.records.production import StartAttempt
-from engine.records.tables import AuditRecord, IdempotencyKey
+from engine.records.tables import ApiToken, AuditRecord, IdempotencyKey
 
 
 def _attempts(line: Line) -> int:
@@ -82,35 +87,108 @@ def test_items_in_status_lists_held_items_with_their_reason(line: Line) -> None:
     )
 
 
+class _CountingCursor:
+    """A DBAPI cursor that notes every statement it runs in ``sent``."""
+
+    def __init__(self, cursor: Any, sent: list[str]) -> None:
+        self._cursor, self._sent = cursor, sent
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        self._sent.append(statement)
+        return self._cursor.execute(statement, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@contextmanager
+def _queries(connection: Connection) -> Iterator[list[str]]:
+    """The statements sent to the database on ``connection`` inside the block, whether through
+    SQLAlchemy or on the DBAPI cursor (engine.infra.statements); a BEGIN is no query."""
+    pooled = connection.connection
+    cursor = pooled.cursor
+    sent: list[str] = []
+
+    def counting(*args: Any, **kwargs: Any) -> _CountingCursor:
+        return _CountingCursor(cursor(*args, **kwargs), sent)
+
+    setattr(pooled, "cursor", counting)  # noqa: B010  (the pooled connection's own, for a while)
+    queries: list[str] = []
+    try:
+        yield queries
+    finally:
+        delattr(pooled, "cursor")
+        queries += [s for s in sent if not s.lstrip().upper().startswith("BEGIN")]
+
+
+def _last_seq(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.max(AuditRecord.seq))) or 0)
+
+
 def test_caller_roles_in_one_query(line: Line) -> None:
     db = line.engine.db
+    signed_in = Access(db).sign_in(username=line.operator, password=line.password, address="t")
+    assert signed_in.ok
     with db.transaction() as session:
         _, secret = access.create_token(
             session, name="cell", username=line.operator, roles=("operator",), created_by="t"
         )
     with db.engine.connect() as connection:
-        assert callers.user_roles(connection, line.operator) == frozenset({"operator"})
-        token = callers.token_roles(connection, secret, utcnow())
-        assert token == callers.CallerRoles(line.operator, frozenset({"operator"}))
+        with _queries(connection) as sent:
+            roles = callers.session_roles(connection, line.operator, signed_in.session)
+        assert (roles, len(sent)) == (frozenset({"operator"}), 1)
+        with _queries(connection) as sent:
+            token = callers.token_roles(connection, secret, utcnow())
+        assert (token, len(sent)) == (
+            callers.CallerRoles(line.operator, frozenset({"operator"})),
+            1,
+        )
         assert callers.token_roles(connection, secret + "x", utcnow()) is None
         with pytest.raises(NotFound) as unknown:
-            callers.user_roles(connection, "nobody")
+            callers.session_roles(connection, "nobody", 0)
     assert unknown.value.message == (
         "There is no user 'nobody'; check the spelling, or add the user with "
         "`ferrule users add nobody`."
     )
+    # A revoked role takes effect at once: the session ends, the token is revoked, and a session
+    # begun after it has the role no more.
     with db.transaction() as session:
-        people.deactivate_user(session, line.operator, actor="t", reason="left")
-    with db.engine.connect() as connection:
-        assert callers.user_roles(connection, line.operator) == frozenset()
-        token = callers.token_roles(connection, secret, utcnow())
-        assert token == callers.CallerRoles(line.operator, frozenset())
-    with db.session() as session:
-        tokens = access.list_tokens(session)
+        people.grant_role(session, line.operator, "supervisor", actor="t", plant=line.plant)
+    after_grant = _last_seq(db)
     with db.transaction() as session:
-        access.revoke_token(session, tokens[0].id, actor="t", now=utcnow())
+        _, secret = access.create_token(
+            session, name="cell", username=line.operator, roles=("operator",), created_by="t"
+        )
     with db.engine.connect() as connection:
+        assert callers.session_roles(connection, line.operator, signed_in.session) is None
+        roles = callers.session_roles(connection, line.operator, after_grant)
+        assert roles == frozenset({"operator", "supervisor"})
+    with db.transaction() as session:
+        people.revoke_role(session, line.operator, "supervisor", actor="t", reason="moved")
+    after_revoke = _last_seq(db)
+    with db.engine.connect() as connection:
+        assert callers.session_roles(connection, line.operator, after_grant) is None
         assert callers.token_roles(connection, secret, utcnow()) is None
+        roles = callers.session_roles(connection, line.operator, after_revoke)
+        assert roles == frozenset({"operator"})
+    # A deactivated user has no roles: every session of theirs has ended, even one counted from
+    # the deactivation itself, and a token that somehow escaped revocation acts with no role.
+    with db.transaction() as session:
+        _, secret = access.create_token(
+            session, name="cell", username=line.operator, roles=("operator",), created_by="t"
+        )
+        people.deactivate_user(session, line.operator, actor="t", reason="left")
+    after_deactivation = _last_seq(db)
+    with db.engine.connect() as connection:
+        assert callers.session_roles(connection, line.operator, after_revoke) is None
+        assert callers.session_roles(connection, line.operator, after_deactivation) is None
+        assert callers.token_roles(connection, secret, utcnow()) is None
+    with db.transaction() as session:
+        session.execute(update(ApiToken).values(revoked_at=None))
+    with db.engine.connect() as connection:
+        token = callers.token_roles(connection, secret, utcnow())
+    assert token == callers.CallerRoles(line.operator, frozenset())
 
 
 def test_a_duplicate_key_through_the_driver_is_a_conflict(line: Line) -> None:
@@ -133,3 +211,37 @@ def test_a_duplicate_key_through_the_driver_is_a_conflict(line: Line) -> None:
         stored = session.scalar(select(IdempotencyKey.created_at))
         assert stored == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         assert session.scalar(select(func.count()).select_from(AuditRecord))
+
+
+def test_preview_says_why_a_value_is_unavailable(line: Line) -> None:
+    (unit,) = line.release(1)
+    line.cut(unit)
+    refused = "press1: connection refused (since 12 s ago)"
+    line.tags.set_bad("press1.pressure", refused)
+    preview = line.engine.preview_start(actor=line.operator, item=unit, operation="crimp")
+    pressure = next(i for i in preview.interlocks if i.tags == ("press1.pressure",))
+    (reading,) = pressure.readings
+    assert (reading.value, reading.quality, reading.reason) == (None, "bad", refused)
+    assert pressure.why == (
+        "Press pressure is outside its 60–80 bar window (cannot be checked: press1.pressure is "
+        "unavailable: press1: connection refused (since 12 s ago))"
+    )
+    fault = next(i for i in preview.interlocks if i.tags == ("press1.fault",))
+    assert (fault.passed, fault.why) == (True, "")
+    down = next(i for i in preview.interlocks if i.check["name"] == "crimp-press-1 not down")
+    assert down.why == (
+        "Equipment crimp-press-1 is down (equipment.state = down because press1.pressure is "
+        "unavailable: press1: connection refused (since 12 s ago))"
+    )
+    assert down.check["checks"][0]["readings"] == [
+        {
+            "name": "equipment.state",
+            "display": "down",
+            "available": True,
+            "reason": "press1.pressure is unavailable: press1: connection refused (since 12 s ago)",
+        }
+    ]
+    (api_check,) = [c for c in preview.to_json()["checks"] if c["tags"] == ["press1.pressure"]]
+    assert api_check["checks"][0]["readings"] == [
+        {"name": "press1.pressure", "display": "unavailable", "available": False, "reason": refused}
+    ]

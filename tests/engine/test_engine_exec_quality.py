@@ -218,9 +218,24 @@ def test_manual_nonconformance_and_scrap(line: Line) -> None:
         actor=line.operator, item=unit, defect_code="DMG", description="insulation nicked"
     )
     assert nc.open and nc.operation == "cut"
+    for meaning, said in (
+        ("Scrap approved", "'Scrap approved' is not a meaning a disposition's signature can state"),
+        ("  ", "State the meaning of your signature"),
+    ):
+        signature = SignatureInput(line.quality, line.password, meaning)
+        with pytest.raises(Invalid) as refused:
+            line.engine.disposition(
+                actor=line.quality, nonconformance_id=nc.id, decision="scrap",
+                reason="not repairable", signature=signature,
+            )  # fmt: skip
+        assert (refused.value.message, refused.value.field) == (
+            f"{said}; choose 'Disposition approved' or 'Reviewed and approved'.",
+            "meaning",
+        )
+    assert line.engine.nonconformance(nc.id).open
     line.engine.disposition(
         actor=line.quality, nonconformance_id=nc.id, decision="scrap", reason="not repairable",
-        signature=SignatureInput(line.quality, line.password, "Scrap approved"),
+        signature=SignatureInput(line.quality, line.password, "Reviewed and approved"),
     )  # fmt: skip
     view = line.engine.item(unit)
     assert (view.status, view.status_reason) == ("scrapped", "not repairable")

@@ -13,7 +13,7 @@ import pytest
 from engine_exec_support import Line, line  # noqa: F401
 from sqlalchemy import select
 
-from engine.access import people
+from engine.access import passwords
 from engine.commands.bom import ConsumptionInput
 from engine.commands.start import StartResult
 from engine.errors import Conflict
@@ -142,14 +142,14 @@ def test_signatures_are_verified_outside_the_write_transaction(
         line.crimp(unit)
     line.engine.start_operation(actor=line.operator, item=signed, operation="test")
     hashing, done = threading.Event(), threading.Event()
-    verify = people.verify_password
+    verify = passwords.verify  # argon2, which a signature runs with no session open
 
     def slow_verify(*args: Any, **kwargs: Any) -> bool:
         hashing.set()
         assert done.wait(WAIT_S)
         return verify(*args, **kwargs)
 
-    monkeypatch.setattr(people, "verify_password", slow_verify)
+    monkeypatch.setattr(passwords, "verify", slow_verify)
     thread, outcome = _in_thread(
         lambda: line.engine.complete_operation(
             actor=line.operator,

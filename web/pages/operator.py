@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from dsl.model import FailAction, Plant
+from dsl.model import FailAction, Operation, Plant
 from dsl.units import format_number
 from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult
@@ -73,6 +73,14 @@ def _panel(number: str) -> tuple[Plant, Panel]:
     return start_panel(services().ferrule, number=number, actor=require_caller().username)
 
 
+def _form(plant: Plant, item: ItemView, operation: Operation) -> forms.OperationForm:
+    """The completion form, with what this item draws of each component (a lot draws the
+    routing's quantity per product unit times its quantity)."""
+    needed = services().ferrule.needed_components(item=item.number, operation=operation.id)
+    product = plant.products.get(item.product)
+    return forms.operation_form(plant, operation, needed, per=product.unit if product else "")
+
+
 def _page(
     number: str,
     *,
@@ -91,7 +99,7 @@ def _page(
         instructions = render_instructions(
             version, operation.instructions, text, version_paths(services().config, version)
         )
-    form = forms.operation_form(plant, operation) if operation and panel.started else None
+    form = _form(plant, panel.item, operation) if operation and panel.started else None
     html = render_template(
         "station_item.html",
         panel=panel,
@@ -166,7 +174,7 @@ def complete(number: str) -> ResponseReturnValue:
         where = panel.item.current_operation or panel.item.status
         message = f"{number} is now at '{where}', not '{operation_id}'; this page was old."
         return _page(number, status=409, message=message)
-    spec = forms.operation_form(plant, panel.operation)
+    spec = _form(plant, panel.item, panel.operation)
     caller = require_caller().username
     posted = forms.parse_completion(request.form, spec, caller=caller, address=client_address())
     values = forms.entered_values(request.form, spec)
