@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import did_you_mean
@@ -25,6 +25,7 @@ from engine.floor.items import ItemRow, ItemState, find_item, state_change, upda
 from engine.floor.runtime import Runtime
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
+from engine.infra.statements import Sql, insert_rows
 from engine.records.production import (
     DISPOSITIONS,
     Disposition,
@@ -41,8 +42,9 @@ _holds = table(HoldEvent)
 _ncs = table(Nonconformance)
 _dispositions = table(Disposition)
 _items = table(Item)
-_INSERT_NC = insert(_ncs).returning(_ncs.c.id)
-_INSERT_DISPOSITION = insert(_dispositions).returning(_dispositions.c.id)
+_INSERT_NC = insert_rows(_ncs, returning=_ncs.c.id)
+_INSERT_DISPOSITION = insert_rows(_dispositions, returning=_dispositions.c.id)
+_INSERT_HOLD = insert_rows(_holds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,8 @@ def _need_reason(reason: str, doing: str) -> str:
 def _hold_event(
     session: Session, item: ItemRow, action: str, *, actor: str, reason: str, now: dt.datetime
 ) -> None:
-    session.execute(
-        insert(_holds),
+    Sql(session).execute(
+        _INSERT_HOLD,
         {
             "item_id": item.id,
             "action": action,
@@ -160,7 +162,7 @@ def open_nonconformance(
     if item.status == "scrapped":
         raise Conflict(f"{item.label} was scrapped; there is nothing left to disposition.")
     continue_at = item.current_operation
-    nc_id: int = session.execute(
+    nc_id: int = Sql(session).scalar(
         _INSERT_NC,
         {
             "item_id": item.id,
@@ -174,7 +176,7 @@ def open_nonconformance(
             "opened_at": now,
             "config_version_id": item.config_version_id,
         },
-    ).scalar_one()
+    )
     changes = {"status": "nonconforming", "status_reason": f"{code}: {text}"}
     moved = update_state(session, item, changes, now)
     audit.record_many(
@@ -292,7 +294,7 @@ def disposition(
         target_operation=target_operation,
     )  # fmt: skip
     nc, item, text, target = decided.nc, decided.item, decided.reason, decided.target
-    disposition_id: int = session.execute(
+    disposition_id: int = Sql(session).scalar(
         _INSERT_DISPOSITION,
         {
             "nonconformance_id": nc.id,
@@ -303,7 +305,7 @@ def disposition(
             "at": now,
             "config_version_id": item.config_version_id,
         },
-    ).scalar_one()
+    )
     content = {
         "nonconformance": nc.id,
         "item": item.number,

@@ -10,8 +10,18 @@ from typing import Any
 from engine_exec_support import Line, line  # noqa: F401
 from sqlalchemy import delete, func, insert, select, update
 
+from engine.access.signatures import SignatureInput
 from engine.infra import audit
-from engine.records.production import GateResult, Measurement, OperationRun, StartAttempt
+from engine.records.production import (
+    Disposition,
+    GateResult,
+    HoldEvent,
+    Measurement,
+    Nonconformance,
+    OperationRun,
+    Signature,
+    StartAttempt,
+)
 from engine.records.tables import AuditRecord
 
 
@@ -97,3 +107,25 @@ def test_seals_live_in_the_hashed_audit_rows(line: Line) -> None:
         session.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(sealed=""))
     verdict = _verify(line)
     assert verdict.problem == (f"record #{seq} was edited (its content no longer matches its hash)")
+
+
+def test_holds_nonconformances_and_signed_dispositions_are_sealed(line: Line) -> None:
+    unit = line.release()[0]
+    line.engine.hold(actor=line.supervisor, item=unit, reason="check the crimp")
+    line.engine.release(actor=line.supervisor, item=unit, reason="crimp is fine")
+    nc = line.engine.open_nonconformance(
+        actor=line.quality, item=unit, defect_code="SCRATCH", description="scratched sleeve"
+    )
+    line.engine.disposition(
+        actor=line.quality, nonconformance_id=nc.id, decision="use_as_is", reason="cosmetic",
+        signature=SignatureInput(line.quality, line.password, "Reviewed and approved"),
+    )  # fmt: skip
+    verdict = _verify(line)
+    assert verdict.ok, verdict.problem
+    with line.engine.db.session() as session:
+        written = sum(
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (HoldEvent, Nonconformance, Disposition, Signature)
+        )
+    assert written == 5  # hold, release, the NC, its disposition and its signature
+    assert verdict.sealed == written
