@@ -1,11 +1,12 @@
 """What start and completion look at before they act: the item's state, the rule environment
-built from live readings, earlier entries and facts about operator and equipment, and every
-interlock's verdict."""
+built from live readings, earlier entries and facts about operator and equipment, why values are
+unavailable, and every interlock's verdict."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -13,14 +14,17 @@ from sqlalchemy.orm import Session
 
 from dsl import env as keys
 from dsl.model import Operation, Plant
-from engine.commands.explanations import explanation_json
+from engine.commands.explanations import rule_json
 from engine.floor.environment import (
+    EquipmentFacts,
     ItemFacts,
     OperationNeeds,
     OperatorFacts,
     build_environment,
+    equipment_down_reason,
     needs_of,
     site_today,
+    unavailable_reasons,
 )
 from engine.floor.items import ItemRow
 from engine.floor.runtime import (
@@ -35,6 +39,7 @@ from engine.records.production import (
     OperationRun,
     table,
 )
+from engine.records.tables import EquipmentRecord, EquipmentStateChange
 
 _runs = table(OperationRun)
 _measurements = table(Measurement)
@@ -104,7 +109,49 @@ def _earlier_fields(
     return values
 
 
-def rule_facts(
+@dataclass(frozen=True, slots=True)
+class RuleFacts:
+    """What one step's rules are evaluated on: the live readings, the rule environment, and why
+    values of it are unavailable, by environment key (``tag:press1.pressure``, and
+    ``equipment.state`` while rules put the machine down because they cannot see it)."""
+
+    readings: Mapping[str, TagValue]
+    env: dict[str, Any]
+    reasons: dict[str, str]
+
+
+def _put_down_by_hand(session: Session, name: str) -> bool:
+    """Whether the equipment is down by hand (a lock-out, which
+    :func:`engine.floor.runtime.equipment_facts` keeps whatever its rules say)."""
+    record = session.get(EquipmentRecord, name)
+    if record is None or record.state != "down":
+        return False
+    source = session.scalar(
+        select(EquipmentStateChange.source)
+        .where(EquipmentStateChange.equipment == name)
+        .order_by(EquipmentStateChange.id.desc())
+        .limit(1)
+    )
+    return source == "manual"
+
+
+def _equipment_reason(
+    session: Session,
+    plant: Plant,
+    equipment: EquipmentFacts,
+    readings: Mapping[str, TagValue],
+    now: dt.datetime,
+) -> str:
+    """Why the equipment is down when its state rules cannot see it, else ""."""
+    if equipment.state != "down":
+        return ""
+    reason = equipment_down_reason(plant, plant.equipment[equipment.name], readings, now)
+    if not reason or _put_down_by_hand(session, equipment.name):
+        return ""
+    return reason
+
+
+def step_facts(
     session: Session,
     runtime: Runtime,
     *,
@@ -115,9 +162,9 @@ def rule_facts(
     now: dt.datetime,
     starting: bool,
     current: Mapping[str, Any],
-) -> tuple[Mapping[str, TagValue], dict[str, Any]]:
-    """The live readings and the rule environment for starting (or completing) ``operation`` on
-    ``item``, reading only what that step's rules need."""
+) -> RuleFacts:
+    """The live readings, the rule environment and why values are unavailable for starting (or
+    completing) ``operation`` on ``item``, reading only what that step's rules need."""
     needs = needs_of(plant, operation, starting=starting)
     readings = _readings(runtime, needs)
     operator = (
@@ -133,7 +180,7 @@ def rule_facts(
     fields = current
     if needs.earlier_fields:
         fields = {**_earlier_fields(session, plant, item, operation.id), **current}
-    return readings, build_environment(
+    env = build_environment(
         plant,
         needs,
         now=now,
@@ -143,6 +190,39 @@ def rule_facts(
         item=ItemFacts(item.number, item.quantity, item.rework_total),
         fields=fields,
     )
+    reasons = unavailable_reasons(plant, needs.rule_tags, readings, now)
+    if equipment is not None:
+        down = _equipment_reason(session, plant, equipment, readings, now)
+        if down:
+            reasons["equipment.state"] = down
+    return RuleFacts(readings, env, reasons)
+
+
+def rule_facts(
+    session: Session,
+    runtime: Runtime,
+    *,
+    plant: Plant,
+    item: ItemRow,
+    operation: Operation,
+    actor: str,
+    now: dt.datetime,
+    starting: bool,
+    current: Mapping[str, Any],
+) -> tuple[Mapping[str, TagValue], dict[str, Any]]:
+    """The live readings and the rule environment of :func:`step_facts`."""
+    facts = step_facts(
+        session,
+        runtime,
+        plant=plant,
+        item=item,
+        operation=operation,
+        actor=actor,
+        now=now,
+        starting=starting,
+        current=current,
+    )
+    return facts.readings, facts.env
 
 
 def interlock_checks(
@@ -156,8 +236,9 @@ def interlock_checks(
     now: dt.datetime,
 ) -> tuple[Mapping[str, TagValue], dict[str, Any], list[dict[str, Any]]]:
     """Every interlock of ``operation`` evaluated now: the readings, the environment, and each
-    interlock's verdict as plain data (see :func:`explanation_json`)."""
-    readings, env = rule_facts(
+    interlock's verdict as plain data, each reading with why it is unavailable (see
+    :func:`rule_json`)."""
+    facts = step_facts(
         session,
         runtime,
         plant=plant,
@@ -169,7 +250,7 @@ def interlock_checks(
         current={},
     )
     checks = [
-        explanation_json(i.name, i.because, i.rule.explain(env), implicit=i.implicit)
+        rule_json(i.name, i.because, i.rule, facts.env, reasons=facts.reasons, implicit=i.implicit)
         for i in operation.interlocks
     ]
-    return readings, env, checks
+    return facts.readings, facts.env, checks

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dsl.tagenv import rule_tags
 from engine.commands.checks import interlock_checks, state_problem
+from engine.commands.explanations import describe_failure, has_reasons
 from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import read_item
 from engine.floor.runtime import (
@@ -24,8 +25,8 @@ from engine.infra.statements import Sql
 @dataclass(frozen=True, slots=True)
 class InterlockPreview:
     """One interlock evaluated now: its verdict as plain data (name, because, outcome and each
-    sub-check with the values it read, see :func:`explanation_json`) and the live readings of
-    the tags it reads, as the rules saw them."""
+    sub-check with the values it read and why any is unavailable, see :func:`rule_json`) and the
+    live readings of the tags it reads, as the rules saw them."""
 
     check: Mapping[str, Any]
     readings: tuple[ReadingSeen, ...]
@@ -37,6 +38,20 @@ class InterlockPreview:
     @property
     def passed(self) -> bool:
         return bool(self.check["outcome"] == "pass")
+
+    @property
+    def why(self) -> str:
+        """Why this interlock blocks a start, for the operator: "" when it passes; its reason
+        when it fails on values a screen shows next to it ("Press pressure is outside its 60–80
+        bar window"); as a refused start says it when a value it needs is unavailable, "… (cannot
+        be checked: press1.pressure is unavailable: press1: connection refused (since 12 s
+        ago))", or is what it is for that reason, "Equipment crimp-press-1 is down
+        (equipment.state = down because press1.fault is unavailable: …)"."""
+        if self.passed:
+            return ""
+        if self.check["outcome"] == "unknown" or has_reasons(self.check):
+            return describe_failure(self.check)
+        return str(self.check["because"] or self.check["name"])
 
 
 @dataclass(frozen=True, slots=True)

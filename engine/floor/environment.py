@@ -3,12 +3,14 @@
 Only the keys the operation's rules need are filled (see :mod:`dsl.env` for the keys). Tags go in
 through :func:`dsl.tagenv.add_tag`: a tag's value (in SI) and ``.age`` only while its reading is
 good and finite (not bad, not older than its ``max_age`` by receive time), so that a rule needing
-either answers *unknown*, while its ``.quality`` key still says why.
+either answers *unknown*, while its ``.quality`` key still says what, and
+:func:`unavailable_reason` says why, for people.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -16,9 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dsl import env as keys
-from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag
-from dsl.rules import CompiledRule
+from dsl.model import Equipment, EquipmentState, Operation, Plant, Tag, ValueType
+from dsl.rules import CompiledRule, Outcome
 from dsl.tagenv import Quality, add_tag, rule_reading, rule_tags
+from dsl.units import format_number
 from engine.floor.tagsource import Scalar, TagValue
 from engine.infra.jsonable import Jsonable
 
@@ -118,13 +121,21 @@ def site_today(plant: Plant, now: dt.datetime) -> dt.date:
     return now.astimezone(_zone(plant.site.timezone)).date()
 
 
+def _silent_for(tag: Tag, reading: TagValue, now: dt.datetime) -> float | None:
+    """Seconds since a good reading was last received, when that is longer than the tag's
+    ``max_age`` (the reading is stale), else None. The source time is when the value last
+    *changed*: OPC UA reports an unchanging value once, so a source age says nothing about
+    freshness."""
+    if reading.quality != "good":
+        return None
+    silent = (now - reading.receive_time).total_seconds()
+    return silent if silent > tag.max_age_s else None
+
+
 def _reported_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> str:
     """The reading's own quality, except that a good value not heard from for longer than
-    ``max_age`` (by receive time) is stale. The source time is when the value last *changed*:
-    OPC UA reports an unchanging value once, so a source age says nothing about freshness."""
-    if reading.quality == "good" and (now - reading.receive_time).total_seconds() > tag.max_age_s:
-        return "stale"
-    return reading.quality
+    ``max_age`` (by receive time) is stale."""
+    return "stale" if _silent_for(tag, reading, now) is not None else reading.quality
 
 
 def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> Quality:
@@ -132,26 +143,114 @@ def reading_quality(tag: Tag, reading: TagValue, now: dt.datetime) -> Quality:
     return rule_reading(tag, reading.value, _reported_quality(tag, reading, now))[0]
 
 
+def _duration(seconds: float) -> str:
+    """``7.2 s``, ``5 min``, ``3.5 h``: how long, for people."""
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def _unusable_value(tag: Tag, value: object) -> str:
+    """Why rules cannot read ``value``, reported good for ``tag``; "" when they can."""
+    if rule_reading(tag, value, "good")[0] == "good":
+        return ""
+    if value is None:
+        what = "no value"
+    elif tag.value_type is ValueType.NUMBER:
+        if isinstance(value, float) and math.isnan(value):
+            what = "the value is not a number"
+        elif isinstance(value, float) and math.isinf(value):
+            what = "the value is infinite"
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            unit = f" {tag.unit}" if tag.unit else ""
+            what = f"the value {format_number(float(value))}{unit} is out of range"
+        else:
+            what = f"the value {_shown(value)} is not a number"
+    elif tag.value_type is ValueType.BOOL:
+        what = f"the value {_shown(value)} is not true or false"
+    else:
+        what = f"the value {_shown(value)} is not text"
+    return f"{tag.key}: {what}"
+
+
+def unavailable_reason(tag: Tag, reading: TagValue | None, now: dt.datetime) -> str:
+    """Why rules cannot use ``reading`` of ``tag`` at ``now``, for people; "" while they can.
+
+    The tag source's own reason for a bad or stale reading ("press1: connection refused (since 12
+    s ago)"), else what the engine itself decided: "press1.pressure: no fresh value for 7.2 s
+    (max_age 5 s)" for a good value received too long ago, "press1.pressure: the value is not a
+    number" for NaN (see :func:`dsl.tagenv.rule_reading`). A tag the source has no reading of
+    has no reason either: the source said nothing about it."""
+    if reading is None:
+        return ""
+    silent = _silent_for(tag, reading, now)
+    if silent is not None:
+        return (
+            f"{tag.key}: no fresh value for {_duration(silent)} "
+            f"(max_age {format_number(tag.max_age_s)} s)"
+        )
+    if reading.quality == "good":
+        return _unusable_value(tag, reading.value)
+    return reading.reason or f"{tag.key}: its quality is {reading.quality}"
+
+
+def unavailable(name: str, reason: str) -> str:
+    """How explanations say that the value ``name`` is unavailable, and why: "press1.pressure is
+    unavailable: press1: connection refused (since 12 s ago)". A reason about ``name`` itself
+    does not name it twice ("press1.pressure is unavailable: the device sent NaN")."""
+    if not reason:
+        return f"{name} is unavailable"
+    return f"{name} is unavailable: {reason.removeprefix(name + ': ')}"
+
+
+def unavailable_reasons(
+    plant: Plant, names: Collection[str], readings: Mapping[str, TagValue], now: dt.datetime
+) -> dict[str, str]:
+    """Why each of the named tags rules cannot use has no usable value (see
+    :func:`unavailable_reason`), by the environment key of its value (``tag:press1.pressure``);
+    tags that are usable, or that the source has no reading of, are left out."""
+    reasons: dict[str, str] = {}
+    for name in names:
+        reason = unavailable_reason(plant.tag(name), readings.get(name), now)
+        if reason:
+            reasons[keys.tag_key(name)] = reason
+    return reasons
+
+
 @dataclass(frozen=True, slots=True)
 class ReadingSeen(Jsonable):
     """One live reading as the rules see it, for screens: the value in the tag's unit (None when
-    there is none), its quality and how many seconds old it is (None without a value)."""
+    there is none), its quality, how many seconds old it is (None without a value) and why rules
+    cannot use it ("" when they can; see :func:`unavailable_reason`)."""
 
     key: str
     value: Scalar | None
     unit: str | None
     quality: str
     age_s: float | None
+    reason: str = ""
 
 
 def reading_seen(tag: Tag, reading: TagValue | None, now: dt.datetime) -> ReadingSeen:
     """What a screen shows of ``reading`` at ``now`` (see :class:`ReadingSeen`)."""
+    reason = unavailable_reason(tag, reading, now)
     if reading is None or reading.value is None:
         quality = "bad" if reading is None else reading.quality
-        return ReadingSeen(tag.key, None, tag.unit, quality, None)
+        return ReadingSeen(tag.key, None, tag.unit, quality, None, reason)
     stamp = reading.source_time or reading.receive_time
     age = max(0.0, (now - stamp).total_seconds())
-    return ReadingSeen(tag.key, reading.value, tag.unit, reading_quality(tag, reading, now), age)
+    quality = reading_quality(tag, reading, now)
+    return ReadingSeen(tag.key, reading.value, tag.unit, quality, age, reason)
 
 
 def add_tags(
@@ -174,17 +273,45 @@ def add_tags(
         add_tag(env, tag, reading.value, quality, (now - stamp).total_seconds())
 
 
+def _state_environment(
+    plant: Plant, equipment: Equipment, readings: Mapping[str, TagValue], now: dt.datetime
+) -> dict[str, Any]:
+    env: dict[str, Any] = {keys.NOW: keys.datetime_value(now)}
+    env[keys.TODAY] = keys.date_value(site_today(plant, now))
+    names = rule_tags(frozenset().union(*(s.when.keys for s in equipment.state_rules)))
+    add_tags(env, plant, names, readings, now)
+    return env
+
+
 def equipment_state(
     plant: Plant, equipment: Equipment, readings: Mapping[str, TagValue], now: dt.datetime
 ) -> str:
     """The state the equipment's rules give for these readings (see ``Equipment.derive_state``)."""
     if not equipment.state_rules:
         return EquipmentState.IDLE.value
-    env: dict[str, Any] = {keys.NOW: keys.datetime_value(now)}
-    env[keys.TODAY] = keys.date_value(site_today(plant, now))
-    names = rule_tags(frozenset().union(*(s.when.keys for s in equipment.state_rules)))
-    add_tags(env, plant, names, readings, now)
-    return equipment.derive_state(env).value
+    return equipment.derive_state(_state_environment(plant, equipment, readings, now)).value
+
+
+def equipment_down_reason(
+    plant: Plant, equipment: Equipment, readings: Mapping[str, TagValue], now: dt.datetime
+) -> str:
+    """Why the equipment's rules give ``down`` because they cannot see the machine (a rule before
+    the first passing one cannot be decided): each tag that rule reads without a usable value,
+    "press1.fault is unavailable: press1: connection refused (since 12 s ago)"; "" when the rules
+    give another state, or ``down`` by a rule that passed."""
+    env = _state_environment(plant, equipment, readings, now)
+    for state in equipment.state_rules:
+        outcome = state.when.evaluate(env)
+        if outcome is Outcome.PASS:
+            return ""
+        if outcome is Outcome.UNKNOWN:
+            missing = sorted(t for t in rule_tags(state.when.keys) if keys.tag_key(t) not in env)
+            said = [
+                unavailable(t, unavailable_reason(plant.tag(t), readings.get(t), now))
+                for t in missing
+            ]
+            return ", ".join(said) or f"its state rule '{state.when.source}' cannot be decided"
+    return ""
 
 
 def build_environment(

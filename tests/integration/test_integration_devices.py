@@ -1,9 +1,11 @@
 """Issue 4 end to end through the engine: real simulated devices in a child process, the real
 adapter runtime and its cache, the engine reading that cache (web.tags) and writing setpoints
-through the runtime's control socket (adapters.control)."""
+through the runtime's control socket (adapters.control); a refused start names the adapter's
+reason why a value is unavailable."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from functools import partial
@@ -40,6 +42,17 @@ def check_named(checks: tuple[Mapping[str, Any], ...], name: str) -> Mapping[str
     return found
 
 
+PRESS_DOWN = r"press1: connection (lost|refused) \(since \d+ s ago\)"
+"""The adapter's reason for the killed press: lost at first, refused once it retries; since the
+failure began."""
+
+
+def matches(text: str, template: str, why: str) -> bool:
+    """Whether ``text`` is ``template`` with each ``{why}`` a match of the pattern ``why``."""
+    pattern = re.escape(template).replace(re.escape("{why}"), why)
+    return re.fullmatch(pattern, text) is not None
+
+
 @SQLITE_ONLY
 def test_a_killed_press_blocks_crimp_naming_the_tag_and_its_restart_recovers_without_ferrule(
     device_line: DeviceLine,
@@ -57,23 +70,37 @@ def test_a_killed_press_blocks_crimp_naming_the_tag_and_its_restart_recovers_wit
     }
     with pytest.raises(Blocked) as blocked:
         line.engine.start_operation(actor=OPERATOR, item=unit, operation="crimp")
-    assert blocked.value.message == (
+    message = blocked.value.message
+    assert matches(
+        message,
         f"Cannot start 'crimp' on Unit {unit}: "
-        "Equipment crimp-press-1 is down (equipment.state = down); "
-        f"{PRESSURE_RULE} (cannot be checked: press1.pressure is unavailable); "
-        "The press reports a fault (cannot be checked: press1.fault is unavailable)."
-    )
+        "Equipment crimp-press-1 is down (equipment.state = down because press1.fault is "
+        "unavailable: {why}); "
+        f"{PRESSURE_RULE} (cannot be checked: press1.pressure is unavailable: {{why}}); "
+        "The press reports a fault (cannot be checked: press1.fault is unavailable: {why}).",
+        PRESS_DOWN,
+    ), message
     pressure = check_named(blocked.value.checks, PRESSURE_RULE)
     assert pressure["outcome"] == "unknown"
-    assert pressure["checks"][0]["readings"] == [
-        {"name": "press1.pressure", "display": "unavailable", "available": False}
-    ]
+    (reading,) = pressure["checks"][0]["readings"]
+    assert (reading["name"], reading["display"], reading["available"]) == (
+        "press1.pressure",
+        "unavailable",
+        False,
+    )
+    assert re.fullmatch(PRESS_DOWN, reading["reason"]), reading
     preview = line.engine.preview_start(actor=OPERATOR, item=unit, operation="crimp")
     (by_pressure,) = [i for i in preview.interlocks if i.tags == ("press1.pressure",)]
     assert by_pressure.check["outcome"] == "unknown"
     assert [(r.key, r.quality, r.value) for r in by_pressure.readings] == [
         ("press1.pressure", "bad", None)
     ]
+    assert re.fullmatch(PRESS_DOWN, by_pressure.readings[0].reason)
+    assert matches(
+        by_pressure.why,
+        f"{PRESSURE_RULE} (cannot be checked: press1.pressure is unavailable: {{why}})",
+        PRESS_DOWN,
+    ), by_pressure.why
     item = line.engine.item(unit)
     assert (item.current_operation, item.operation_started) == ("crimp", False)
 
@@ -83,6 +110,30 @@ def test_a_killed_press_blocks_crimp_naming_the_tag_and_its_restart_recovers_wit
     assert check_named(started.checks, PRESSURE_RULE)["outcome"] == "pass"
     assert line.engine.item(unit).operation_started
     assert line.runtime.thread is runtime_thread and runtime_thread.is_alive()
+
+
+@SQLITE_ONLY
+def test_a_stopped_adapter_process_blocks_crimp_saying_so(device_line: DeviceLine) -> None:
+    line = device_line
+    unit = line.unit_at_crimp()
+    line.run_devices()
+    assert line.engine.preview_start(actor=OPERATOR, item=unit, operation="crimp").allowed
+    # the adapter process stops cleanly (its heartbeat goes to zero); the loop is left open for
+    # the fixture's own stop
+    runtime = line.runtime
+    runtime.loop.call_soon_threadsafe(runtime.stop_event.set)
+    runtime.thread.join(10)
+    assert not runtime.thread.is_alive()
+    assert line.cache.unavailable_reason("press1.pressure") == "the adapter process is not running"
+    with pytest.raises(Blocked) as blocked:
+        line.engine.start_operation(actor=OPERATOR, item=unit, operation="crimp")
+    down = "the adapter process is not running"
+    assert blocked.value.message == (
+        f"Cannot start 'crimp' on Unit {unit}: Equipment crimp-press-1 is down (equipment.state "
+        f"= down because press1.fault is unavailable: {down}); {PRESSURE_RULE} (cannot be "
+        f"checked: press1.pressure is unavailable: {down}); The press reports a fault (cannot "
+        f"be checked: press1.fault is unavailable: {down})."
+    )
 
 
 @SQLITE_ONLY

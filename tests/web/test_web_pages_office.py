@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from testdata import ACME, PASSWORD
 from web_support import alerts_of, csrf_of, row_count, sign_in, table_rows
 
 from engine.commands.bom import ConsumptionInput
+from engine.floor.tagsource import StaticTagSource
 from engine.infra.db import Database
 from engine.records.tables import AuditRecord
 
@@ -250,7 +252,7 @@ def test_a_clean_bundle_is_checked_then_deployed_and_diffed(line_client: FlaskCl
     listing = _text(line_client.get("/admin/config"))
     assert "Version 2 (" in listing and ") deployed and active." in listing
     diff = _text(line_client.get("/admin/config/diff?a=1&b=2"))
-    assert "<h3>site.yaml</h3>" in diff
+    assert '<h3 data-change="site.yaml">site.yaml <small class="muted">changed</small></h3>' in diff
     assert '<span class="del">-description: Wire-harness assembly, line 1' in diff
     assert '<span class="add">+description: Wire-harness assembly, line 2' in diff
     rolled = line_client.post(
@@ -293,6 +295,28 @@ def test_device_status_shows_live_values(line_client: FlaskClient) -> None:
     row = page.split('data-tag="press1.pressure"')[1].split("</tr>")[0]
     assert "<td>70 bar</td>" in row
     assert '<span class="badge pass">good</span>' in row
+    assert 'class="reason"' not in row
+
+
+def test_device_status_says_why_a_value_is_unavailable(
+    line_client: FlaskClient, line_tags: StaticTagSource
+) -> None:
+    line_tags.set_bad("press1.pressure", "press1: connection refused (since 12 s ago)")
+    line_tags.set("tester.resistance", math.nan)
+    sign_in(line_client, "eve")
+    page = _text(line_client.get("/admin/devices/live"))
+    rows = {
+        key: page.split(f'data-tag="{key}"')[1].split("</tr>")[0]
+        for key in ("press1.pressure", "tester.resistance")
+    }
+    assert (
+        '<td><span class="badge bad">bad</span> <span class="reason">press1: connection refused '
+        "(since 12 s ago)</span></td>"
+    ) in rows["press1.pressure"]
+    assert (
+        '<td><span class="badge bad">bad</span> <span class="reason">tester.resistance: the value '
+        "is not a number</span></td>"
+    ) in rows["tester.resistance"]
 
 
 def test_instruction_images_are_served_and_config_text_is_not(

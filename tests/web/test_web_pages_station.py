@@ -201,3 +201,47 @@ def test_starting_needs_the_csrf_token(line_client: FlaskClient, line_app: Flask
         "This form has expired or did not come from Ferrule; reload the page and try again."
         in _text(response)
     )
+
+
+REFUSED = "press1: connection refused (since 12 s ago)"
+PRESSURE = "Press pressure is outside its 60–80 bar window"
+
+
+def test_the_interlock_panel_says_why_a_value_is_unavailable(
+    line_client: FlaskClient, line_app: Flask, line_tags: StaticTagSource
+) -> None:
+    unit = release_unit(line_app)
+    sign_in(line_client, "anna")
+    csrf = form_token(line_client.get("/station/").get_data(as_text=True), "csrf_token")
+    _start(line_client, csrf, unit, "cut")
+    assert _complete(line_client, csrf, unit, "cut", CUT_FORM).status_code == 303  # type: ignore[attr-defined]
+    line_tags.set_bad("press1.pressure", REFUSED)
+    panel = _text(line_client.get(f"/station/{unit}/panel"))
+    pressure = panel.split(f'data-check="{PRESSURE}"')[1].split("</tr>")[0]
+    assert '<span class="badge unknown">unknown</span>' in pressure
+    assert (
+        f'<div class="why">{PRESSURE} (cannot be checked: press1.pressure is unavailable: '
+        "press1: connection refused (since 12 s ago))</div>"
+    ) in pressure
+    assert (
+        '<div class="live quality-bad"><span class="key">press1.pressure</span> no value'
+        in pressure
+    )
+    assert f'<div class="reason">{REFUSED}</div>' in pressure
+    down = panel.split('data-check="crimp-press-1 not down"')[1].split("</tr>")[0]
+    assert (
+        '<span class="key">equipment.state</span> down because press1.pressure is unavailable: '
+        "press1: connection refused (since 12 s ago)</div>"
+    ) in down
+    blocked = (
+        "Equipment crimp-press-1 is down (equipment.state = down because press1.pressure is "
+        f"unavailable: {REFUSED}); {PRESSURE} (cannot be checked: press1.pressure is "
+        f"unavailable: {REFUSED})"
+    )
+    assert f'role="status">Start is blocked: {blocked}.</p>' in panel
+    # the engine refuses the start with the same reasons
+    response = line_client.post(
+        f"/station/{unit}/start", data={"csrf_token": csrf, "operation": "crimp"}
+    )
+    assert response.status_code == 409
+    assert f"Cannot start 'crimp' on Unit {unit}: {blocked}." in _text(response)
