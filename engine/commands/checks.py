@@ -198,33 +198,6 @@ def step_facts(
     return RuleFacts(readings, env, reasons)
 
 
-def rule_facts(
-    session: Session,
-    runtime: Runtime,
-    *,
-    plant: Plant,
-    item: ItemRow,
-    operation: Operation,
-    actor: str,
-    now: dt.datetime,
-    starting: bool,
-    current: Mapping[str, Any],
-) -> tuple[Mapping[str, TagValue], dict[str, Any]]:
-    """The live readings and the rule environment of :func:`step_facts`."""
-    facts = step_facts(
-        session,
-        runtime,
-        plant=plant,
-        item=item,
-        operation=operation,
-        actor=actor,
-        now=now,
-        starting=starting,
-        current=current,
-    )
-    return facts.readings, facts.env
-
-
 def interlock_checks(
     session: Session,
     runtime: Runtime,

@@ -34,8 +34,8 @@ from engine.commands.bom import (
     insert_links,
     plan_consumptions,
 )
-from engine.commands.checks import rule_facts, state_problem
-from engine.commands.explanations import explanation_json, what_was_seen
+from engine.commands.checks import RuleFacts, state_problem, step_facts
+from engine.commands.explanations import rule_json, what_was_seen
 from engine.errors import Blocked, Conflict
 from engine.floor.environment import (
     reading_quality,
@@ -106,7 +106,7 @@ class CompleteResult(Jsonable):
 
 
 def _gate_verdicts(
-    gates: Sequence[Gate], item: ItemRow, env: Mapping[str, Any], operation: Operation
+    gates: Sequence[Gate], item: ItemRow, facts: RuleFacts, operation: Operation
 ) -> tuple[list[GateVerdict], list[dict[str, Any]], list[Gate]]:
     """Evaluate sampled gates: verdicts, rows' check data, and the failed gates.
 
@@ -122,12 +122,12 @@ def _gate_verdicts(
             verdicts.append(GateVerdict(gate.name, "skipped", False, decision.draw, ""))
             details.append({})
             continue
-        outcome = gate.check.evaluate(env)
+        outcome = gate.check.evaluate(facts.env)
         if outcome is Outcome.PASS:
             verdicts.append(GateVerdict(gate.name, "pass", True, decision.draw, ""))
             details.append({})
             continue
-        data = explanation_json(gate.name, gate.because, gate.check.explain(env))
+        data = rule_json(gate.name, gate.because, gate.check, facts.env, reasons=facts.reasons)
         if outcome is Outcome.UNKNOWN:
             raise Blocked(
                 f"Cannot complete '{operation.id}' on {item.label}: gate '{gate.name}' cannot be "
@@ -314,7 +314,7 @@ def complete_operation(
         if operation.signatures or signers
         else ()
     )
-    readings, env = rule_facts(
+    facts = step_facts(
         session,
         runtime,
         plant=plant,
@@ -325,7 +325,7 @@ def complete_operation(
         starting=False,
         current=checked.current,
     )
-    verdicts, details, failed = _gate_verdicts(operation.gates, item, env, operation)
+    verdicts, details, failed = _gate_verdicts(operation.gates, item, facts, operation)
     decision = decide(checked.routing, operation, failed, item.rework_counts)
     return _write_completion(
         sql,
@@ -335,7 +335,7 @@ def complete_operation(
         now=now,
         values=checked.values,
         planned=checked.planned,
-        captures=_capture_rows(plant, operation, readings, now),
+        captures=_capture_rows(plant, operation, facts.readings, now),
         verdicts=verdicts,
         details=details,
         decision=decision,

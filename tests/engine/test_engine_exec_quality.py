@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.access.signatures import SignatureInput, SignatureRefused
 from engine.commands.bom import ConsumptionInput
-from engine.errors import Conflict, Forbidden, Invalid
+from engine.errors import Blocked, Conflict, Forbidden, Invalid
 from engine.records.production import GateResult, Signature
 from engine.records.tables import AuditRecord
 
@@ -239,3 +239,22 @@ def test_manual_nonconformance_and_scrap(line: Line) -> None:
     )  # fmt: skip
     view = line.engine.item(unit)
     assert (view.status, view.status_reason) == ("scrapped", "not repairable")
+
+
+def test_a_gate_that_cannot_be_decided_says_why_the_value_is_missing(line: Line) -> None:
+    unit = line.release()[0]
+    line.cut(unit)
+    line.crimp(unit)
+    line.engine.start_operation(actor=line.operator, item=unit, operation="test")
+    line.tags.set_bad("tester.resistance", "tester: connection refused (since 3 s ago)")
+    with pytest.raises(Blocked) as blocked:
+        line.engine.complete_operation(
+            actor=line.operator, item=unit, operation="test",
+            consume=[ConsumptionInput("HOUSING-4P", "H-001")], signatures=[line.signature()],
+        )  # fmt: skip
+    assert blocked.value.code == "gate_unknown"
+    assert blocked.value.message == (
+        f"Cannot complete 'test' on Unit {unit}: gate 'continuity' cannot be decided "
+        "(tester.resistance is unavailable: tester: connection refused (since 3 s ago)); "
+        "check the device connection and try again."
+    )
