@@ -210,12 +210,17 @@ def require_role(session: Session, username: str, roles: Collection[str], doing:
         )
 
 
+def stored_password(session: Session, username: str) -> str | None:
+    """The password hash of an active user (None for an unknown or deactivated one), to be
+    checked with :func:`engine.access.passwords.verify` once the session is closed."""
+    user = session.scalar(select(User).where(User.username == username))
+    return user.password_hash if user is not None and user.active else None
+
+
 def verify_password(session: Session, username: str, password: str) -> bool:
     """True when the user exists, is active, and ``password`` is theirs; every answer costs the
     same (see :func:`engine.access.passwords.verify`)."""
-    user = session.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user is not None and user.active else None
-    return passwords.verify(stored, password)
+    return passwords.verify(stored_password(session, username), password)
 
 
 def user_info(session: Session, username: str) -> UserInfo:

@@ -161,23 +161,26 @@ class SignIn:
     session: int = 0
 
 
-def sign_in(
-    session: Session, username: str, password: str, address: str, now: dt.datetime
-) -> SignIn:
-    """Check a password unless the throttle refuses the try first; every try (and every
-    refusal) is remembered and audited."""
-    where = {"address": address}
+def sign_in_refusal(session: Session, username: str, address: str, now: dt.datetime) -> str:
+    """Why the throttle refuses this try now ("" when it does not); a refusal is audited."""
     refused = throttle.refusal(session, username, address, now)
     if refused:
         audit.record(
-            session, username, "signin_refused", "user", username, None, where,
+            session, username, "signin_refused", "user", username, None, {"address": address},
             "too many failed sign-ins",
         )  # fmt: skip
-        return SignIn(False, refused)
-    ok = people.verify_password(session, username, password)
+    return refused
+
+
+def record_sign_in(
+    session: Session, username: str, address: str, ok: bool, now: dt.datetime
+) -> SignIn:
+    """Remember and audit a checked password (see :func:`engine.access.passwords.verify`)."""
     throttle.record_attempt(session, username, address, ok, now)
     action, reason = ("signin", "") if ok else ("signin_failed", "wrong username or password")
-    seq = audit.record(session, username, action, "user", username, None, where, reason)
+    seq = audit.record(
+        session, username, action, "user", username, None, {"address": address}, reason
+    )
     return SignIn(ok, session=seq if ok else 0)
 
 

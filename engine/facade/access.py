@@ -52,9 +52,19 @@ class Access:
     # ------------------------------------------------------------ signing in
 
     def sign_in(self, *, username: str, password: str, address: str) -> SignIn:
-        """See :func:`engine.access.tokens.sign_in` (see :mod:`engine.access.throttle`)."""
+        """Check a password unless the throttle refuses the try first (see
+        :mod:`engine.access.throttle`); every try and every refusal is remembered and audited.
+        The argon2 check runs with no transaction open, so it never holds the write lock."""
+        now = self.clock()
         with self.db.transaction() as session:
-            return tokens.sign_in(session, username, password, address, self.clock())
+            refused = tokens.sign_in_refusal(session, username, address, now)
+            if refused:
+                return SignIn(False, refused)
+        with self.db.session() as session:
+            stored = people.stored_password(session, username)
+        ok = passwords.verify(stored, password)
+        with self.db.transaction() as session:
+            return tokens.record_sign_in(session, username, address, ok, now)
 
     def sign_out(self, username: str) -> None:
         """End every session of the user (see :func:`engine.access.tokens.sign_out`)."""

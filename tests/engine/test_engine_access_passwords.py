@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 
-from engine.access import people, throttle
+from engine.access import passwords, people, throttle
 from engine.errors import Invalid
 from engine.facade.access import Access
+from engine.infra import audit
 from engine.infra.db import Database
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -116,3 +117,23 @@ def test_a_global_failure_rate_backs_off_every_sign_in(
     assert _signin(access, "anna", "203.0.113.1", STRONG) == refused
     later = Access(db, clock=lambda: NOW + dt.timedelta(minutes=6))
     assert later.sign_in(username="anna", password=STRONG, address="203.0.113.1").ok
+
+
+def test_signing_in_checks_the_password_with_no_transaction_open(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 is slow on purpose; while it runs another command can write (issue 9)."""
+    access = Access(db)
+    access.add_user(actor="ada", username="nina", full_name="Nina", password=STRONG)
+    written: list[bool] = []
+    check = passwords.verify
+
+    def while_checking(stored: str | None, password: str) -> bool:
+        with db.transaction() as session:  # would wait out the busy timeout on SQLite
+            audit.record(session, "bob", "note", "user", "bob", None, None, "meanwhile")
+        written.append(True)
+        return check(stored, password)
+
+    monkeypatch.setattr(passwords, "verify", while_checking)
+    signed = access.sign_in(username="nina", password=STRONG, address="10.0.0.9")
+    assert (signed.ok, written) == (True, [True])
