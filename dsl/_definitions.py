@@ -29,6 +29,8 @@ class Definitions:
     files: Mapping[str, str]
     present: frozenset[str]
     site: dict[str, YScalar] = field(default_factory=dict)
+    change_control: tuple[YScalar, YNode] | None = None
+    """The ``change_control`` key and its value, from the one file that sets it."""
     sections: dict[str, dict[str, tuple[YScalar, YNode]]] = field(
         default_factory=lambda: {name: {} for name in NAMED_SECTIONS}
     )

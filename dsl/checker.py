@@ -7,6 +7,7 @@ the scope of where it stands, then plant-wide warnings are added.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zoneinfo
 from functools import lru_cache
@@ -19,7 +20,9 @@ from dsl._routings import RoutingBuilder
 from dsl.diagnostics import Diagnostic, Span, did_you_mean
 from dsl.expressions import CONDITION
 from dsl.model import (
+    APPROVAL_MEANING,
     BomLine,
+    ChangeControl,
     Device,
     Equipment,
     EquipmentState,
@@ -83,6 +86,8 @@ class _PlantBuilder:
             n: Role(n, r.text(r.as_map(v), "description"), k.span)
             for n, (k, v) in self.section("roles").items()
         }
+        if site is not None:
+            site = dataclasses.replace(site, change_control=self.change_control(roles))
         qualifications = {
             n: Qualification(
                 n, r.text(r.as_map(v), "description"), r.days(r.as_map(v), "valid_for"), k.span
@@ -225,6 +230,23 @@ class _PlantBuilder:
             return None
         description = scalars.get("description")
         return Site(name.text, zone.text, description.text if description else "", name.span)
+
+    def change_control(self, roles: dict[str, Role]) -> ChangeControl | None:
+        """``change_control``: the approver must be a declared role (the validator has checked
+        the keys and their shapes)."""
+        if self.defs.change_control is None:
+            return None
+        key, value = self.defs.change_control
+        node = r.as_map(value)
+        approver = r.scalar(node, "approver")
+        if approver is None or not self.report.reference(approver, "role", roles):
+            return None
+        return ChangeControl(
+            approver=approver.text.strip(),
+            meaning=r.text(node, "meaning", APPROVAL_MEANING),
+            two_person=r.boolean(node, "two_person", False),
+            span=key.span,
+        )
 
     # ------------------------------------------------------------ devices and equipment
 

@@ -160,6 +160,12 @@ def _gather_plant_file(defs: Definitions, root: YMap, validator: Validator) -> N
                     validator.diagnostics.append(_twice(key, f"'{key.text}'", first, "set"))
                 else:
                     defs.site[key.text] = value
+        elif key.text == "change_control":
+            if defs.change_control is not None:
+                first_key = defs.change_control[0]
+                validator.diagnostics.append(_twice(key, "'change_control'", first_key, "set"))
+            else:
+                defs.change_control = (key, value)
         elif key.text in NAMED_SECTIONS and isinstance(value, YMap):
             known = defs.sections[key.text]
             for name, definition in value.entries:

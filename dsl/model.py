@@ -27,6 +27,24 @@ class Site:
     timezone: str
     description: str
     span: Span
+    change_control: ChangeControl | None = None
+    """How a new config is approved; None: any engineer or admin deploys (no approval)."""
+
+
+APPROVAL_MEANING = "Approved for production"
+"""What a deploy's approval signature states unless ``change_control`` says otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeControl:
+    """``change_control`` of site.yaml: a deploy needs the e-signature of a user holding the role
+    ``approver``, stating ``meaning``, and the bundle's config tests must pass; with
+    ``two_person`` the approver must be someone else than the person who deploys."""
+
+    approver: str
+    meaning: str
+    two_person: bool
+    span: Span
 
 
 class ValueType(enum.Enum):

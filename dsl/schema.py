@@ -283,11 +283,28 @@ PRODUCT = Section(
     )
 )
 
+CHANGE_CONTROL = Section(
+    (
+        Key("approver", NAME, "The role whose e-signature approves each deploy.", required=True),
+        Key(
+            "meaning",
+            TEXT,
+            "What the approval signature states; default 'Approved for production'.",
+        ),
+        Key("two_person", BOOL, "The approver must be another person than the deployer."),
+    )
+)
+
 PLANT_FILE = Section(
     (
         Key("site", NAME, "The site's name (once, in one file)."),
         Key("timezone", TEXT, "IANA time zone, e.g. Europe/Berlin; required with site."),
         Key("description", TEXT, "What this site makes."),
+        Key(
+            "change_control",
+            CHANGE_CONTROL,
+            "Deploys need an e-signed approval and passing config tests (once, in one file).",
+        ),
         Key("work_centers", NamedMap("work center", _described("work center")), "Work centers."),
         Key("roles", NamedMap("role", _described("role")), "User roles."),
         Key("qualifications", NamedMap("qualification", QUALIFICATION), "Qualifications."),

@@ -20,11 +20,22 @@ from flask import Blueprint, Response, jsonify, request
 from engine.access.signatures import DISPOSITION_MEANINGS
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
+from engine.queries.audit_trail import PAGE_MAX
 from engine.records.production import DISPOSITIONS
 from web.auth import require_caller, signature_input
 from web.errors import BadRequest
 from web.metrics import INTERLOCK_BLOCKS
 from web.openapi import api_route, document, idempotency_key, payload
+from web.pages.audit import (
+    PAGE,
+    csv_download,
+    read_filter,
+    read_limit,
+    read_number,
+    site_zone,
+    trail,
+)
+from web.pages.nav import AUDITORS
 from web.schemas import (
     INTEGER,
     NAME,
@@ -586,6 +597,13 @@ BUNDLE: dict[str, Schema] = {
 }
 
 
+APPROVAL: Schema = {
+    **obj({"username": NAME, "password": TEXT, "meaning": TEXT}),
+    "description": "Under change control: the approver's e-signature (their username and "
+    "password, and the meaning the site's change_control names).",
+}
+
+
 def _assets(body: Mapping[str, Any]) -> dict[str, bytes]:
     decoded: dict[str, bytes] = {}
     for path, text in body.get("assets", {}).items():
@@ -642,22 +660,85 @@ def validate_bundle() -> tuple[Response, int]:
     tag="config",
     roles=CONFIGURERS,
     command=True,
-    body=obj({"files": BUNDLE["files"]}, {"assets": BUNDLE["assets"], "note": STRING}),
+    body=obj(
+        {"files": BUNDLE["files"]},
+        {"assets": BUNDLE["assets"], "note": STRING, "approval": APPROVAL},
+    ),
     responses=(
-        Doc(201, "Deployed and active.", ref("Deployment")),
-        Doc(422, "Refused: the bundle has errors ('diagnostics' lists them).", ref("Error")),
+        Doc(
+            201, "Deployed and active (with its approval under change control).", ref("Deployment")
+        ),
+        Doc(
+            403,
+            "Under change control: no approval, a refused signature, or an approver without the "
+            "role (or the deployer, where two people are needed).",
+            ref("Error"),
+        ),
+        Doc(
+            422,
+            "Refused: the bundle has errors ('diagnostics' lists them), or under change control "
+            "its config tests fail or it has none (the message names the failing cases).",
+            ref("Error"),
+        ),
+        Doc(429, "Too many failed sign-ins of the approver; wait, then sign again.", ref("Error")),
     ),
 )
 def deploy() -> tuple[Response, int]:
     body = payload()
+    signed = body.get("approval")
     deployed = services().config.deploy(
         actor=_actor(),
         source=body["files"],
         assets=_assets(body),
         note=body.get("note", ""),
+        approval=signature_input(signed["username"], signed["password"], signed["meaning"])
+        if signed is not None
+        else None,
         idempotency_key=idempotency_key(),
     )
     return _json(deployed.to_json(), 201)
+
+
+@api_route(
+    bp,
+    "/config/review",
+    "POST",
+    summary="What a bundle would change in the active version, its config tests' result, and "
+    "the change control a deploy must meet",
+    tag="config",
+    roles=CONFIGURERS,
+    body=obj({"files": BUNDLE["files"]}, {"assets": BUNDLE["assets"]}),
+    responses=(
+        Doc(
+            200,
+            "The review; nothing is stored. 'tests' is null when they could not be run "
+            "('tests_problem' says why).",
+            ref("Review"),
+        ),
+    ),
+)
+def review_bundle() -> tuple[Response, int]:
+    body = payload()
+    review = services().config.review(body["files"], _assets(body))
+    control = review.change_control
+    return _json(
+        {
+            "ok": review.result.plant is not None,
+            "site": review.result.plant.site.name if review.result.plant is not None else None,
+            "diagnostics": [d.to_json() for d in review.result.diagnostics],
+            "active_version": review.running.id if review.running is not None else None,
+            "changes": [c.to_json() for c in review.changes],
+            "tests": review.tests.to_json() if review.tests is not None else None,
+            "tests_problem": review.tests_problem or None,
+            "change_control": {
+                "approver": control.approver,
+                "meaning": control.meaning,
+                "two_person": control.two_person,
+            }
+            if control is not None
+            else None,
+        }
+    )
 
 
 @api_route(
@@ -679,6 +760,80 @@ def rollback(version_id: int) -> tuple[Response, int]:
         idempotency_key=idempotency_key(),
     )
     return _json(version.to_json())
+
+
+# ---------------------------------------------------------------- audit trail
+
+AUDIT_QUERY: dict[str, Schema] = {
+    "entity": {**STRING, "description": "Kind of record: lot, item, work_order, user, …"},
+    "entity_id": {
+        **STRING,
+        "description": "The record (needs entity); a lot also by its number or PART/NUMBER.",
+    },
+    "actor": {**STRING, "description": "Who made the change."},
+    "action": {**STRING, "description": "What was done: receive, hold, deploy, sign, …"},
+    "since": {
+        **STRING,
+        "description": "From this date (its start, site time) or date-time with offset.",
+    },
+    "until": {
+        **STRING,
+        "description": "Up to this date (included, site time) or before this date-time.",
+    },
+}
+BAD_FILTER = Doc(
+    400,
+    "A filter cannot be read (a time without its zone, an id without its kind of record, …).",
+    ref("Error"),
+)
+
+
+@api_route(
+    bp,
+    "/audit",
+    "GET",
+    summary="Search the audit trail by record, user, action and period, newest first",
+    tag="audit",
+    roles=AUDITORS,
+    query={
+        **AUDIT_QUERY,
+        "before": {**INTEGER, "minimum": 1, "description": "Only records older than this seq."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE},
+    },
+    responses=(
+        Doc(200, "A page of records with old and new values.", ref("AuditPage")),
+        BAD_FILTER,
+    ),
+)
+def audit_trail() -> tuple[Response, int]:
+    where = read_filter(request.args, site_zone())
+    limit = read_limit(request.args)
+    entries = trail().search(where, before=read_number(request.args, "before"), limit=limit)
+    older = entries[-1].seq if len(entries) == limit else None
+    return _json({"entries": [e.to_json() for e in entries], "older": older})
+
+
+@api_route(
+    bp,
+    "/audit.csv",
+    "GET",
+    summary="Every audit record matching the filters, as a CSV download",
+    tag="audit",
+    roles=AUDITORS,
+    query=AUDIT_QUERY,
+    responses=(
+        Doc(
+            200,
+            "CSV (header row: seq, at, actor, action, entity, entity_id, old, new, reason), "
+            "newest first; a cell a spreadsheet would read as a formula starts with an apostrophe.",
+            {"type": "string"},
+            "text/csv",
+        ),
+        BAD_FILTER,
+    ),
+)
+def audit_csv() -> Response:
+    return csv_download(read_filter(request.args, site_zone()))
 
 
 # ---------------------------------------------------------------- devices

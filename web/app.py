@@ -2,20 +2,32 @@
 cache and the web layer's blueprints into one WSGI app. gunicorn calls :func:`create_app` once in
 every worker. Behind ``trusted_proxies`` reverse proxies, werkzeug's ProxyFix takes the client's
 address, scheme and host from that many X-Forwarded-* hops (and no more, so a client cannot
-forge them)."""
+forge them).
+
+A bundle's config tests (the config page's review, and a deploy under change control) run as
+``python -m engine.configtest`` in a child process (:func:`run_config_tests`): the web layer calls
+no engine code but the facades, and a child process can be stopped after
+:data:`CONFIG_TEST_SECONDS`, before gunicorn's worker timeout would kill the worker."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Mapping
 
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters.control import ControlClient, socket_next_to
+from engine.commands.changecontrol import ConfigTestResult
+from engine.errors import Conflict
 from engine.facade.access import Access
-from engine.facade.config import Config
+from engine.facade.config import BundleTester, Config
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
@@ -27,11 +39,51 @@ from web.health import bp as health_bp
 from web.limits import init_limits
 from web.metrics import init_metrics
 from web.pages import register_pages
+from web.pages.audit import bp as audit_bp
 from web.services import Services
 from web.settings import Settings
 from web.tags import CacheTagSource
 
 log = logging.getLogger("ferrule.web")
+
+CONFIG_TEST_SECONDS = 25  # below the 30 s after which gunicorn kills a busy worker
+CONFIG_TEST_COMMAND = (sys.executable, "-m", "engine.configtest")
+
+
+def run_config_tests(
+    files: Mapping[str, str], assets: Mapping[str, bytes], label: str
+) -> ConfigTestResult:
+    """Run a bundle's config tests in a child process (``python -m engine.configtest``) for at
+    most :data:`CONFIG_TEST_SECONDS`; Conflict when it takes longer or fails to run."""
+    request = {
+        "files": dict(files),
+        "assets": {path: base64.b64encode(data).decode() for path, data in assets.items()},
+        "label": label,
+    }
+    try:
+        done = subprocess.run(
+            CONFIG_TEST_COMMAND,
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=CONFIG_TEST_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Conflict(
+            f"The config tests took longer than {CONFIG_TEST_SECONDS} s, more than a web request "
+            "may; run them with `ferrule test PLANT_DIR` and deploy with `ferrule deploy "
+            "PLANT_DIR` (--approver USER under change control).",
+            code="config_tests_timeout",
+        ) from None
+    if done.returncode != 0:
+        log.error("config tests failed to run", extra={"stderr": done.stderr[-4000:]})
+        raise Conflict(
+            "The config tests could not be run (the error was logged); run `ferrule test "
+            "PLANT_DIR` to see why.",
+            code="config_tests_not_run",
+        )
+    return ConfigTestResult.from_json(json.loads(done.stdout))
 
 
 def create_app(
@@ -40,10 +92,11 @@ def create_app(
     db: Database | None = None,
     tags: TagSource | None = None,
     setpoints: SetpointWriter | None = None,
+    config_tester: BundleTester = run_config_tests,
 ) -> Flask:
-    """A Ferrule web app. Tests pass their own database, tag source and setpoint writer; by default
-    they come from the settings: the database URL, and the adapter process's tag cache and
-    control socket (``<tag cache>.sock``)."""
+    """A Ferrule web app. Tests pass their own database, tag source and setpoint writer (and may
+    pass a config tester); by default they come from the settings: the database URL, and the
+    adapter process's tag cache and control socket (``<tag cache>.sock``)."""
     settings = settings or Settings.from_env()
     app = Flask("web")
     if settings.trusted_proxies:
@@ -69,7 +122,7 @@ def create_app(
         tags=tag_source,
         ferrule=Ferrule(database, tag_source, setpoints),
         access=Access(database),
-        config=Config(database),
+        config=Config(database, tester=config_tester),
     )
     register_error_handlers(app)
     init_limits(app)
@@ -79,6 +132,7 @@ def create_app(
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     register_pages(app)
+    app.register_blueprint(audit_bp)
     app.before_request(_tag_request)
     app.after_request(_access_log)
     return app

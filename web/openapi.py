@@ -258,7 +258,9 @@ def _operation(op: ApiOperation) -> dict[str, Any]:
         }
     has_params = bool(_CONVERTER.search(op.rule))
     for response in (*op.responses, *error_responses(op.body is not None, has_params, op.command)):
-        content = {"application/json": {"schema": dict(response.schema)}} if response.schema else {}
+        content = (
+            {response.media_type: {"schema": dict(response.schema)}} if response.schema else {}
+        )
         entry["responses"].setdefault(
             str(response.status),
             {"description": response.description, **({"content": content} if content else {})},

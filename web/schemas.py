@@ -22,6 +22,7 @@ class Response:
     status: int
     description: str
     schema: Schema | None = None
+    media_type: str = "application/json"
 
 
 def ref(name: str) -> Schema:
@@ -63,7 +64,9 @@ NUMBER: Schema = {"type": "number"}
 BOOLEAN: Schema = {"type": "boolean"}
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
-ROLE: Schema = {"enum": ["operator", "supervisor", "quality", "engineer", "admin", METRICS]}
+ROLE: Schema = {
+    "enum": ["operator", "supervisor", "quality", "engineer", "admin", "auditor", METRICS]
+}
 ANY_OBJECT: Schema = {"type": "object"}
 
 NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
@@ -266,8 +269,85 @@ COMPONENTS: dict[str, Schema] = {
         },
         {"end_line": INTEGER, "end_col": INTEGER, "hint": NULLABLE_STRING},
     ),
+    "Approval": open_obj(
+        {
+            "activation": INTEGER,
+            "version": INTEGER,
+            "username": STRING,
+            "full_name": STRING,
+            "role": STRING,
+            "meaning": STRING,
+            "signed_at": TIMESTAMP,
+            "content_hash": STRING,
+        }
+    ),
+    "ConfigTests": open_obj(
+        {
+            "cases": INTEGER,
+            "passed": INTEGER,
+            "failures": {
+                "type": "array",
+                "items": open_obj({"file": STRING, "line": INTEGER, "message": STRING}),
+            },
+            "problems": STRINGS,
+            "output": STRING,
+            "ok": BOOLEAN,
+            "summary": STRING,
+        }
+    ),
+    "FileChange": open_obj(
+        {
+            "path": STRING,
+            "change": {"enum": ["added", "removed", "changed"]},
+            "binary": BOOLEAN,
+            "lines": STRINGS,
+        }
+    ),
     "Deployment": open_obj(
-        {"version": ref("Version"), "created": BOOLEAN, "warnings": array_of("Diagnostic")}
+        {"version": ref("Version"), "created": BOOLEAN, "warnings": array_of("Diagnostic")},
+        {
+            "approval": {"oneOf": [ref("Approval"), {"type": "null"}]},
+            "tests": {"oneOf": [ref("ConfigTests"), {"type": "null"}]},
+        },
+    ),
+    "Review": open_obj(
+        {
+            "ok": BOOLEAN,
+            "site": NULLABLE_STRING,
+            "diagnostics": array_of("Diagnostic"),
+            "active_version": INTEGER_OR_NULL,
+            "changes": array_of("FileChange"),
+            "tests": {"oneOf": [ref("ConfigTests"), {"type": "null"}]},
+            "tests_problem": NULLABLE_STRING,
+            "change_control": {
+                "oneOf": [
+                    open_obj({"approver": STRING, "meaning": STRING, "two_person": BOOLEAN}),
+                    {"type": "null"},
+                ]
+            },
+        }
+    ),
+    "AuditEntry": open_obj(
+        {
+            "seq": INTEGER,
+            "at": TIMESTAMP,
+            "actor": STRING,
+            "action": STRING,
+            "entity": STRING,
+            "entity_id": STRING,
+            "old": {"type": ["object", "null"]},
+            "new": {"type": ["object", "null"]},
+            "reason": STRING,
+        }
+    ),
+    "AuditPage": open_obj(
+        {
+            "entries": array_of("AuditEntry"),
+            "older": {
+                **INTEGER_OR_NULL,
+                "description": "Pass it as 'before' for the next (older) page; null: no more.",
+            },
+        }
     ),
     "Validation": open_obj(
         {"ok": BOOLEAN, "site": NULLABLE_STRING, "diagnostics": array_of("Diagnostic")}

@@ -16,12 +16,16 @@ from typing import Any, TypeVar
 
 import click
 
+from dsl.loader import read_folder
 from dsl.model import Plant
 from engine import migrations
 from engine.access import people
+from engine.access.signatures import SignatureInput
 from engine.commands import versions
 from engine.commands.versions import ConfigRejected
+from engine.configtest.bundle import run_bundle
 from engine.errors import DomainError
+from engine.facade.config import Config
 from engine.infra import anchors, audit
 from engine.infra.db import DEFAULT_URL, URL_VARIABLE, Database
 
@@ -104,18 +108,36 @@ def upgrade_command(database_url: str) -> None:
 @click.command("deploy")
 @click.argument("plant_dir", type=click.Path(file_okay=False))
 @click.option("--note", default="", help="Why this version is deployed.")
+@click.option(
+    "--approver",
+    default=None,
+    help="Under change control: the user who approves the deploy with an e-signature "
+    "(their password is asked for).",
+)
 @by_option
 @database_option
-def deploy_command(plant_dir: str, note: str, actor: str, database_url: str) -> None:
-    """Check PLANT_DIR and, if it has no errors, store it as a version and activate it."""
+def deploy_command(
+    plant_dir: str, note: str, approver: str | None, actor: str, database_url: str
+) -> None:
+    """Check PLANT_DIR and, if it has no errors, store it as a version and activate it.
+
+    Under change control (site.yaml's change_control, in the active version) the plant's config
+    tests must pass and --approver must sign; the first deploy of a database needs neither."""
+    folder = Path(plant_dir.rstrip("/") or plant_dir)
     with _open(database_url) as db:
+        config = Config(db, tester=run_bundle)
+        approval = _approval(config, folder, approver, actor) if approver else None
         try:
-            deployment = versions.deploy(
-                db, plant_dir.rstrip("/") or plant_dir, actor=actor, note=note
+            deployment = config.deploy(
+                actor=actor, source=folder, note=note, label=str(folder), approval=approval
             )
         except ConfigRejected as exc:
             click.echo(exc.render(), err=True)
             raise click.ClickException(exc.message) from exc
+        except DomainError as exc:
+            if exc.code == "approval_required":
+                raise click.ClickException(f"{exc.message} Give --approver USER.") from exc
+            raise
         for warning in deployment.warnings:
             click.echo(warning.render(deployment.sources), err=True)
         version = deployment.version
@@ -124,6 +146,37 @@ def deploy_command(plant_dir: str, note: str, actor: str, database_url: str) -> 
             f"{what} version {version.id} of site {version.site} "
             f"(content {version.content_hash[:12]}, {version.files} files); it is now active"
         )
+        if deployment.approval is not None:
+            signed = deployment.approval
+            click.echo(
+                f"approved by {signed.username} ({signed.role}) — “{signed.meaning}” at "
+                f"{signed.signed_at:%Y-%m-%d %H:%M:%S} UTC; config tests: "
+                f"{deployment.tests.summary if deployment.tests else 'not run'}"
+            )
+
+
+def _approval(config: Config, folder: Path, approver: str, actor: str) -> SignatureInput:
+    """Show the approver what they sign (the files changed, the config tests' result), then ask
+    for their password."""
+    control = config.change_control()
+    if control is None:
+        return SignatureInput(approver, "", "", caller=actor)  # the engine says why not
+    texts, binary = read_folder(folder)
+    review = config.review(texts, {p: (folder / p).read_bytes() for p in binary}, label=str(folder))
+    running = f"version {review.running.id}" if review.running else "nothing deployed"
+    click.echo(f"changes against {running}:")
+    for change in review.changes:
+        click.echo(f"  {change.change:<8} {change.path}{' (binary)' if change.binary else ''}")
+    if review.tests is not None:
+        click.echo(
+            review.tests.output if not review.tests.ok else f"config tests: {review.tests.summary}"
+        )
+    password = click.prompt(
+        f"{approver}, sign '{control.meaning}' for deploying {folder} (password)",
+        hide_input=True,
+        err=True,
+    )
+    return SignatureInput(approver, password, control.meaning, caller=actor)
 
 
 @click.command("versions")
@@ -131,17 +184,21 @@ def deploy_command(plant_dir: str, note: str, actor: str, database_url: str) -> 
 def versions_command(database_url: str) -> None:
     """List the stored config versions, newest first; * marks the active one."""
     with _open(database_url) as db:
-        listing = versions.list_versions(db)
+        config = Config(db)
+        listing = config.versions()
         if not listing:
             click.echo("no config deployed yet; deploy one with `ferrule deploy PLANT_DIR`")
             return
+        approvals = config.approvals()
         for version in listing:
             mark = "*" if version.active else " "
             when = version.created_at.strftime("%Y-%m-%d %H:%M:%SZ")
             note = f"  {version.note}" if version.note else ""
+            signed = approvals.get(version.id)
+            approved = f"  (approved by {signed.username})" if signed is not None else ""
             click.echo(
                 f"{mark} {version.id:>4}  {when}  {version.content_hash[:12]}  "
-                f"{version.created_by}{note}"
+                f"{version.created_by}{approved}{note}"
             )
 
 

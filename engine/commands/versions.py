@@ -6,6 +6,10 @@ and never changes; activating one (by deploy or rollback) appends a row to ``con
 A bundle identical to an earlier version re-activates that version instead of storing a copy. One
 database serves one site.
 
+Change control (:mod:`engine.commands.changecontrol`): when the active version's site declares
+``change_control``, a deploy also needs the bundle's own config tests to pass and an approver's
+e-signature, stored on the activation and named in its audit row.
+
 A plant folder is read as regular files only: a symbolic link or a special file anywhere in it is
 refused, naming it, so that a deploy never copies a file from outside the folder (a link to the
 secret key, say). Text the loader keeps out of the config (a device's private key) is not stored
@@ -29,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import LoadResult, load_files, read_folder
-from dsl.model import Plant
-from engine.commands import equipment
+from dsl.model import ChangeControl, Plant
+from engine.access.signatures import Signer
+from engine.commands import changecontrol, equipment
+from engine.commands.changecontrol import Approval, ConfigTestResult, FileChange
 from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
 from engine.infra.db import Database, database_of
@@ -60,12 +66,15 @@ class VersionInfo(Jsonable):
 
 @dataclass(frozen=True, slots=True)
 class Deployment(Jsonable):
-    """What ``deploy`` did: the version now active, its warnings, and whether it was new."""
+    """What ``deploy`` did: the version now active, its warnings, whether it was new, and under
+    change control its approval and the config tests' result."""
 
     version: VersionInfo
     created: bool
     warnings: tuple[Diagnostic, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    approval: Approval | None = None
+    tests: ConfigTestResult | None = None
 
     json_hidden = frozenset({"sources"})  # the bundle's text, for rendering warnings here only
 
@@ -117,6 +126,17 @@ class CheckedBundle:
     files: Mapping[str, str]
     assets: Mapping[str, bytes]
     result: LoadResult
+    test_assets: Mapping[str, bytes] = field(default_factory=dict)
+    """Binary files under ``tests/`` (not stored with a version)."""
+
+    @property
+    def plant_files(self) -> dict[str, str]:
+        """The text files a version stores: all but ``tests/``."""
+        return {p: t for p, t in self.files.items() if not p.startswith("tests/")}
+
+    @property
+    def has_tests(self) -> bool:
+        return any(p.startswith("tests/") and p.count("/") == 1 for p in self.files)
 
 
 def check_bundle(
@@ -142,7 +162,9 @@ def check_bundle(
     else:
         files, assets = source, assets or {}
     result = load_files(files, label, binary_paths=frozenset(assets))
-    return CheckedBundle(label, files, assets, result)
+    tests = {p: d for p, d in assets.items() if p.startswith("tests/")}
+    plant_assets = {p: d for p, d in assets.items() if p not in tests}
+    return CheckedBundle(label, files, plant_assets, result, tests)
 
 
 def _refuse_links_and_special_files(folder: Path) -> None:
@@ -191,16 +213,26 @@ def _bundle_hash(plant_hash: str, assets: Mapping[str, bytes]) -> str:
 
 
 def store_bundle(
-    session: Session, bundle: CheckedBundle, *, actor: str, note: str = ""
+    session: Session,
+    bundle: CheckedBundle,
+    *,
+    actor: str,
+    note: str = "",
+    signer: Signer | None = None,
+    tests: ConfigTestResult | None = None,
 ) -> Deployment:
     """Make a checked bundle the active version, in the caller's transaction (a bundle identical
-    to a stored version re-activates it). Raises :class:`ConfigRejected` when it has errors."""
+    to a stored version re-activates it). Raises :class:`ConfigRejected` when it has errors.
+
+    Under change control (:func:`change_control`) ``tests`` must have passed and ``signer`` (whose
+    password was just verified) must approve (:func:`.changecontrol.check_approval`); the
+    signature is stored on the activation. Without change control no signer may be given."""
     result = bundle.result
     running = active_version(session)
     plant = result.plant
+    keeps = f"version {running.id} stays active" if running else "no version is active"
     if plant is None:
         count = len(result.errors)
-        keeps = f"version {running.id} stays active" if running else "no version is active"
         raise ConfigRejected(
             f"The plant has {count} error{'s' if count != 1 else ''}; nothing was deployed and "
             f"{keeps}. Fix the errors (`ferrule check {bundle.label}`) and deploy again.",
@@ -212,6 +244,15 @@ def store_bundle(
             f"This database runs site '{running.site}'; refusing to deploy site "
             f"'{plant.site.name}'. Give each site its own database (FERRULE_DATABASE_URL)."
         )
+    control = change_control(session)
+    if control is None and signer is not None:
+        raise changecontrol.unasked_approval(no_approval_because(running))
+    if control is not None:
+        site = plant.site.name
+        changecontrol.check_tests(control, tests, site=site, keeps=keeps)
+        if signer is None:
+            raise changecontrol.approval_needed(control, site=site, keeps=keeps)
+        changecontrol.check_approval(control, signer, actor=actor, site=site)
     digest = _bundle_hash(plant.content_hash, bundle.assets)
     stored = session.scalar(select(ConfigVersion).where(ConfigVersion.content_hash == digest))
     created = stored is None
@@ -228,10 +269,15 @@ def store_bundle(
         session.add(stored)
         session.flush()
         _plants_by_hash.setdefault(digest, plant)
+    approval = None
     if running is None or running.id != stored.id:
-        _activate(session, stored, "deploy", actor, note)
+        approving = None if control is None or signer is None else (control, signer, tests)
+        approval = _activate(session, stored, "deploy", actor, note, approving, running)
         equipment.seed(session, plant, actor)
-    return Deployment(_info(session, stored), created, result.warnings, result.sources)
+    info = _info(session, stored)
+    return Deployment(
+        info, created, result.warnings, result.sources, approval=approval, tests=tests
+    )
 
 
 def rollback(
@@ -248,9 +294,54 @@ def rollback(
     if running is not None and running.id == version_id:
         raise Conflict(f"Version {version_id} is already active; nothing to roll back to.")
     plant = plant_for_version(target, version_id)
-    _activate(target, stored, "rollback", actor, reason)
+    _activate(target, stored, "rollback", actor, reason, None, running)
     equipment.seed(target, plant, actor)
     return _info(target, stored)
+
+
+# ---------------------------------------------------------------- change control
+
+
+def change_control(session: Session) -> ChangeControl | None:
+    """The change control in force: the active version's; None before the first deploy (the
+    bootstrap) or when its site declares none."""
+    version_id = active_version_id(session)
+    if version_id is None:
+        return None
+    return plant_for_version(session, version_id).site.change_control
+
+
+def no_approval_because(running: VersionInfo | None) -> str:
+    """Why a deploy onto ``running`` takes no approval (there is no change control in force)."""
+    if running is None:
+        return "no version is active yet (the first deploy needs no approval)"
+    return f"site '{running.site}' declares no change_control"
+
+
+def version_changes(source: Database | Session, old_id: int, new_id: int) -> tuple[FileChange, ...]:
+    """What changed from version ``old_id`` to version ``new_id``."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return version_changes(session, old_id, new_id)
+    old_texts, old_binary = version_files(source, old_id)
+    new_texts, new_binary = version_files(source, new_id)
+    old = (old_texts, old_binary, f"v{old_id}")
+    return changecontrol.file_changes(old, (new_texts, new_binary, f"v{new_id}"))
+
+
+def bundle_changes(
+    source: Database | Session, bundle: CheckedBundle
+) -> tuple[VersionInfo | None, tuple[FileChange, ...]]:
+    """The active version, and what the bundle changes in it (every file added before the
+    first deploy); a bundle's tests are not part of a version and not compared."""
+    if isinstance(source, Database):
+        with source.session() as session:
+            return bundle_changes(session, bundle)
+    running = active_version(source)
+    texts, binary = version_files(source, running.id) if running is not None else ({}, {})
+    label = f"v{running.id}" if running is not None else "none"
+    new = (bundle.plant_files, bundle.assets, bundle.label)
+    return running, changecontrol.file_changes((texts, binary, label), new)
 
 
 # ---------------------------------------------------------------- queries
@@ -346,19 +437,49 @@ def version_files(
 # ---------------------------------------------------------------- helpers
 
 
-def _activate(session: Session, stored: ConfigVersion, kind: str, actor: str, reason: str) -> None:
-    session.add(
-        ConfigActivation(
-            version_id=stored.id,
-            kind=kind,
-            activated_at=utcnow(),
-            activated_by=actor,
-            reason=reason,
-        )
+def _activate(  # noqa: PLR0917  (one activation, with or without an approval)
+    session: Session,
+    stored: ConfigVersion,
+    kind: str,
+    actor: str,
+    reason: str,
+    approving: tuple[ChangeControl, Signer, ConfigTestResult | None] | None,
+    running: VersionInfo | None,
+) -> Approval | None:
+    """Record the activation and its audit row; with ``approving``, the approver's signature on
+    the activation, named in the audit row with the meaning, the time and the test summary."""
+    now = utcnow()
+    activation = ConfigActivation(
+        version_id=stored.id, kind=kind, activated_at=now, activated_by=actor, reason=reason
     )
-    new = {"version": stored.id, "content_hash": stored.content_hash, "site": stored.site}
-    audit.record(session, actor, kind, "config_version", stored.id, None, new, reason)
+    session.add(activation)
     session.flush()
+    new: dict[str, object] = {
+        "version": stored.id,
+        "content_hash": stored.content_hash,
+        "site": stored.site,
+        "replaces": running.id if running is not None else None,
+    }
+    approval: Approval | None = None
+    signed: list[audit.Change] = []
+    if approving is not None:
+        control, signer, tests = approving
+        new |= {"activation": activation.id, "tests": tests.summary if tests else None}
+        content = {**new, "deployed_by": actor, "note": reason}
+        approval, signed = changecontrol.sign(
+            session, control, signer, activation=activation.id, version=stored.id,
+            content=content, now=now,
+        )  # fmt: skip
+        new |= {
+            "approved_by": signer.username,
+            "approver_role": control.approver,
+            "meaning": signer.meaning,
+            "signed_at": now.isoformat(),
+        }
+    change = audit.Change(actor, kind, "config_version", stored.id, None, new, reason)
+    audit.record_many(session, [change, *signed])
+    session.flush()
+    return approval
 
 
 def _load_stored(stored: ConfigVersion) -> Plant:

@@ -112,14 +112,13 @@ def _tag_value(plant: Plant, key: YScalar, node: YNode, world: _World) -> None:
 
 
 class CaseRunner:
-    """Runs the cases of one plant; the plant is deployed once into a template database."""
+    """Runs the cases of one plant, given as its text files (``tests/`` left out) and the paths of
+    its binary files; ``label`` is how diagnostics show the plant folder."""
 
-    def __init__(self, plant_dir: Path) -> None:
-        self.plant_dir = plant_dir
-        texts, binary = read_folder(plant_dir)
+    def __init__(self, texts: Mapping[str, str], binary: frozenset[str], label: str) -> None:
         self.files = {p: t for p, t in texts.items() if not p.startswith("tests/")}
         self.binary = binary
-        self.label = str(plant_dir)
+        self.label = label
         self.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
             PASSWORD
         )
@@ -469,18 +468,37 @@ def test_files(plant_dir: Path) -> Iterator[Path]:
         yield from sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
+def test_texts(files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(file name, text) of the config test files among a plant's text files, in name order:
+    ``tests/*.yaml`` and ``tests/*.yml``, not in sub-folders."""
+    return sorted(
+        (path.removeprefix("tests/"), text)
+        for path, text in files.items()
+        if path.startswith("tests/") and path.count("/") == 1 and path.endswith((".yaml", ".yml"))
+    )
+
+
 def run(plant_dir: str | Path) -> Report:
-    """Check the plant, then run every case of every test file."""
+    """Check the plant folder, then run every case of every test file."""
     folder = Path(plant_dir)
-    runner = CaseRunner(folder)
+    texts, binary = read_folder(folder)
+    return run_files(texts, binary, label=str(plant_dir), name=folder.name)
+
+
+def run_files(
+    texts: Mapping[str, str], binary: frozenset[str], *, label: str, name: str = ""
+) -> Report:
+    """Check a plant given as its text files (``tests/*.yaml`` among them) and the paths of its
+    binary files, then run every case of every test file; ``label`` stands for the folder in
+    diagnostics, ``name`` names the plant in the summary line (default: the label's last part)."""
+    runner = CaseRunner(texts, binary, label.rstrip("/") or label)
     plant, diagnostics, sources = runner.load()
-    report = Report(folder.name, sources=dict(sources))
+    report = Report(name or runner.label.rsplit("/", 1)[-1], sources=dict(sources))
     if plant is None:
         report.problems = [d for d in diagnostics if d.is_error]
         return report
-    for path in test_files(folder):
-        display = f"{runner.label}/tests/{path.name}"
-        text = path.read_text(encoding="utf-8")
+    for file_name, text in test_texts(texts):
+        display = f"{runner.label}/tests/{file_name}"
         report.sources[display] = text
         root, problems = parse_yaml(text, display)
         report.problems += problems

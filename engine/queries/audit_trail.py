@@ -1,6 +1,10 @@
 """The audit trail as an inspector reads it: rows searched by record, user, action and time, newest
 first, with old and new values decoded; page by page (``before`` a sequence number) so that a
-trail of millions of rows answers as fast as a short one, and as CSV for export."""
+trail of millions of rows answers as fast as a short one, and as CSV for export.
+
+Lots are recorded by their record id; an inspector knows their number. So a lot may be named by
+its number (``W-001``, or ``WIRE-18-RD/W-001`` when parts share lot numbers) as well as by its id
+(digits only: a lot whose number is digits is named ``PART/NUMBER``)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Invalid
 from engine.infra.jsonable import Jsonable
-from engine.records.tables import AuditRecord
+from engine.records.tables import AuditRecord, Lot
 
 PAGE_MAX = 1000
 CSV_COLUMNS = ("seq", "at", "actor", "action", "entity", "entity_id", "old", "new", "reason")
@@ -57,17 +61,41 @@ class AuditEntry(Jsonable):
     reason: str
 
 
-def _selected(where: AuditFilter) -> Select[Any]:
+def _record_ids(session: Session, where: AuditFilter) -> tuple[str, ...]:
+    """The ``entity_id`` values that name the record searched for: the one given, and for a lot
+    named by its number, that lot's record id (see the module docstring)."""
+    given = where.entity_id
+    if given is None:
+        return ()
+    if where.entity != "lot" or given.isdigit():
+        return (given,)
+    part, _, number = given.rpartition("/")
+    query = select(Lot.id, Lot.part).where(Lot.number == number)
+    if part:
+        query = query.where(Lot.part == part)
+    found = session.execute(query).all()
+    parts = sorted({row.part for row in found})
+    if len(found) > 1:
+        raise Invalid(
+            f"Lot number '{number}' is used by the parts {', '.join(parts)}; name the lot as "
+            f"PART/{number}, e.g. {parts[0]}/{number}.",
+            field="entity_id",
+        )
+    return (given, *(str(row.id) for row in found))
+
+
+def _selected(where: AuditFilter, record_ids: tuple[str, ...]) -> Select[Any]:
     audit = AuditRecord.__table__
     query = select(audit)
     for column, value in (
         (audit.c.entity, where.entity),
-        (audit.c.entity_id, where.entity_id),
         (audit.c.actor, where.actor),
         (audit.c.action, where.action),
     ):
         if value is not None:
             query = query.where(column == value)
+    if record_ids:
+        query = query.where(audit.c.entity_id.in_(record_ids))
     if where.since is not None:
         query = query.where(audit.c.at >= where.since)
     if where.until is not None:
@@ -95,7 +123,7 @@ def search(
     """Up to ``limit`` rows matching ``where``, newest first, older than sequence ``before``."""
     if not 1 <= limit <= PAGE_MAX:
         raise Invalid(f"Ask for 1 to {PAGE_MAX} rows at a time.", field="limit")
-    query = _selected(where)
+    query = _selected(where, _record_ids(session, where))
     if before is not None:
         query = query.where(AuditRecord.__table__.c.seq < before)
     return [_entry(row) for row in session.execute(query.limit(limit))]

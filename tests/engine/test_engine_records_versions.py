@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dsl.loader import read_folder
 from engine.commands import versions
 from engine.commands.versions import ConfigRejected
 from engine.errors import Conflict, Invalid, NotFound
@@ -217,3 +218,44 @@ def test_a_bundle_whose_only_change_is_an_image_is_a_new_version(
     assert versions.version_files(db, 2)[1]["instructions/img/photo.png"] == PNG_BLUE
     image.write_bytes(PNG_RED)  # the first bundle again: its version comes back
     assert versions.deploy(db, plant, actor="ada").version.id == 1
+
+
+def test_an_uploaded_bundle_keeps_its_tests_for_the_check_but_not_in_the_version(
+    db: Database,
+) -> None:
+    texts, _ = read_folder(ACME)
+    assert any(p.startswith("tests/") for p in texts)
+    assets = {"instructions/img/photo.png": PNG_RED, "tests/fixtures/scan.png": PNG_BLUE}
+    bundle = versions.check_bundle(texts, assets=assets, label="upload")
+    assert bundle.has_tests
+    assert all(not p.startswith("tests/") for p in bundle.plant_files)
+    assert (dict(bundle.assets), dict(bundle.test_assets)) == (
+        {"instructions/img/photo.png": PNG_RED},
+        {"tests/fixtures/scan.png": PNG_BLUE},
+    )
+    deployed = versions.deploy(db, texts, assets=assets, actor="web", label="upload")
+    stored_texts, stored_assets = versions.version_files(db, deployed.version.id)
+    assert all(not p.startswith("tests/") for p in [*stored_texts, *stored_assets])
+    assert stored_assets == {"instructions/img/photo.png": PNG_RED}
+
+
+def test_the_changes_between_two_versions_file_by_file(db: Database, tmp_path: Path) -> None:
+    plant = _copy(tmp_path)
+    image = plant / "instructions" / "img" / "photo.png"
+    image.write_bytes(PNG_RED)
+    versions.deploy(db, plant, actor="ada")
+    image.write_bytes(PNG_BLUE)
+    _edit(plant, "site.yaml", "line 1 (serialized units)", "line 1 (serialized units, v2)")
+    versions.deploy(db, plant, actor="ada")
+    changes = versions.version_changes(db, 1, 2)
+    assert [(c.path, c.change, c.binary) for c in changes] == [
+        ("instructions/img/photo.png", "changed", True),
+        ("site.yaml", "changed", False),
+    ]
+    text = changes[1].lines
+    assert text[:2] == ("--- v1/site.yaml", "+++ v2/site.yaml")
+    assert [line for line in text if line[:1] in "+-" and line[:3] not in ("---", "+++")] == [
+        "-description: Wire-harness assembly, line 1 (serialized units)",
+        "+description: Wire-harness assembly, line 1 (serialized units, v2)",
+    ]
+    assert versions.version_changes(db, 2, 2) == ()

@@ -1,22 +1,28 @@
-"""Engineer and admin pages: config versions with their diff, upload → validation → deploy,
-rollback, users and roles, and device status with live values."""
+"""Engineer and admin pages: config versions with their diff, upload → review → deploy,
+rollback, users and roles, and device status with live values.
+
+A review shows an uploaded bundle's diagnostics, what it changes in the active version (a unified
+diff per text file, "changed" for a binary file) and its own config tests' result. Under change
+control (site.yaml's ``change_control``) the deploy form asks for the approver's e-signature and
+is offered only when the tests pass; the engine decides again when the bundle is deployed."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
-import difflib
 import json
 import zlib
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from dsl.model import ChangeControl
+from engine.access.signatures import SignatureRefused
 from engine.commands.versions import ConfigRejected
-from engine.errors import DomainError, Invalid
-from web.auth import require_caller, requires
-from web.errors import BadRequest
+from engine.errors import DomainError, Forbidden, Invalid
+from web.auth import require_caller, requires, signature_input
+from web.errors import BadRequest, domain_status
 from web.interlocks import TagShown, tag_shown
 from web.pages.bundles import MAX_INFLATED, Bundle, read_bundle
 from web.pages.nav import ADMINS, CONFIGURERS, DEVICE_WATCHERS
@@ -33,9 +39,12 @@ MAX_PACKED = MAX_INFLATED * 4 // 3 + 1024 * 1024
 
 
 def _versions_page(status: int = 200, message: str = "", **context: object) -> Response:
+    config = services().config
     html = render_template(
         "admin_config.html",
-        versions=services().config.versions(),
+        versions=config.versions(),
+        approvals=config.approvals(),
+        control=context.pop("control", None) or config.change_control(),
         message=message,
         **context,
     )
@@ -45,29 +54,8 @@ def _versions_page(status: int = 200, message: str = "", **context: object) -> R
 @bp.get("/config")
 @requires(*CONFIGURERS)
 def config() -> ResponseReturnValue:
-    """Deployed versions (the active one marked), diff, upload and rollback."""
+    """Deployed versions (the active one marked, with their approvals), diff, upload, rollback."""
     return _versions_page()
-
-
-def diff_lines(
-    db_a: tuple[dict[str, str], str], db_b: tuple[dict[str, str], str]
-) -> list[tuple[str, list[str]]]:
-    """A unified diff per changed file: (path, lines) for the files of two versions."""
-    (old, old_label), (new, new_label) = db_a, db_b
-    changed: list[tuple[str, list[str]]] = []
-    for path in sorted(set(old) | set(new)):
-        lines = list(
-            difflib.unified_diff(
-                old.get(path, "").splitlines(),
-                new.get(path, "").splitlines(),
-                fromfile=f"{old_label}/{path}" if path in old else "/dev/null",
-                tofile=f"{new_label}/{path}" if path in new else "/dev/null",
-                lineterm="",
-            )
-        )
-        if lines:
-            changed.append((path, lines))
-    return changed
 
 
 def _version_id(name: str) -> int:
@@ -82,14 +70,8 @@ def _version_id(name: str) -> int:
 def diff() -> ResponseReturnValue:
     """The difference between two versions, file by file."""
     old_id, new_id = _version_id("a"), _version_id("b")
-    config = services().config
-    old_files, old_assets = config.version_files(old_id)
-    new_files, new_assets = config.version_files(new_id)
-    changed = diff_lines((old_files, f"v{old_id}"), (new_files, f"v{new_id}"))
-    assets = sorted(
-        p for p in set(old_assets) | set(new_assets) if old_assets.get(p) != new_assets.get(p)
-    )
-    return _versions_page(diff=changed, changed_assets=assets, a=old_id, b=new_id)
+    changes = services().config.changes(old_id, new_id)
+    return _versions_page(diff=changes, a=old_id, b=new_id)
 
 
 def _pack(bundle: Bundle) -> str:
@@ -130,33 +112,84 @@ def _posted_bundle() -> Bundle:
     return _unpack(packed) if packed else read_bundle(request.files.getlist("bundle"))
 
 
-@bp.post("/config/upload")
-@requires(*CONFIGURERS)
-def upload() -> ResponseReturnValue:
-    """Check an uploaded bundle and show every diagnostic; deploy it when asked and clean."""
-    bundle = _posted_bundle()
-    note = request.form.get("note", "")
-    if request.form.get("action") == "deploy":
-        return _deploy(bundle, note)
-    result = services().config.check(bundle.files, bundle.assets)
-    rendered = "\n\n".join(d.render(result.sources) for d in result.diagnostics)
+def _review_page(
+    bundle: Bundle, note: str, status: int = 0, message: str = "", field_name: str = ""
+) -> Response:
+    """The checked bundle: its diagnostics, what it changes in the active version, its config
+    tests' result and, when it may be deployed, the deploy form (with the approver's signature
+    under change control). ``status`` 0: 200, or 422 when the bundle has errors."""
+    review = services().config.review(bundle.files, bundle.assets)
+    result = review.result
+    ok = result.plant is not None
+    control = review.change_control
+    tests_pass = review.tests is not None and review.tests.ok and review.tests.cases > 0
+    deployable = ok and (control is None or tests_pass)
+    caller = require_caller()
+    at_field = field_name in ("approver", "password") and deployable and control is not None
     return _versions_page(
-        422 if result.plant is None else 200,
+        status or (200 if ok else 422),
+        "" if at_field else message,
         checked=True,
-        ok=result.plant is not None,
+        ok=ok,
         site=result.plant.site.name if result.plant is not None else "",
-        diagnostics=rendered,
+        diagnostics="\n\n".join(d.render(result.sources) for d in result.diagnostics),
         count=len(result.diagnostics),
         packed=_pack(bundle),
         file_count=len(bundle.files) + len(bundle.assets),
         note=note,
+        review=review,
+        deployable=deployable,
+        control=control,
+        approver=request.form.get("approver", "")
+        if request.form.get("approver") is not None
+        else _default_approver(caller.username, caller.roles, control),
+        field=field_name,
+        field_message=message if at_field else "",
     )
 
 
+def _default_approver(username: str, roles: frozenset[str], control: ChangeControl | None) -> str:
+    """The caller, when they may approve their own deploy; otherwise nobody (someone types in)."""
+    if control is None or control.two_person or control.approver not in roles:
+        return ""
+    return username
+
+
+@bp.post("/config/upload")
+@requires(*CONFIGURERS)
+def upload() -> ResponseReturnValue:
+    """Check an uploaded bundle and show every diagnostic, what it changes and its config tests;
+    deploy it at once when asked, clean, and no approval is needed."""
+    bundle = _posted_bundle()
+    note = request.form.get("note", "")
+    if request.form.get("action") == "deploy":
+        control = services().config.change_control()
+        if control is None:
+            return _deploy(bundle, note)
+        return _review_page(
+            bundle,
+            note,
+            message=f"Deploys are under change control: check the changes and the config tests "
+            f"below, then a user with the role '{control.approver}' signs to deploy.",
+        )
+    return _review_page(bundle, note)
+
+
 def _deploy(bundle: Bundle, note: str) -> ResponseReturnValue:
+    form = request.form
+    approver = form.get("approver", "").strip()
+    approval = (
+        signature_input(approver, form.get("password", ""), form.get("meaning", ""))
+        if approver or form.get("password")
+        else None
+    )
     try:
         deployed = services().config.deploy(
-            actor=require_caller().username, source=bundle.files, assets=bundle.assets, note=note
+            actor=require_caller().username,
+            source=bundle.files,
+            assets=bundle.assets,
+            note=note,
+            approval=approval,
         )
     except ConfigRejected as rejected:
         return _versions_page(
@@ -167,18 +200,35 @@ def _deploy(bundle: Bundle, note: str) -> ResponseReturnValue:
             diagnostics=rejected.render(),
             count=len(rejected.diagnostics),
         )
+    except (Forbidden, Invalid) as refused:
+        where = "password" if isinstance(refused, SignatureRefused) else _field_of(refused)
+        return _review_page(bundle, note, domain_status(refused), refused.message, where)
     except DomainError as refused:
         return _versions_page(409, refused.message)
     version = deployed.version
     said = "deployed and active" if deployed.created else "already stored; re-activated"
-    flash(f"Version {version.id} ({version.content_hash[:12]}) {said}.", DONE)
+    signed = deployed.approval
+    by = f", approved by {signed.username} ({signed.role})" if signed is not None else ""
+    flash(f"Version {version.id} ({version.content_hash[:12]}) {said}{by}.", DONE)
     return redirect(url_for("admin.config"), 303)
+
+
+def _field_of(refused: DomainError) -> str:
+    """Which part of the deploy form a refusal is about: the approver, or the field it names."""
+    field_name = getattr(refused, "field", None) or ""
+    if field_name.startswith("approval") or refused.code in APPROVER_REFUSALS:
+        return "approver"
+    return field_name
+
+
+APPROVER_REFUSALS = frozenset({"approval_required", "two_person", "signature_role"})
 
 
 @bp.post("/config/deploy")
 @requires(*CONFIGURERS)
 def deploy() -> ResponseReturnValue:
-    """Deploy a bundle (uploaded, or checked a moment ago); errors refuse it."""
+    """Deploy a bundle (uploaded, or checked a moment ago); errors refuse it, and so do failing
+    config tests or a missing or refused approval under change control."""
     return _deploy(_posted_bundle(), request.form.get("note", ""))
 
 

@@ -12,6 +12,9 @@ READERS = ("supervisor", "quality", "engineer", "admin")
 CONFIGURERS = ("engineer", "admin")
 DEVICE_WATCHERS = ("supervisor", "engineer", "admin")
 ADMINS = ("admin",)
+# The audit trail review: quality and admins, and an inspector holding only ``auditor`` (a role
+# the site declares in site.yaml like any other; Ferrule gives it the audit pages, nothing else).
+AUDITORS = ("quality", "admin", "auditor")
 
 # Where a person lands after sign-in: the first of these their roles allow.
 START_PAGES: tuple[tuple[str, str], ...] = (
@@ -20,6 +23,7 @@ START_PAGES: tuple[tuple[str, str], ...] = (
     ("quality", "/quality"),
     ("engineer", "/admin/config"),
     ("admin", "/admin/config"),
+    ("auditor", "/audit"),
 )
 
 _LINKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -31,6 +35,7 @@ _LINKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Config", "/admin/config", CONFIGURERS),
     ("Devices", "/admin/devices", DEVICE_WATCHERS),
     ("Users", "/admin/users", ADMINS),
+    ("Audit trail", "/audit", AUDITORS),
 )
 
 
