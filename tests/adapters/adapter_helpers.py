@@ -126,9 +126,7 @@ def equipment_with(name: str, rules: list[tuple[EquipmentState, CompiledRule]]) 
     )
 
 
-def wait_for(
-    read: Callable[[], TagValue], check: Callable[[TagValue], bool], timeout: float, what: str
-) -> TagValue:
+def wait_for(read: Callable[[], T], check: Callable[[T], bool], timeout: float, what: str) -> T:
     """Poll ``read`` until ``check`` holds; fail naming ``what`` and the last value seen."""
     deadline = time.monotonic() + timeout
     while True:

@@ -57,7 +57,7 @@ def press() -> Iterator[tuple[LoopThread, OpcUaSimServer, Device]]:
 
 
 def cancel_task(runtime: RuntimeThread, name: str) -> None:
-    """Cancel the runtime's task called ``name`` (there must be one)."""
+    """Cancel the runtime's task called ``name``, once it is running (within 10 s)."""
 
     async def cancel() -> int:
         found = [task for task in asyncio.all_tasks() if task.get_name() == name]
@@ -65,7 +65,10 @@ def cancel_task(runtime: RuntimeThread, name: str) -> None:
             task.cancel()
         return len(found)
 
-    assert asyncio.run_coroutine_threadsafe(cancel(), runtime.loop).result(5) == 1, name
+    def cancelled() -> int:
+        return asyncio.run_coroutine_threadsafe(cancel(), runtime.loop).result(5)
+
+    wait_for(cancelled, lambda count: count == 1, 10, name)
 
 
 def test_a_dead_subscription_reader_turns_the_device_bad_at_once(
