@@ -71,6 +71,8 @@ def test_intact_anchors_are_confirmed(run: Invoke, empty_db: Database, tmp_path:
     assert checked.output == (
         "audit trail intact: 5 records; 0 production records match their seals\n"
         f"anchors intact: every signed head in {anchors} matches the chain\n"
+        "not checked: a direct database edit of a row holding current state (item, work order, "
+        "lot, user) that left no audit row; its audited changes are in the chain\n"
     )
     assert (tmp_path / "anchor.key").stat().st_mode & 0o777 == 0o600
 
@@ -85,6 +87,8 @@ def test_a_rewritten_chain_is_named(run: Invoke, empty_db: Database, tmp_path: P
         "audit trail intact: 5 records; 0 production records match their seals\n"
         "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
         "(run with --anchors FILE --key KEY to check them against signed heads)\n"
+        "not checked: a direct database edit of a row holding current state (item, work order, "
+        "lot, user) that left no audit row; its audited changes are in the chain\n"
     )
     checked = run("audit", "verify", "--anchors", str(anchors))
     assert checked.exit_code == 1

@@ -120,7 +120,9 @@ def test_audit_verify_exit_codes(run: Invoke, empty_db: Database) -> None:
         0,
         "audit trail intact: 3 records; 0 production records match their seals\n"
         "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
-        "(run with --anchors FILE --key KEY to check them against signed heads)\n",
+        "(run with --anchors FILE --key KEY to check them against signed heads)\n"
+        "not checked: a direct database edit of a row holding current state (item, work order, "
+        "lot, user) that left no audit row; its audited changes are in the chain\n",
     )
     with empty_db.engine.begin() as connection:
         connection.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
