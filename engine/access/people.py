@@ -81,7 +81,7 @@ def create_user(
     session.add(user)
     session.flush()
     new = {"full_name": full_name, "has_password": password is not None}
-    audit.record(session, actor, "create", "user", username, None, new)
+    audit.record(session, actor=actor, action="create", entity="user", entity_id=username, new=new)
     return user_info(session, username)
 
 
@@ -89,7 +89,14 @@ def set_password(session: Session, username: str, password: str, *, actor: str) 
     """Replace a user's password (stored as an argon2 hash); ends their sessions and tokens."""
     user = _user(session, username)
     user.password_hash = passwords.hash_new(password, names=(username, user.full_name))
-    audit.record(session, actor, "set_password", "user", username, None, {"has_password": True})
+    audit.record(
+        session,
+        actor=actor,
+        action="set_password",
+        entity="user",
+        entity_id=username,
+        new={"has_password": True},
+    )
     _end_sessions(session, username, actor, "password changed")
 
 
@@ -104,7 +111,14 @@ def grant_role(
     if session.get(UserRole, (user.id, role)) is not None:
         raise Conflict(f"User '{username}' already has the role '{role}'.")
     session.add(UserRole(user_id=user.id, role=role, granted_at=utcnow(), granted_by=actor))
-    audit.record(session, actor, "grant_role", "user", username, None, {"role": role})
+    audit.record(
+        session,
+        actor=actor,
+        action="grant_role",
+        entity="user",
+        entity_id=username,
+        new={"role": role},
+    )
     _end_sessions(session, username, actor, f"role {role} granted")
 
 
@@ -114,7 +128,16 @@ def revoke_role(session: Session, username: str, role: str, *, actor: str, reaso
     if session.get(UserRole, (user.id, role)) is None:
         raise Conflict(f"User '{username}' does not have the role '{role}'; nothing to revoke.")
     session.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
-    audit.record(session, actor, "revoke_role", "user", username, {"role": role}, None, reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="revoke_role",
+        entity="user",
+        entity_id=username,
+        old={"role": role},
+        new=None,
+        reason=reason,
+    )
     _end_sessions(session, username, actor, f"role {role} revoked")
 
 
@@ -157,7 +180,14 @@ def grant_qualification(
         )
     )
     new = {"qualification": qualification, "granted_on": granted_on, "expires_on": expires_on}
-    audit.record(session, actor, "grant_qualification", "user", username, None, new)
+    audit.record(
+        session,
+        actor=actor,
+        action="grant_qualification",
+        entity="user",
+        entity_id=username,
+        new=new,
+    )
     return QualificationGrant(qualification, granted_on, expires_on)
 
 
@@ -169,7 +199,14 @@ def deactivate_user(session: Session, username: str, *, actor: str, reason: str)
         raise Conflict(f"User '{username}' is already deactivated.")
     user.active = False
     audit.record(
-        session, actor, "deactivate", "user", username, {"active": True}, {"active": False}, reason
+        session,
+        actor=actor,
+        action="deactivate",
+        entity="user",
+        entity_id=username,
+        old={"active": True},
+        new={"active": False},
+        reason=reason,
     )
     _end_sessions(session, username, actor, "user deactivated")
 

@@ -95,7 +95,14 @@ def create_token(
     session.add(row)
     session.flush()
     new = {"name": name, "username": username, "roles": row.roles.split(",")}
-    audit.record(session, created_by, "create", "api_token", row.id, None, new)
+    audit.record(
+        session,
+        actor=created_by,
+        action="create",
+        entity="api_token",
+        entity_id=row.id,
+        new=new,
+    )
     return _info(row), secret
 
 
@@ -144,7 +151,14 @@ def revoke_token(
         .values(revoked_at=now)
     ).rowcount  # type: ignore[attr-defined]
     if changed:
-        audit.record(session, actor, "revoke", "api_token", token_id, None, {"revoked": True})
+        audit.record(
+            session,
+            actor=actor,
+            action="revoke",
+            entity="api_token",
+            entity_id=token_id,
+            new={"revoked": True},
+        )
     row = session.get(ApiToken, token_id)
     return _info(row) if row is not None else None
 
@@ -166,9 +180,14 @@ def sign_in_refusal(session: Session, username: str, address: str, now: dt.datet
     refused = throttle.refusal(session, username, address, now)
     if refused:
         audit.record(
-            session, username, "signin_refused", "user", username, None, {"address": address},
-            "too many failed sign-ins",
-        )  # fmt: skip
+            session,
+            actor=username,
+            action="signin_refused",
+            entity="user",
+            entity_id=username,
+            new={"address": address},
+            reason="too many failed sign-ins",
+        )
     return refused
 
 
@@ -179,11 +198,25 @@ def record_sign_in(
     throttle.record_attempt(session, username, address, ok, now)
     action, reason = ("signin", "") if ok else ("signin_failed", "wrong username or password")
     seq = audit.record(
-        session, username, action, "user", username, None, {"address": address}, reason
+        session,
+        actor=username,
+        action=action,
+        entity="user",
+        entity_id=username,
+        new={"address": address},
+        reason=reason,
     )
     return SignIn(ok, session=seq if ok else 0)
 
 
 def sign_out(session: Session, username: str) -> None:
     """End every browser session of the user (see :mod:`engine.access.sessions`)."""
-    audit.record(session, username, sessions.SIGN_OUT, "user", username, None, None, "")
+    audit.record(
+        session,
+        actor=username,
+        action=sessions.SIGN_OUT,
+        entity="user",
+        entity_id=username,
+        new=None,
+        reason="",
+    )

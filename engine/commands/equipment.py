@@ -57,7 +57,15 @@ def seed(session: Session, plant: Plant, actor: str) -> None:
                 "calibration_due": config.calibration_due,
                 "maintenance_due": config.maintenance_due,
             }
-            audit.record(session, actor, "seed", "equipment", name, None, new, "deployed config")
+            audit.record(
+                session,
+                actor=actor,
+                action="seed",
+                entity="equipment",
+                entity_id=name,
+                new=new,
+                reason="deployed config",
+            )
             continue
         old = {"calibration_due": record.calibration_due, "maintenance_due": record.maintenance_due}
         record.calibration_due = _later(record.calibration_due, config.calibration_due)
@@ -66,7 +74,14 @@ def seed(session: Session, plant: Plant, actor: str) -> None:
         if new != old:
             record.updated_at = now
             audit.record(
-                session, actor, "update_dates", "equipment", name, old, new, "deployed config"
+                session,
+                actor=actor,
+                action="update_dates",
+                entity="equipment",
+                entity_id=name,
+                old=old,
+                new=new,
+                reason="deployed config",
             )
     session.flush()
 
@@ -143,13 +158,13 @@ def record_state_change(
     )
     audit.record(
         session,
-        actor,
-        "state_change",
-        "equipment",
-        name,
-        {"state": record.state},
-        {"state": state},
-        reason,
+        actor=actor,
+        action="state_change",
+        entity="equipment",
+        entity_id=name,
+        old={"state": record.state},
+        new={"state": state},
+        reason=reason,
     )
     record.state, record.state_since, record.updated_at = state, at, utcnow()
     session.flush()
@@ -188,13 +203,13 @@ def _move_due(
     action = column.removesuffix("_due")
     audit.record(
         session,
-        actor,
-        action,
-        "equipment",
-        name,
-        {column: old},
-        {column: next_due, "done_on": done_on},
-        note,
+        actor=actor,
+        action=action,
+        entity="equipment",
+        entity_id=name,
+        old={column: old},
+        new={column: next_due, "done_on": done_on},
+        reason=note,
     )
     session.flush()
     return _status(record)

@@ -128,7 +128,14 @@ def receive_lot(
     session.add(lot)
     session.flush()
     info = _info(lot)
-    audit.record(session, actor, "receive", "lot", lot.id, None, info.to_json())
+    audit.record(
+        session,
+        actor=actor,
+        action="receive",
+        entity="lot",
+        entity_id=lot.id,
+        new=info.to_json(),
+    )
     return info
 
 
@@ -211,7 +218,16 @@ def consume(
         raise _changed(_name(lot))
     session.expire(lot)
     new = {"quantity": taken[0], "status": taken[1]}
-    audit.record(session, actor, "consume", "lot", lot.id, old, new, reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="consume",
+        entity="lot",
+        entity_id=lot.id,
+        old=old,
+        new=new,
+        reason=reason,
+    )
     return _info(lot)
 
 
@@ -244,13 +260,13 @@ def _change(
         raise _changed(name) from None
     audit.record(
         session,
-        actor,
-        action,
-        "lot",
-        lot.id,
-        old,
-        {"status": status, "hold_reason": lot.hold_reason},
-        reason,
+        actor=actor,
+        action=action,
+        entity="lot",
+        entity_id=lot.id,
+        old=old,
+        new={"status": status, "hold_reason": lot.hold_reason},
+        reason=reason,
     )
     return _info(lot)
 

@@ -129,7 +129,14 @@ def create_work_order(
         )
     )
     new = {"product": product, "quantity": quantity, "status": "created", "version": version}
-    audit.record(session, actor, "create", "work_order", number, None, new)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="work_order",
+        entity_id=number,
+        new=new,
+    )
     return work_order(session, number)
 
 
@@ -274,13 +281,13 @@ def cancel_work_order(
     _set_status(session, row, "cancelled")
     audit.record(
         session,
-        actor,
-        "cancel",
-        "work_order",
-        number,
-        {"status": row.status},
-        {"status": "cancelled"},
-        reason.strip(),
+        actor=actor,
+        action="cancel",
+        entity="work_order",
+        entity_id=number,
+        old={"status": row.status},
+        new={"status": "cancelled"},
+        reason=reason.strip(),
     )
     return work_order(session, number)
 
@@ -310,12 +317,12 @@ def complete_work_order(
     _set_status(session, row, "completed")
     audit.record(
         session,
-        actor,
-        "complete",
-        "work_order",
-        number,
-        {"status": row.status},
-        {"status": "completed"},
+        actor=actor,
+        action="complete",
+        entity="work_order",
+        entity_id=number,
+        old={"status": row.status},
+        new={"status": "completed"},
     )
     return work_order(session, number)
 

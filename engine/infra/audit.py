@@ -75,8 +75,9 @@ def row_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256((row["prev_hash"] + canonical(content)).encode()).hexdigest()
 
 
-def record(  # noqa: PLR0917  (the signature both engine helpers agreed on)
+def record(
     session: Session,
+    *,
     actor: str,
     action: str,
     entity: str,

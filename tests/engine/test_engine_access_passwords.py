@@ -130,7 +130,15 @@ def test_signing_in_checks_the_password_with_no_transaction_open(
 
     def while_checking(stored: str | None, password: str) -> bool:
         with db.transaction() as session:  # would wait out the busy timeout on SQLite
-            audit.record(session, "bob", "note", "user", "bob", None, None, "meanwhile")
+            audit.record(
+                session,
+                actor="bob",
+                action="note",
+                entity="user",
+                entity_id="bob",
+                new=None,
+                reason="meanwhile",
+            )
         written.append(True)
         return check(stored, password)
 

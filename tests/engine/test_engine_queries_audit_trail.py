@@ -29,7 +29,11 @@ def _change(
 ) -> None:
     with db.transaction() as session:
         before = None if old is None else {"status": old}
-        audit.record(session, actor, action, *record, before, {"status": new}, reason)
+        entity, entity_id = record
+        audit.record(
+            session, actor=actor, action=action, entity=entity, entity_id=entity_id, old=before,
+            new={"status": new}, reason=reason,
+        )  # fmt: skip
 
 
 def _seeded(db: Database) -> AuditTrail:

@@ -44,7 +44,15 @@ def run(empty_db: Database, tmp_path: Path) -> Invoke:
 def _record(db: Database, count: int, note: str = "") -> None:
     for n in range(count):
         with db.transaction() as session:
-            audit.record(session, "ada", "update", "lot", n, None, {"n": n}, note)
+            audit.record(
+                session,
+                actor="ada",
+                action="update",
+                entity="lot",
+                entity_id=n,
+                new={"n": n},
+                reason=note,
+            )
 
 
 def _anchored(run: Invoke, db: Database, tmp_path: Path) -> Path:

@@ -18,13 +18,13 @@ def _seed(db: Database, count: int) -> None:
         with db.transaction() as session:
             audit.record(
                 session,
-                "ada",
-                "update",
-                "lot",
-                n,
-                {"status": "available"},
-                {"status": "on_hold"},
-                f"reason {n}",
+                actor="ada",
+                action="update",
+                entity="lot",
+                entity_id=n,
+                old={"status": "available"},
+                new={"status": "on_hold"},
+                reason=f"reason {n}",
             )
 
 
@@ -66,13 +66,13 @@ def test_record_stores_who_what_old_new_and_why(db: Database) -> None:
     with db.transaction() as session:
         seq = audit.record(
             session,
-            "ada",
-            "hold",
-            "lot",
-            7,
-            {"status": "available"},
-            {"status": "on_hold"},
-            "supplier recall",
+            actor="ada",
+            action="hold",
+            entity="lot",
+            entity_id=7,
+            old={"status": "available"},
+            new={"status": "on_hold"},
+            reason="supplier recall",
         )
     with db.session() as session:
         (row,) = audit.history(session, "lot", 7)
@@ -186,7 +186,9 @@ def test_concurrent_appends_keep_one_unbroken_chain(db: Database) -> None:
         try:
             for n in range(10):
                 with db.transaction() as session:
-                    audit.record(session, f"w{worker}", "tick", "counter", n)
+                    audit.record(
+                        session, actor=f"w{worker}", action="tick", entity="counter", entity_id=n
+                    )
         except BaseException as exc:  # reported below
             errors.append(exc)
 

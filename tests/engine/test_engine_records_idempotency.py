@@ -34,7 +34,17 @@ def _command(db: Database, key: str | None, note: str) -> Receipt:
     with db.transaction() as session:
 
         def work() -> Receipt:
-            return Receipt(audit.record(session, "ada", "note", "memo", 1, None, {"n": note}), note)
+            return Receipt(
+                audit.record(
+                    session,
+                    actor="ada",
+                    action="note",
+                    entity="memo",
+                    entity_id=1,
+                    new={"n": note},
+                ),
+                note,
+            )
 
         request = fingerprint("note", {"note": note})
         return run_once(session, key, "note", request, work, load=Receipt.from_json)
