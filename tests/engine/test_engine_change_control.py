@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
-from testdata import ACME, PASSWORD
+from testdata import ACME, CHANGE_CONTROL, CUT_CONFIG_TEST, PASSWORD
 
 from dsl.loader import load_files, read_folder
 from engine import migrations
@@ -30,29 +30,16 @@ from engine.infra.db import Database
 from engine.records.production import Signature
 from engine.records.tables import AuditRecord, User
 
-CONTROL = '\nchange_control:\n  approver: quality\n  meaning: "Approved for production"\n'
-PASSING = """\
-defaults:
-  today: 2026-11-03
-  operator: {roles: [operator], qualifications: [cutting]}
-  lots: [{part: WIRE-18-RD, lot: W-1, qty: 10 m}]
-cases:
-  - name: cut goes to crimp
-    steps:
-      - start: cut
-      - complete: cut
-        data: {length: 500 mm, strip_length: 7 mm}
-        consume: {WIRE-18-RD: W-1}
-        expect: {next: crimp}
-"""
-FAILING = PASSING.replace("length: 500 mm", "length: 503 mm")
+FAILING = CUT_CONFIG_TEST.replace("length: 500 mm", "length: 503 mm")
 HELD = (
     "tests/cut.yaml:12: case 'cut goes to crimp', step 2 (complete cut): expected next 'crimp', "
     "got held (Cut length outside 500 ± 0.5 mm)"
 )
 
 
-def _plant(tmp_path: Path, name: str, *, control: str = CONTROL, tests: str = PASSING) -> Path:
+def _plant(
+    tmp_path: Path, name: str, *, control: str = CHANGE_CONTROL, tests: str = CUT_CONFIG_TEST
+) -> Path:
     """acme-harness with ``control`` appended to site.yaml and tests/cut.yaml holding ``tests``
     (its own tests left out)."""
     folder = tmp_path / name
@@ -125,7 +112,7 @@ def _acme_with(site_tail: str, materials_tail: str = "") -> dict[str, str]:
 
 
 def test_change_control_is_read_into_the_site() -> None:
-    result = load_files(_acme_with(CONTROL + "  two_person: true\n"), "plants/acme")
+    result = load_files(_acme_with(CHANGE_CONTROL + "  two_person: true\n"), "plants/acme")
     assert result.plant is not None, result.render()
     control = result.plant.site.change_control
     assert control is not None
@@ -166,7 +153,7 @@ def test_change_control_mistakes_are_reported_compiler_style() -> None:
 
 def test_change_control_is_set_once_and_names_an_approver() -> None:
     twice = load_files(
-        _acme_with(CONTROL, "\nchange_control: {approver: quality}\n"), "plants/acme"
+        _acme_with(CHANGE_CONTROL, "\nchange_control: {approver: quality}\n"), "plants/acme"
     )
     assert [(d.span.path, d.message, d.hint) for d in twice.errors] == [
         (
@@ -268,9 +255,9 @@ def test_another_meaning_is_refused(config: Config, controlled: Path) -> None:
 
 def test_two_person_refuses_the_deployer_as_approver(config: Config, tmp_path: Path) -> None:
     config.deploy(
-        actor="ada", source=_plant(tmp_path, "v1", control=CONTROL + "  two_person: true\n")
+        actor="ada", source=_plant(tmp_path, "v1", control=CHANGE_CONTROL + "  two_person: true\n")
     )
-    changed = _plant(tmp_path, "v2", control=CONTROL + "  two_person: true\n")
+    changed = _plant(tmp_path, "v2", control=CHANGE_CONTROL + "  two_person: true\n")
     _edit(changed, "site.yaml", "line 1 (serialized units)", "line 1 (v2)")
     with pytest.raises(Forbidden) as refused:
         config.deploy(actor="qara", source=changed, approval=_sign("qara"))

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import form_token
-from testdata import ACME, PASSWORD
+from testdata import ACME, CHANGE_CONTROL, CUT_CONFIG_TEST, PASSWORD
 from web_support import Api, alerts_of, row_count, sign_in
 
 import web.app
@@ -29,21 +29,6 @@ from engine.infra.db import Database
 from web.app import create_app
 from web.settings import Settings
 
-CONTROL = '\nchange_control:\n  approver: quality\n  meaning: "Approved for production"\n'
-CUT_TEST = """\
-defaults:
-  today: 2026-11-03
-  operator: {roles: [operator], qualifications: [cutting]}
-  lots: [{part: WIRE-18-RD, lot: W-1, qty: 10 m}]
-cases:
-  - name: cut goes to crimp
-    steps:
-      - start: cut
-      - complete: cut
-        data: {length: 500 mm, strip_length: 7 mm}
-        consume: {WIRE-18-RD: W-1}
-        expect: {next: crimp}
-"""
 HELD = (
     "case 'cut goes to crimp', step 2 (complete cut): expected next 'crimp', got held (Cut "
     "length outside 500 ± 0.5 mm)"
@@ -51,13 +36,13 @@ HELD = (
 
 
 def _bundle(
-    description: str = "line 1 (serialized units, v2)", tests: str = CUT_TEST
+    description: str = "line 1 (serialized units, v2)", tests: str = CUT_CONFIG_TEST
 ) -> tuple[dict[str, str], dict[str, bytes]]:
     """acme-harness under change control, with another description and tests/cut.yaml."""
     texts, binary = read_folder(ACME)
     files = {p: t for p, t in texts.items() if not p.startswith("tests/")}
     files["site.yaml"] = files["site.yaml"].replace("line 1 (serialized units)", description)
-    files["site.yaml"] += CONTROL
+    files["site.yaml"] += CHANGE_CONTROL
     if tests:
         files["tests/cut.yaml"] = tests
     return files, {p: (ACME / p).read_bytes() for p in binary if not p.startswith("tests/")}
@@ -102,7 +87,9 @@ def _text(response: object) -> str:
     return html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]
 
 
-def _check(client: FlaskClient, csrf: str, tests: str = CUT_TEST, action: str = "check") -> object:
+def _check(
+    client: FlaskClient, csrf: str, tests: str = CUT_CONFIG_TEST, action: str = "check"
+) -> object:
     files, assets = _bundle(tests=tests)
     return client.post(
         "/admin/config/upload",
@@ -243,12 +230,12 @@ def test_failing_tests_are_shown_and_refuse_the_deploy(
     client: FlaskClient, controlled_db: Database
 ) -> None:
     csrf = sign_in(client, "eve")
-    checked = _check(client, csrf, tests=CUT_TEST.replace("500 mm", "503 mm"))
+    checked = _check(client, csrf, tests=CUT_CONFIG_TEST.replace("500 mm", "503 mm"))
     page = _text(checked)
     assert '<span class="badge fail">failed</span>' in page
     assert f"<li><code>tests/cut.yaml:12</code>: {HELD}</li>" in page
     assert "data-not-deployable" in page and "Sign and deploy" not in page
-    files, assets = _bundle(tests=CUT_TEST.replace("500 mm", "503 mm"))
+    files, assets = _bundle(tests=CUT_CONFIG_TEST.replace("500 mm", "503 mm"))
     refused = client.post(  # sent anyway, without the page's form
         "/admin/config/deploy",
         data={
@@ -277,7 +264,7 @@ def test_a_zip_without_tests_cannot_be_deployed_under_change_control(client: Fla
 # ---------------------------------------------------------------- the API
 
 
-def _body(tests: str = CUT_TEST, **extra: object) -> dict[str, object]:
+def _body(tests: str = CUT_CONFIG_TEST, **extra: object) -> dict[str, object]:
     files, assets = _bundle(tests=tests)
     encoded = {p: base64.b64encode(d).decode() for p, d in assets.items()}
     return {"files": files, "assets": encoded, "note": "v2", **extra}
@@ -297,7 +284,9 @@ def test_the_api_deploys_with_an_approval_and_refuses_without(api: Api) -> None:
     wrong = api.post("/api/config/versions", "eve", _body(approval={**SIGNED, "password": "nope"}))
     assert (wrong.status_code, wrong.json["error"]) == (403, "signature_refused")
     failing = api.post(
-        "/api/config/versions", "eve", _body(CUT_TEST.replace("500 mm", "503 mm"), approval=SIGNED)
+        "/api/config/versions",
+        "eve",
+        _body(CUT_CONFIG_TEST.replace("500 mm", "503 mm"), approval=SIGNED),
     )
     assert (failing.status_code, failing.json["error"], failing.json["field"]) == (
         422,
@@ -341,7 +330,7 @@ def real_api(settings: Settings, controlled_db: Database) -> Iterator[Api]:
 def test_the_web_runs_the_tests_in_a_child_process(
     real_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = _body(CUT_TEST.replace("500 mm", "503 mm"))
+    body = _body(CUT_CONFIG_TEST.replace("500 mm", "503 mm"))
     del body["note"]
     review = real_api.post("/api/config/review", "eve", body)
     assert review.status_code == 200, review.json
