@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -15,6 +16,17 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# How the audit chain seals a table's rows (engine.infra.seals); a table without either is not a
+# GMP record (idempotency keys, sign-in attempts, number sequences, the chain itself).
+APPEND_ONLY = "append-only"  # written once, never updated or deleted: every row's content is sealed
+CURRENT_STATE = "current-state"  # updated in place: each row's latest content is sealed by key
+
+
+def sealed(kind: str) -> dict[str, Any]:
+    """The ``__table_args__`` entry that puts a table's rows under the audit chain's seals."""
+    return {"info": {"seal": kind}}
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

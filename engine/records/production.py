@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.records.base import Base
+from engine.records.base import APPEND_ONLY, CURRENT_STATE, Base, sealed
 from engine.records.tables import NAME
 
 WORK_ORDER_STATUSES = ("created", "released", "cancelled", "completed")
@@ -61,7 +61,10 @@ class WorkOrder(Base):
     released_at: Mapped[dt.datetime | None]
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
-    __table_args__ = (CheckConstraint(_in("status", WORK_ORDER_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", WORK_ORDER_STATUSES), name="status"),
+        sealed(CURRENT_STATE),
+    )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
 
@@ -96,6 +99,7 @@ class Item(Base):
         CheckConstraint("kind IN ('unit', 'lot')", name="kind"),
         Index("ix_items_work_order", "work_order_id", "ordinal"),
         Index("ix_items_wip", "status", "current_operation"),
+        sealed(CURRENT_STATE),
     )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
@@ -115,7 +119,7 @@ class StartAttempt(Base):
     at: Mapped[dt.datetime]
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_start_attempts_item", "item_id"),)
+    __table_args__ = (Index("ix_start_attempts_item", "item_id"), sealed(APPEND_ONLY))
 
 
 class OperationRun(Base):
@@ -136,7 +140,7 @@ class OperationRun(Base):
     route_reason: Mapped[str] = mapped_column(Text, default="")
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_operation_runs_item", "item_id"),)
+    __table_args__ = (Index("ix_operation_runs_item", "item_id"), sealed(APPEND_ONLY))
 
 
 class Measurement(Base):
@@ -151,7 +155,7 @@ class Measurement(Base):
     value_text: Mapped[str] = mapped_column(Text)
     unit: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (Index("ix_measurements_run", "run_id"),)
+    __table_args__ = (Index("ix_measurements_run", "run_id"), sealed(APPEND_ONLY))
 
 
 class TagCapture(Base):
@@ -168,7 +172,7 @@ class TagCapture(Base):
     quality: Mapped[str] = mapped_column(String(10))
     source_time: Mapped[dt.datetime | None]
 
-    __table_args__ = (Index("ix_tag_captures_run", "run_id"),)
+    __table_args__ = (Index("ix_tag_captures_run", "run_id"), sealed(APPEND_ONLY))
 
 
 class Consumption(Base):
@@ -190,6 +194,7 @@ class Consumption(Base):
         CheckConstraint("(lot_id IS NULL) <> (component_item_id IS NULL)", name="source"),
         Index("ix_consumptions_item", "item_id"),
         Index("ix_consumptions_lot", "lot_id"),
+        sealed(APPEND_ONLY),
     )
 
 
@@ -206,7 +211,7 @@ class GateResult(Base):
     draw: Mapped[float | None] = mapped_column(Float)
     checks: Mapped[list[Any]] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_gate_results_run", "run_id"),)
+    __table_args__ = (Index("ix_gate_results_run", "run_id"), sealed(APPEND_ONLY))
 
 
 class HoldEvent(Base):
@@ -226,6 +231,7 @@ class HoldEvent(Base):
     __table_args__ = (
         CheckConstraint("action IN ('hold', 'release')", name="action"),
         Index("ix_hold_events_item", "item_id"),
+        sealed(APPEND_ONLY),
     )
 
 
@@ -246,7 +252,7 @@ class Nonconformance(Base):
     opened_at: Mapped[dt.datetime]
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_nonconformances_item", "item_id"),)
+    __table_args__ = (Index("ix_nonconformances_item", "item_id"), sealed(APPEND_ONLY))
 
 
 class Disposition(Base):
@@ -263,7 +269,10 @@ class Disposition(Base):
     at: Mapped[dt.datetime]
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (CheckConstraint(_in("decision", DISPOSITIONS), name="decision"),)
+    __table_args__ = (
+        CheckConstraint(_in("decision", DISPOSITIONS), name="decision"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class Signature(Base):
@@ -283,7 +292,10 @@ class Signature(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_signatures_record", "record_type", "record_id"),)
+    __table_args__ = (
+        Index("ix_signatures_record", "record_type", "record_id"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class NumberSequence(Base):

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.records.base import Base, utcnow
+from engine.records.base import APPEND_ONLY, CURRENT_STATE, Base, sealed, utcnow
 
 NAME = 200  # length of names, numbers and usernames
 
@@ -35,6 +35,7 @@ class ConfigVersion(Base):
     """An immutable deployed plant bundle: every text file, binary files (base64), the hash."""
 
     __tablename__ = "config_versions"
+    __table_args__ = (sealed(APPEND_ONLY),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site: Mapped[str] = mapped_column(String(NAME))
@@ -58,13 +59,17 @@ class ConfigActivation(Base):
     activated_by: Mapped[str] = mapped_column(String(NAME))
     reason: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (CheckConstraint("kind IN ('deploy', 'rollback')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('deploy', 'rollback')", name="kind"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class User(Base):
     """A person who signs in; ``password_hash`` is argon2, ``active`` false once deactivated."""
 
     __tablename__ = "users"
+    __table_args__ = (sealed(CURRENT_STATE),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(NAME), unique=True)
@@ -78,6 +83,7 @@ class UserRole(Base):
     """A role (as named in the plant config) held by a user."""
 
     __tablename__ = "user_roles"
+    __table_args__ = (sealed(CURRENT_STATE),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(NAME), primary_key=True)
@@ -99,7 +105,10 @@ class UserQualification(Base):
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     granted_by: Mapped[str] = mapped_column(String(NAME))
 
-    __table_args__ = (Index("ix_user_qualifications_user_qual", "user_id", "qualification"),)
+    __table_args__ = (
+        Index("ix_user_qualifications_user_qual", "user_id", "qualification"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class EquipmentRecord(Base):
@@ -116,6 +125,7 @@ class EquipmentRecord(Base):
 
     __table_args__ = (
         CheckConstraint("state IN ('running', 'idle', 'down', 'setup')", name="state"),
+        sealed(CURRENT_STATE),
     )
 
 
@@ -133,7 +143,10 @@ class EquipmentStateChange(Base):
     actor: Mapped[str] = mapped_column(String(NAME))
     reason: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_equipment_state_changes_equipment_at", "equipment", "at"),)
+    __table_args__ = (
+        Index("ix_equipment_state_changes_equipment_at", "equipment", "at"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class Lot(Base):
@@ -162,6 +175,7 @@ class Lot(Base):
         ),
         CheckConstraint("quantity >= 0", name="quantity"),
         Index("ix_lots_number", "number"),
+        sealed(CURRENT_STATE),
     )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012  (every ORM update is guarded)
 
@@ -216,6 +230,7 @@ class ApiToken(Base):
     """A machine client's credential; ``roles`` (comma-separated) bounds what it may do."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (sealed(CURRENT_STATE),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
