@@ -749,14 +749,28 @@ def review_bundle() -> tuple[Response, int]:
     tag="config",
     roles=CONFIGURERS,
     command=True,
-    body=obj({"reason": TEXT}),
-    responses=(Doc(200, "The version now active.", ref("Version")),),
+    body=obj({"reason": TEXT}, {"approval": APPROVAL}),
+    responses=(
+        Doc(200, "The version now active.", ref("Version")),
+        Doc(
+            403,
+            "Under change control: no approval, a refused signature, or an approver without the "
+            "role (or the person rolling back, where two people are needed).",
+            ref("Error"),
+        ),
+        Doc(429, "Too many failed sign-ins of the approver; wait, then sign again.", ref("Error")),
+    ),
 )
 def rollback(version_id: int) -> tuple[Response, int]:
+    body = payload()
+    signed = body.get("approval")
     version = services().config.rollback(
         actor=_actor(),
         version_id=version_id,
-        reason=payload()["reason"],
+        reason=body["reason"],
+        approval=signature_input(signed["username"], signed["password"], signed["meaning"])
+        if signed is not None
+        else None,
         idempotency_key=idempotency_key(),
     )
     return _json(version.to_json())
@@ -864,6 +878,7 @@ def devices() -> tuple[Response, int]:
                     "value": found.value if found is not None else None,
                     "quality": found.quality if found is not None else "unknown",
                     "age_s": round(now - found.receive_time.timestamp(), 3) if found else None,
+                    "reason": (found.reason if found is not None else "no reading") or None,
                     "writable": tag.writable,
                 }
             )

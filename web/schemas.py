@@ -359,6 +359,11 @@ COMPONENTS: dict[str, Schema] = {
             "value": {"type": ["number", "boolean", "string", "null"]},
             "quality": {"enum": ["good", "bad", "stale", "unknown"]},
             "age_s": NUMBER_OR_NULL,
+            "reason": {
+                **NULLABLE_STRING,
+                "description": 'Why rules cannot use the value ("press1: connection refused 12 s '
+                'ago"); null when they can.',
+            },
             "writable": BOOLEAN,
         }
     ),

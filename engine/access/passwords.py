@@ -23,6 +23,7 @@ from engine.errors import Invalid
 from engine.infra.jsonable import Jsonable
 
 MIN_LENGTH = 12
+MAX_LENGTH = 1024  # no password is longer; hashing a longer one would only cost the server time
 MIN_SCORE = 3  # zxcvbn's "safely unguessable": too many guesses for an online attack
 _SCORED_LENGTH = 72  # zxcvbn's own limit; a longer password is scored by its beginning
 _hasher = PasswordHasher()
@@ -57,6 +58,10 @@ def hash_new(password: str, *, names: Sequence[str]) -> str:
     if len(password) < MIN_LENGTH:
         raise Invalid(
             f"The password is too short; use at least {MIN_LENGTH} characters.", field="password"
+        )
+    if len(password) > MAX_LENGTH:
+        raise Invalid(
+            f"The password is too long; use at most {MAX_LENGTH:,} characters.", field="password"
         )
     verdict = _estimator()(password[:_SCORED_LENGTH], user_inputs=[n for n in names if n])
     if verdict["score"] < MIN_SCORE:

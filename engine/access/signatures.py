@@ -44,7 +44,7 @@ LOCAL = "local"  # the address of a signature given in this process (the CLI, co
 # What a signed disposition of a nonconformance may mean.
 DISPOSITION_MEANINGS = ("Disposition approved", "Reviewed and approved")
 # The longest password a signature may give: longer ones are refused before argon2 hashes them.
-MAX_PASSWORD = 1024
+MAX_PASSWORD = passwords.MAX_LENGTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from engine.commands.versions import ConfigRejected
 from engine.configtest.bundle import run_bundle
 from engine.errors import DomainError
 from engine.facade.config import Config
-from engine.infra import anchors, audit
+from engine.infra import anchors, audit, seals
 from engine.infra.db import DEFAULT_URL, URL_VARIABLE, Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,12 +205,38 @@ def versions_command(database_url: str) -> None:
 @click.command("rollback")
 @click.argument("version", type=int)
 @click.option("--reason", default="", help="Why the older version comes back.")
+@click.option(
+    "--approver",
+    default=None,
+    metavar="USER",
+    help="Under change control: the approver who signs the rollback (asked for a password).",
+)
 @by_option
 @database_option
-def rollback_command(version: int, reason: str, actor: str, database_url: str) -> None:
+def rollback_command(
+    version: int, reason: str, approver: str | None, actor: str, database_url: str
+) -> None:
     """Re-activate the stored config VERSION (work in progress keeps its own version)."""
     with _open(database_url) as db:
-        info = versions.rollback(db, version, actor=actor, reason=reason)
+        config = Config(db)
+        approval = None
+        if approver:
+            control = config.change_control()
+            meaning = control.meaning if control is not None else ""
+            password = click.prompt(
+                f"{approver}, sign '{meaning}' for rolling back to version {version} (password)",
+                hide_input=True,
+                err=True,
+            )
+            approval = SignatureInput(approver, password, meaning, caller=actor)
+        try:
+            info = config.rollback(
+                actor=actor, version_id=version, reason=reason, approval=approval
+            )
+        except DomainError as exc:
+            if exc.code == "approval_required":
+                raise click.ClickException(f"{exc.message} Give --approver USER.") from exc
+            raise click.ClickException(exc.message) from exc
         click.echo(f"version {info.id} of site {info.site} is active again")
 
 
@@ -272,10 +298,7 @@ def verify_command(database_url: str, anchors_path: Path | None, key_path: Path 
         )
     elif not problems:
         click.echo(f"anchors intact: every signed head in {anchors_path} matches the chain")
-    click.echo(
-        "not checked: a direct database edit of a row holding current state (item, work order, "
-        "lot, user) that left no audit row; its audited changes are in the chain"
-    )
+    click.echo(f"not checked: {', '.join(seals.working_tables())} (working data, not records)")
     if not verdict.ok or problems:
         raise SystemExit(1)
 

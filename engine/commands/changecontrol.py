@@ -141,14 +141,17 @@ def check_tests(
     )
 
 
-def approval_needed(control: ChangeControl, *, site: str, keeps: str) -> Forbidden:
-    """The refusal of a deploy sent without the approver's signature."""
+def approval_needed(
+    control: ChangeControl, *, site: str, keeps: str, what: str = "deploy"
+) -> Forbidden:
+    """The refusal of a deploy (or a rollback) sent without the approver's signature."""
     who = f"a user with the role '{control.approver}'"
     if control.two_person:
-        who += " other than the person deploying"
+        who += f" other than the person {'deploying' if what == 'deploy' else 'rolling back'}"
+    done = "deployed" if what == "deploy" else "rolled back"
     return Forbidden(
-        f"Site '{site}' is under change control: a deploy needs the electronic signature of {who}, "
-        f"meaning '{control.meaning}'. Nothing was deployed and {keeps}; sign with the "
+        f"Site '{site}' is under change control: a {what} needs the electronic signature of "
+        f"{who}, meaning '{control.meaning}'. Nothing was {done} and {keeps}; sign with the "
         "approver's username and password.",
         code="approval_required",
     )
@@ -180,11 +183,12 @@ def check_approval(control: ChangeControl, signer: Signer, *, actor: str, site: 
     signatures.cover([requirement], [signer], f"the deploy on site '{site}'")
 
 
-def unasked_approval(why: str) -> Invalid:
+def unasked_approval(why: str, what: str = "deploy") -> Invalid:
     """The refusal of a signature no change control asks for: it would approve nothing the site
     requires. ``why`` says why none is asked (no version is active yet, …)."""
+    again = "Deploy" if what == "deploy" else "Roll back"
     return Invalid(
-        f"This deploy takes no approval: {why}. Deploy without a signature.", field="approval"
+        f"This {what} takes no approval: {why}. {again} without a signature.", field="approval"
     )
 
 

@@ -281,20 +281,39 @@ def store_bundle(
 
 
 def rollback(
-    target: Database | Session, version_id: int, *, actor: str, reason: str = ""
+    target: Database | Session,
+    version_id: int,
+    *,
+    actor: str,
+    reason: str = "",
+    signer: Signer | None = None,
 ) -> VersionInfo:
     """Re-activate an older version; work in progress keeps the version it was released on.
 
-    Given a Database, it runs in a transaction of its own; given a Session, in the caller's."""
+    A rollback changes what runs as much as a deploy does: under the running version's change
+    control ``signer`` (whose password was just verified) must approve it, as for a deploy (the
+    version's config tests passed when it was first approved). Given a Database, it runs in a
+    transaction of its own; given a Session, in the caller's."""
     if isinstance(target, Database):
         with target.transaction() as session:
-            return rollback(session, version_id, actor=actor, reason=reason)
+            return rollback(session, version_id, actor=actor, reason=reason, signer=signer)
     stored = _stored(target, version_id)
     running = active_version(target)
     if running is not None and running.id == version_id:
         raise Conflict(f"Version {version_id} is already active; nothing to roll back to.")
+    control = change_control(target)
+    keeps = f"version {running.id} stays active" if running else "no version is active"
+    if control is None and signer is not None:
+        raise changecontrol.unasked_approval(no_approval_because(running), "rollback")
+    if control is not None:
+        if signer is None:
+            raise changecontrol.approval_needed(
+                control, site=stored.site, keeps=keeps, what="rollback"
+            )
+        changecontrol.check_approval(control, signer, actor=actor, site=stored.site)
     plant = plant_for_version(target, version_id)
-    _activate(target, stored, "rollback", actor, reason, None, running)
+    approving = None if control is None or signer is None else (control, signer, None)
+    _activate(target, stored, "rollback", actor, reason, approving, running)
     equipment.seed(target, plant, actor)
     return _info(target, stored)
 

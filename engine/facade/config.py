@@ -159,6 +159,11 @@ class Config:
         changecontrol.check_tests(control, tests, site=plant.site.name, keeps=keeps)
         if approval is None:
             raise changecontrol.approval_needed(control, site=plant.site.name, keeps=keeps)
+        return self._approver(control, approval, actor), tests
+
+    def _approver(self, control: ChangeControl, approval: SignatureInput, actor: str) -> Signer:
+        """The approver of a deploy or rollback, re-authenticated (throttled like signing in;
+        a refusal is audited) once the request is otherwise valid."""
         check_names(username=approval.username)
         check_texts(meaning=approval.meaning)
         changecontrol.check_approval_request(
@@ -170,7 +175,7 @@ class Config:
             with self.db.transaction() as session:
                 audit_refusal(session, refused, record=APPROVAL_RECORD)
             raise
-        return signer, tests
+        return signer
 
     def _tests(self, bundle: CheckedBundle) -> ConfigTestResult | None:
         if self.tester is None or not bundle.has_tests:
@@ -179,15 +184,36 @@ class Config:
         return self.tester(files, {**bundle.assets, **bundle.test_assets}, bundle.label)
 
     def rollback(
-        self, *, actor: str, version_id: int, reason: str, idempotency_key: str | None = None
+        self,
+        *,
+        actor: str,
+        version_id: int,
+        reason: str,
+        approval: SignatureInput | None = None,
+        idempotency_key: str | None = None,
     ) -> VersionInfo:
-        """See :func:`engine.commands.versions.rollback`."""
+        """See :func:`engine.commands.versions.rollback`; under change control ``approval`` is
+        the approver's signature, checked as for a deploy."""
+        with self.db.session() as session:
+            control = versions.change_control(session)
+            running = versions.active_version(session)
+        signer = None
+        if approval is not None:
+            if control is None:
+                why = versions.no_approval_because(running)
+                raise changecontrol.unasked_approval(why, "rollback")
+            signer = self._approver(control, approval, actor)
         return run_once_in(
             self.db,
             idempotency_key,
             "rollback",
-            {"actor": actor, "version": version_id, "reason": reason},
-            lambda s: versions.rollback(s, version_id, actor=actor, reason=reason),
+            {
+                "actor": actor,
+                "version": version_id,
+                "reason": reason,
+                "approver": [signer.username, signer.meaning] if signer is not None else None,
+            },
+            lambda s: versions.rollback(s, version_id, actor=actor, reason=reason, signer=signer),
             load=VersionInfo.from_json,
         )
 

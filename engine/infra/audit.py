@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.infra import seals
-from engine.infra.statements import Sql, Statement, insert_rows
+from engine.infra.statements import Sql, Statement, insert_rows, row_by_key
 from engine.records.base import Base, utcnow
 from engine.records.tables import AuditHead, AuditRecord
 
@@ -112,7 +112,7 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
     seq, prev_hash = _lock_head(sql)
     first = seq + 1
     at = utcnow()
-    sealed = seals.take(sql.info) if sql.info is not None else {}
+    sealed = _take_seals(sql)
     rows: list[dict[str, Any]] = []
     for number, change in enumerate(pending, start=1):
         seq += 1
@@ -135,6 +135,21 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
     head = {"head_id": HEAD_ID, "id": HEAD_ID, "seq": seq, "hash": prev_hash}
     sql.execute(_INSERT_HEAD if first == 1 else _UPDATE_HEAD, head)
     return list(range(first, seq + 1))
+
+
+def _take_seals(sql: Sql) -> dict[str, Any]:
+    """The seals of the rows this transaction wrote (flushing the ORM's pending writes first)."""
+    if sql.info is None:
+        return {}
+    if sql.session is not None and (sql.session.new or sql.session.dirty or sql.session.deleted):
+        sql.session.flush()
+
+    def fetch(table: Table, key: Sequence[Any]) -> Mapping[str, Any] | None:
+        columns = table.primary_key.columns
+        found = sql.first(row_by_key(table), {c.key: v for c, v in zip(columns, key, strict=True)})
+        return None if found is None else dict(zip(table.c.keys(), found, strict=True))
+
+    return seals.take(sql.info, fetch)
 
 
 def _lock_head(sql: Sql) -> tuple[int, str]:
@@ -170,7 +185,7 @@ class Verdict:
         if self.ok:
             return (
                 f"audit trail intact: {self.records} records; "
-                f"{self.sealed} production records match their seals"
+                f"{self.sealed} sealed records match their seals"
             )
         return f"audit trail broken: {self.problem}"
 
@@ -189,37 +204,11 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
 
 def _check_seals(session: Session, batch: int) -> tuple[int, str, int | None]:
     """(rows checked, the first problem or "", the audit record it concerns)."""
-    expected: dict[str, Counter[str]] = {}
-    sealed_by: dict[tuple[str, str], int] = {}
+    ledger = seals.Ledger()
     for row in _rows(session, batch):
         if row["sealed"]:
-            for table, digests in json.loads(row["sealed"]).items():
-                expected.setdefault(table, Counter()).update(digests)
-                for digest in digests:
-                    sealed_by.setdefault((table, digest), row["seq"])
-    checked = 0
-    for table in seals.tables():
-        remaining = expected.get(table.name, Counter())
-        for row_id, digest in seals.rows_of(session, table, batch):
-            checked += 1
-            if remaining[digest] <= 0:
-                return (
-                    checked,
-                    f"{table.name} row #{row_id} is not covered by the audit trail "
-                    "(it was edited, or inserted outside Ferrule)",
-                    None,
-                )
-            remaining[digest] -= 1
-        missing = next((d for d, count in remaining.items() if count > 0), None)
-        if missing is not None:
-            seq = sealed_by[(table.name, missing)]
-            return (
-                checked,
-                f"a {table.name} row sealed by record #{seq} is missing "
-                "(it was deleted, or edited)",
-                seq,
-            )
-    return checked, "", None
+            ledger.add(row["seq"], json.loads(row["sealed"]))
+    return ledger.check(session, batch)
 
 
 def _verify_chain(session: Session, batch: int) -> Verdict:

@@ -68,6 +68,8 @@ class Database:
         writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         info = {"database": self}
         self._writes = sessionmaker(bind=writer, expire_on_commit=False, info=info)
+        event.listen(self._writes, "after_flush", seals.after_flush)
+        event.listen(self._writes, "do_orm_execute", seals.on_execute)
         self._reads = sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
     @classmethod
@@ -117,7 +119,8 @@ class Database:
         try:
             with self._writes() as session, session.begin():
                 yield session
-                if session.info.get(seals.PENDING):
+                session.flush()
+                if seals.pending(session.info):
                     audit.append(Sql(session), [_SEAL_ONLY])
         except StaleDataError as exc:
             raise Conflict(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Column, ColumnDefault, ColumnElement, Table, insert
+from sqlalchemy import Column, ColumnDefault, ColumnElement, Table, bindparam, insert, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -179,6 +179,7 @@ class Statement:
         self.statement = statement
         self.columns = tuple(columns)
         self.sealed = sealed  # the table whose inserted rows are sealed (see engine.infra.seals)
+        self.keyed = seals.key_binds(statement)  # a sealed table's row it changes, by key binds
         self._compiled: WeakKeyDictionary[Dialect, Compiled] = WeakKeyDictionary()
 
     def on(self, dialect: Dialect) -> Compiled:
@@ -237,6 +238,18 @@ def insert_rows(table: Table, *, returning: ColumnElement[Any] | None = None) ->
     return Statement(statement, columns, sealed=seals.sealed_table(table))
 
 
+_by_key: dict[Table, Statement] = {}
+
+
+def row_by_key(table: Table) -> Statement:
+    """``SELECT * FROM table`` for one row, given each key column's value by its own name."""
+    statement = _by_key.get(table)
+    if statement is None:
+        where = [c == bindparam(c.key) for c in table.primary_key.columns]
+        statement = _by_key[table] = Statement(select(table).where(*where))
+    return statement
+
+
 class Sql:
     """Runs :class:`Statement` s on the DBAPI connection of a session's transaction (begun now
     if it was not; pending ORM changes are flushed first, as ``session.execute`` would), or of
@@ -245,6 +258,7 @@ class Sql:
 
     def __init__(self, source: Session | Connection) -> None:
         self.info: dict[str, Any] | None = None  # the session's, where seals wait for audit
+        self.session = source if isinstance(source, Session) else None
         if isinstance(source, Session):
             if source.autoflush:
                 source.flush()
@@ -307,12 +321,16 @@ class Sql:
         return None if row is None else row[0]
 
     def _seal(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Note the seals of rows just inserted into a sealed table (see engine.infra.seals)."""
-        if statement.sealed is None:
+        """Note the sealed rows a statement wrote (see engine.infra.seals)."""
+        if statement.sealed is None and statement.keyed is None:
             return
         if self.info is None:
-            raise TypeError(f"rows of {statement.sealed.name} must be written in a session")
-        seals.note(self.info, statement.sealed, rows)
+            raise TypeError("rows of a sealed table must be written in a session")
+        if statement.sealed is not None:
+            seals.note(self.info, statement.sealed, rows)
+        if statement.keyed is not None:
+            table, binds = statement.keyed
+            seals.touch(self.info, table, ([row[b] for b in binds] for row in rows))
 
     def _run(self, compiled: Compiled, params: Sequence[Any] | dict[str, Any]) -> None:
         try:

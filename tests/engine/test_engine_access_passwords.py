@@ -29,6 +29,7 @@ def _refusal(db: Database, password: str, username: str = "anna") -> str:
 
 def test_a_password_must_be_long_and_hard_to_guess(db: Database) -> None:
     assert _refusal(db, "s3cret-pass") == ("The password is too short; use at least 12 characters.")
+    assert _refusal(db, STRONG * 41) == "The password is too long; use at most 1,024 characters."
     assert _refusal(db, "password1234") == (
         "The password is too easy to guess: This is a very common password. Choose another, "
         "for example four unrelated words."

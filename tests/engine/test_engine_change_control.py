@@ -367,6 +367,47 @@ def test_the_change_control_in_force_is_the_active_versions(
     assert config.deploy(actor="ada", source=lifted).version.id == 3
 
 
+def test_a_rollback_under_change_control_needs_the_approvers_signature(
+    config: Config, controlled: Path, db: Database
+) -> None:
+    config.deploy(actor="ada", source=controlled, approval=_sign())
+    with pytest.raises(Forbidden) as refused:
+        config.rollback(actor="ada", version_id=1, reason="v2 misbehaves")
+    assert refused.value.code == "approval_required"
+    assert refused.value.message == (
+        "Site 'acme-harness' is under change control: a rollback needs the electronic signature "
+        "of a user with the role 'quality', meaning 'Approved for production'. Nothing was "
+        "rolled back and version 2 stays active; sign with the approver's username and password."
+    )
+    with pytest.raises(SignatureRefused):
+        config.rollback(
+            actor="ada", version_id=1, reason="v2 misbehaves", approval=_sign(password="wrong")
+        )
+    active = config.active_version()
+    assert active is not None and active.id == 2
+    back = config.rollback(actor="ada", version_id=1, reason="v2 misbehaves", approval=_sign())
+    assert (back.id, back.active) == (1, True)
+    actor, entity, entity_id, new = _audit_rows(db, "rollback")[-1]
+    assert (actor, entity, entity_id) == ("ada", "config_version", "1")
+    assert (new["approved_by"], new["approver_role"], new["replaces"]) == ("quinn", "quality", 2)
+
+
+def test_a_rollback_without_change_control_takes_no_signature(
+    config: Config, tmp_path: Path
+) -> None:
+    config.deploy(actor="ada", source=_plant(tmp_path, "v1", control=""))
+    changed = _plant(tmp_path, "v2", control="")
+    _edit(changed, "site.yaml", "line 1 (serialized units)", "line 1 (v2)")
+    config.deploy(actor="ada", source=changed)
+    with pytest.raises(Invalid) as refused:
+        config.rollback(actor="ada", version_id=1, reason="back", approval=_sign())
+    assert refused.value.message == (
+        "This rollback takes no approval: site 'acme-harness' declares no change_control. Roll "
+        "back without a signature."
+    )
+    assert config.rollback(actor="ada", version_id=1, reason="back").id == 1
+
+
 # ---------------------------------------------------------------- what a deploy shows
 
 

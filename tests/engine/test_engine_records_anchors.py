@@ -11,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import delete, update
+from testdata import NOT_CHECKED
 
 from engine.cli.records import COMMANDS
 from engine.infra import audit
@@ -77,10 +78,9 @@ def test_intact_anchors_are_confirmed(run: Invoke, empty_db: Database, tmp_path:
     checked = run("audit", "verify", "--anchors", str(anchors), "--key", str(public))
     assert checked.exit_code == 0
     assert checked.output == (
-        "audit trail intact: 5 records; 0 production records match their seals\n"
+        "audit trail intact: 5 records; 0 sealed records match their seals\n"
         f"anchors intact: every signed head in {anchors} matches the chain\n"
-        "not checked: a direct database edit of a row holding current state (item, work order, "
-        "lot, user) that left no audit row; its audited changes are in the chain\n"
+        f"{NOT_CHECKED}\n"
     )
     assert (tmp_path / "anchor.key").stat().st_mode & 0o777 == 0o600
 
@@ -92,11 +92,10 @@ def test_a_rewritten_chain_is_named(run: Invoke, empty_db: Database, tmp_path: P
         session.execute(delete(AuditHead))
     _record(empty_db, 5, note="rewritten")
     assert run("audit", "verify").output == (
-        "audit trail intact: 5 records; 0 production records match their seals\n"
+        "audit trail intact: 5 records; 0 sealed records match their seals\n"
         "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
         "(run with --anchors FILE --key KEY to check them against signed heads)\n"
-        "not checked: a direct database edit of a row holding current state (item, work order, "
-        "lot, user) that left no audit row; its audited changes are in the chain\n"
+        f"{NOT_CHECKED}\n"
     )
     checked = run("audit", "verify", "--anchors", str(anchors))
     assert checked.exit_code == 1

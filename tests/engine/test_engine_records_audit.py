@@ -48,17 +48,14 @@ def _sql(db: Database, *statements: str) -> None:
 def test_an_untouched_chain_verifies(db: Database) -> None:
     _seed(db, 4)
     verdict = _verify(db)
-    assert (
-        verdict.describe()
-        == "audit trail intact: 4 records; 0 production records match their seals"
-    )
+    assert verdict.describe() == "audit trail intact: 4 records; 0 sealed records match their seals"
     assert verdict.ok
 
 
 def test_an_empty_chain_verifies(db: Database) -> None:
     assert (
         _verify(db).describe()
-        == "audit trail intact: 0 records; 0 production records match their seals"
+        == "audit trail intact: 0 records; 0 sealed records match their seals"
     )
 
 
@@ -201,5 +198,5 @@ def test_concurrent_appends_keep_one_unbroken_chain(db: Database) -> None:
     assert errors == []
     assert (
         _verify(db).describe()
-        == "audit trail intact: 40 records; 0 production records match their seals"
+        == "audit trail intact: 40 records; 0 sealed records match their seals"
     )

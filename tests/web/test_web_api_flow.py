@@ -9,6 +9,7 @@ from testdata import PASSWORD
 from web_support import Api
 
 from dsl.model import Plant
+from engine.floor.tagsource import StaticTagSource
 
 CUT = {
     "data": {"length": 500.1, "strip_length": 7},
@@ -129,10 +130,16 @@ def test_nonconformance_is_dispositioned_with_a_signature(api: Api, shop: Plant)
     assert api.get(f"/api/items/{unit}", "quinn").json["status"] == "scrapped"
 
 
-def test_devices_show_live_values_from_the_tag_source(api: Api, shop: Plant) -> None:
+def test_devices_show_live_values_from_the_tag_source(
+    api: Api, shop: Plant, tags: StaticTagSource
+) -> None:
+    tags.set_bad("tester.ready", "tester: connection refused 12 s ago")
     devices = {d["name"]: d for d in api.get("/api/devices", "anna").json}
     assert set(devices) == {"press1", "tester"}
     pressure = next(t for t in devices["press1"]["tags"] if t["key"] == "press1.pressure")
     assert pressure["value"] == 70.0
     assert pressure["unit"] == "bar"
     assert pressure["quality"] == "good"
+    assert pressure["reason"] is None
+    ready = next(t for t in devices["tester"]["tags"] if t["key"] == "tester.ready")
+    assert (ready["quality"], ready["reason"]) == ("bad", "tester: connection refused 12 s ago")

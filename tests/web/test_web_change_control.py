@@ -301,6 +301,41 @@ def test_the_api_deploys_with_an_approval_and_refuses_without(api: Api) -> None:
     assert deployed.json["tests"]["summary"] == "1 case, 1 passed, 0 failed"
 
 
+def test_the_api_rolls_back_only_with_an_approval(api: Api) -> None:
+    assert api.post("/api/config/versions", "eve", _body(approval=SIGNED)).status_code == 201
+    missing = api.post("/api/config/versions/1/rollback", "eve", {"reason": "v2 misbehaves"})
+    assert (missing.status_code, missing.json["error"]) == (403, "approval_required")
+    assert missing.json["message"].startswith(
+        "Site 'acme-harness' is under change control: a rollback needs the electronic signature"
+    )
+    back = api.post(
+        "/api/config/versions/1/rollback", "eve", {"reason": "v2 misbehaves", "approval": SIGNED}
+    )
+    assert (back.status_code, back.json["id"], back.json["active"]) == (200, 1, True)
+
+
+def test_the_config_page_asks_the_approver_to_sign_a_rollback(client: FlaskClient) -> None:
+    csrf = sign_in(client, "eve")
+    packed = form_token(_check(client, csrf).get_data(as_text=True), "bundle")  # type: ignore[attr-defined]
+    signed = {"approver": "quinn", "meaning": "Approved for production", "password": PASSWORD}
+    client.post(
+        "/admin/config/deploy", data={"csrf_token": csrf, "bundle": packed, "note": "v2", **signed}
+    )
+    page = _text(client.get("/admin/config"))
+    assert 'id="rollback-approver-1" name="approver" placeholder="approver (quality)"' in page
+    refused = client.post(
+        "/admin/config/versions/1/rollback", data={"csrf_token": csrf, "reason": "v2 misbehaves"}
+    )
+    assert refused.status_code == 403
+    assert "a rollback needs the electronic signature of a user with the role" in _text(refused)
+    back = client.post(
+        "/admin/config/versions/1/rollback",
+        data={"csrf_token": csrf, "reason": "v2 misbehaves", **signed},
+    )
+    assert back.status_code == 303, _text(back)
+    assert "Version 1 is active again." in _text(client.get("/admin/config"))
+
+
 def test_the_api_review_shows_changes_tests_and_the_change_control(api: Api) -> None:
     body = _body()
     del body["note"]

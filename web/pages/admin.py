@@ -18,7 +18,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from dsl.model import ChangeControl
-from engine.access.signatures import SignatureRefused
+from engine.access.signatures import SignatureInput, SignatureRefused
 from engine.commands.versions import ConfigRejected
 from engine.errors import DomainError, Forbidden, Invalid
 from web.auth import require_caller, requires, signature_input
@@ -175,14 +175,17 @@ def upload() -> ResponseReturnValue:
     return _review_page(bundle, note)
 
 
-def _deploy(bundle: Bundle, note: str) -> ResponseReturnValue:
+def _posted_approval() -> SignatureInput | None:
+    """The approver's signature from a deploy or rollback form (None when none was given)."""
     form = request.form
     approver = form.get("approver", "").strip()
-    approval = (
-        signature_input(approver, form.get("password", ""), form.get("meaning", ""))
-        if approver or form.get("password")
-        else None
-    )
+    if not approver and not form.get("password"):
+        return None
+    return signature_input(approver, form.get("password", ""), form.get("meaning", ""))
+
+
+def _deploy(bundle: Bundle, note: str) -> ResponseReturnValue:
+    approval = _posted_approval()
     try:
         deployed = services().config.deploy(
             actor=require_caller().username,
@@ -241,8 +244,13 @@ def rollback(version_id: int) -> ResponseReturnValue:
         return _versions_page(422, f"Give a reason to roll back to version {version_id}.")
     try:
         services().config.rollback(
-            actor=require_caller().username, version_id=version_id, reason=reason
+            actor=require_caller().username,
+            version_id=version_id,
+            reason=reason,
+            approval=_posted_approval(),
         )
+    except (Forbidden, Invalid) as refused:
+        return _versions_page(domain_status(refused), refused.message)
     except DomainError as refused:
         return _versions_page(409, refused.message)
     flash(f"Version {version_id} is active again.", DONE)
