@@ -1,0 +1,112 @@
+"""The finite-capacity schedule on acme-harness (cut 40 s at cutting, crimp 25 s on
+crimp-press-1, test 1 min on tester-1, per unit): times to the second, priorities, gap filling,
+lateness at the end of the site's due day, and equipment that is down."""
+
+# ruff: noqa: F811  (the fixture ``line`` comes from engine_exec_support)
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine_exec_support import Line, line  # noqa: F401
+
+from engine.commands.workorders import WorkOrderPlan
+from engine.facade.dispatch import Dispatch
+from engine.queries.schedule import PlannedOperation, Schedule
+
+NOW = dt.datetime(2027, 3, 1, 22, 50, tzinfo=dt.UTC)  # 23:50 in Berlin
+
+
+def _schedule(line: Line) -> Schedule:
+    return Dispatch(line.engine.db, clock=lambda: NOW).schedule()
+
+
+def _order(line: Line, quantity: int, plan: WorkOrderPlan, *, release: bool = True) -> str:
+    order = line.engine.create_work_order(
+        actor=line.supervisor, product="HA-100", quantity=quantity, plan=plan
+    )
+    if release:
+        line.engine.release_work_order(actor=line.supervisor, number=order.number)
+    return order.number
+
+
+def _times(jobs: tuple[PlannedOperation, ...]) -> list[tuple[str, str, float, int, int]]:
+    """(operation, resource, quantity, start, finish) with times in seconds from NOW."""
+    return [
+        (
+            j.operation,
+            j.resource,
+            j.quantity,
+            int((j.start - NOW).total_seconds()),
+            int((j.finish - NOW).total_seconds()),
+        )
+        for j in jobs
+    ]
+
+
+def test_the_routing_declares_ideal_cycle_times(line: Line) -> None:
+    operations = line.plant.routing_for("HA-100").operations
+    assert [(op.id, op.cycle_time_s) for op in operations] == [
+        ("cut", 40.0),
+        ("crimp", 25.0),
+        ("test", 60.0),
+    ]
+
+
+def test_an_order_moves_through_its_resources_as_one_batch(line: Line) -> None:
+    number = _order(line, 2, WorkOrderPlan(due_date=dt.date(2027, 3, 2)))
+    (order,) = _schedule(line).orders
+    assert order.work_order == number
+    assert _times(order.operations) == [
+        ("cut", "cutting", 2.0, 0, 80),
+        ("crimp", "crimp-press-1", 2.0, 80, 130),
+        ("test", "tester-1", 2.0, 130, 250),
+    ]
+    assert order.finish == NOW + dt.timedelta(seconds=250)
+    assert not order.late
+
+
+def test_the_urgent_order_goes_first_and_a_waiting_unit_fills_a_gap(line: Line) -> None:
+    (almost,) = line.release(1)
+    line.cut(almost)
+    line.crimp(almost)  # waits at test
+    urgent = _order(line, 2, WorkOrderPlan(priority=1))
+    plan = _schedule(line)
+    assert [o.work_order for o in plan.orders] == [urgent, line.engine.item(almost).work_order]
+    assert _times(plan.orders[0].operations) == [
+        ("cut", "cutting", 2.0, 0, 80),
+        ("crimp", "crimp-press-1", 2.0, 80, 130),
+        ("test", "tester-1", 2.0, 130, 250),
+    ]
+    # the tester is free until the urgent order arrives at 130 s: the waiting unit goes first
+    assert _times(plan.orders[1].operations) == [("test", "tester-1", 1.0, 0, 60)]
+    assert plan.resources == ("crimp-press-1", "cutting", "tester-1")
+    assert plan.horizon == NOW + dt.timedelta(seconds=250)
+
+
+def test_an_order_due_today_that_finishes_after_midnight_at_the_site_is_late(line: Line) -> None:
+    late = _order(line, 5, WorkOrderPlan(due_date=dt.date(2027, 3, 1), priority=1))
+    on_time = _order(line, 1, WorkOrderPlan(due_date=dt.date(2027, 3, 2)))
+    unplanned = _order(line, 1, WorkOrderPlan(), release=False)
+    plan = _schedule(line)
+    assert [(o.work_order, o.late) for o in plan.orders] == [
+        (late, True),  # 625 s after 23:50 in Berlin: 00:00:25 on 2 March
+        (on_time, False),
+        (unplanned, False),
+    ]
+    assert plan.late == (plan.orders[0],)
+    assert plan.orders[2].status == "created"
+    assert _times(plan.orders[2].operations)[0] == ("cut", "cutting", 1.0, 240, 280)
+    assert plan.to_json()["late"][0]["work_order"] == late
+
+
+def test_equipment_that_is_down_is_planned_from_when_it_is_assumed_back(line: Line) -> None:
+    _order(line, 1, WorkOrderPlan())
+    line.engine.record_equipment_state(
+        actor=line.supervisor, name="crimp-press-1", state="down", at=NOW, source="manual"
+    )
+    (order,) = _schedule(line).orders
+    crimp = order.operations[1]
+    assert _times((crimp,)) == [("crimp", "crimp-press-1", 1.0, 3600, 3625)]
+    assert crimp.note == "crimp-press-1 is down; assumed back in 1:00:00"
+    assert _times(order.operations[2:]) == [("test", "tester-1", 1.0, 3625, 3685)]
