@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.cache import HEARTBEAT_S, TagCache, TagCacheWriter, Value
+from adapters.cache import HEARTBEAT_S, CacheLayoutError, TagCache, TagCacheWriter, Value
 from adapters.control import serve_control
 from adapters.driver import DeviceError, DeviceLost, Driver, stopping
 from adapters.protocols import driver_for
@@ -221,6 +221,19 @@ def _matches(tag: Tag, wanted: Value, got: Value, tolerance: float) -> bool:
     return got == wanted
 
 
+def _last_heartbeat(cache_path: Path) -> float | None:
+    """The last heartbeat a previous adapter process left in ``cache_path`` (None when it stopped
+    cleanly or there is no readable cache)."""
+    try:
+        cache = TagCache.open(cache_path)
+    except (OSError, CacheLayoutError):
+        return None
+    try:
+        return cache.last_heartbeat()
+    finally:
+        cache.close()
+
+
 class AdapterRuntime:
     """Everything the adapter process runs for one plant; ``secrets_dir`` is the site secrets
     folder, where the certificates and keys the devices name are read from."""
@@ -241,6 +254,7 @@ class AdapterRuntime:
         stateful = sorted(e.name for e in plant.equipment.values() if e.state_rules)
         keys = [t.key for t in tags] + [state_key(name) for name in stateful]
         ages = [t.max_age_s for t in tags] + [STATE_MAX_AGE_S] * len(stateful)
+        self.stopped_at = _last_heartbeat(cache_path)  # set when the last process was killed
         self.writer = TagCacheWriter(cache_path, keys, ages)
         self.reader = TagCache.open(cache_path)
         self.states = StateTracker(plant, self.reader, self.writer, on_state_change)
@@ -264,6 +278,7 @@ class AdapterRuntime:
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _track_states(self) -> None:
+        self.states.adapter_stopped(self.stopped_at or time.time())
         self.states.evaluate()
         while not stopping():
             with contextlib.suppress(TimeoutError):
@@ -299,6 +314,7 @@ class AdapterRuntime:
             if control is not None:
                 control.close()
             await cancel_all(tasks, SHUTDOWN_S)
+            self.states.adapter_stopped(time.time())
             for runner in self.runners.values():
                 runner.mark_lost("adapter process stopped")
             self.reader.close()

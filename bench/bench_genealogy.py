@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import bulk_rows
 
 from engine.infra.db import Database
 from engine.queries import genealogy
@@ -27,41 +28,21 @@ SUBS = 200_000  # the first SUBS tops each contain one sub-assembly
 LOTS = 250_000
 LINKS_PER_UNIT = 5
 SAMPLES = 100  # per direction
-BATCH = 50_000
 STAMP = "2026-11-03 10:00:00.000000"
-
-
-def batches(rows: Iterator[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
-    batch: list[tuple[object, ...]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def generate(path: Path, units: int) -> None:
     """Fill the schema: tops are items 1..tops, sub-assemblies follow them."""
     subs = min(SUBS, units // 5)
     tops = units - subs
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("BEGIN")
-    con.execute(
-        "INSERT INTO config_versions (id, site, content_hash, files, assets, created_at, "
-        "created_by, note) VALUES (1, 'bench', 'hash', '{}', '{}', ?, 'bench', '')",
-        (STAMP,),
-    )
+    con = bulk_rows.bulk_load(path, STAMP)
     con.execute(
         "INSERT INTO work_orders (id, number, product, routing, quantity, status, "
         "config_version_id, created_at, created_by, revision) "
         "VALUES (1, 'WO1', 'TOP', 'top', ?, 'released', 1, ?, 'bench', 1)",
         (units, STAMP),
     )
-    for batch in batches(
+    for batch in bulk_rows.batches(
         (
             lot,
             f"P{lot % 10}",
@@ -84,7 +65,7 @@ def generate(path: Path, units: int) -> None:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
-    for batch in batches(
+    for batch in bulk_rows.batches(
         (item, f"{'T' if item <= tops else 'S'}{item:07d}", item, "TOP" if item <= tops else "SUB")
         for item in range(1, units + 1)
     ):
@@ -95,7 +76,7 @@ def generate(path: Path, units: int) -> None:
             f"'completed', '', NULL, 0, '{{}}', 1, 1, '{STAMP}', '{STAMP}')",
             batch,
         )
-    for batch in batches((item, item) for item in range(1, units + 1)):
+    for batch in bulk_rows.batches((item, item) for item in range(1, units + 1)):
         con.executemany(
             "INSERT INTO operation_runs (id, item_id, operation, operator, equipment, started_at, "
             f"completed_at, route, route_reason, config_version_id) VALUES (?, ?, 'build', 'olga', "
@@ -114,7 +95,7 @@ def generate(path: Path, units: int) -> None:
                 lot = rng.randint(1, LOTS)
                 yield (item, item, f"P{lot % 10}", lot, None)
 
-    for batch in batches(links()):
+    for batch in bulk_rows.batches(links()):
         con.executemany(
             "INSERT INTO consumptions (item_id, run_id, part, lot_id, component_item_id, "
             "quantity, unit, config_version_id) VALUES (?, ?, ?, ?, ?, 1, 'pcs', 1)",
@@ -136,8 +117,7 @@ def timed(samples: list[str], trace: Callable[[str], int]) -> tuple[list[float],
 
 
 def report(label: str, times: list[float], found: int) -> float:
-    ordered = sorted(times)
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
+    p99 = bulk_rows.p99(times)
     print(
         f"{label}: {len(times)} traces, p50 {statistics.median(times):.2f} ms, "
         f"p99 {p99:.2f} ms, {found / len(times):.1f} rows per trace"

@@ -20,6 +20,9 @@ NAMED_SECTIONS = {
 }
 """Top-level sections of named definitions, with what one of their entries is called."""
 
+ONCE_SECTIONS = ("change_control", "inventory", "calendar")
+"""Top-level sections a site sets once, in one of its files."""
+
 
 @dataclass
 class Definitions:
@@ -29,8 +32,9 @@ class Definitions:
     files: Mapping[str, str]
     present: frozenset[str]
     site: dict[str, YScalar] = field(default_factory=dict)
-    change_control: tuple[YScalar, YNode] | None = None
-    """The ``change_control`` key and its value, from the one file that sets it."""
+    once: dict[str, tuple[YScalar, YNode]] = field(default_factory=dict)
+    """Each section set once for the site (:data:`ONCE_SECTIONS`): its key and value, from the
+    one file that sets it."""
     sections: dict[str, dict[str, tuple[YScalar, YNode]]] = field(
         default_factory=lambda: {name: {} for name in NAMED_SECTIONS}
     )

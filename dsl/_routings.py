@@ -14,6 +14,7 @@ from typing import Literal
 
 from dsl import _reader as r
 from dsl._definitions import Definitions
+from dsl._spc import field_chart, tag_chart
 from dsl.diagnostics import did_you_mean
 from dsl.env import field_key
 from dsl.expressions import CONDITION, Expect
@@ -37,6 +38,7 @@ from dsl.model import (
     SamplingRule,
     Setpoint,
     SignatureRequirement,
+    SpcChart,
     WorkCenter,
 )
 from dsl.rules import CompiledRule
@@ -274,10 +276,12 @@ class _OperationBuilder:
             f for name, value in r.entries(node, "collect") if (f := self.field(name, value))
         )
         interlocks = (*self.implicit_interlocks(equipment), *self.interlocks())
+        charts = self.charts(fields, equipment.text if equipment is not None else None)
         operation = Operation(
             id=self.outline.id,
             title=r.text(node, "title", self.outline.id),
             work_center=work_center.text if work_center is not None else None,
+            cycle_time_s=r.si(node, "cycle_time", 0.0) or None,
             equipment=equipment.text if equipment is not None else None,
             instructions=instructions.text.strip() if instructions is not None else None,
             fields=fields,
@@ -288,6 +292,7 @@ class _OperationBuilder:
             gates=self.gates(),
             signatures=self.signatures(),
             span=r.scalar(node, "id").span,  # type: ignore[union-attr]
+            spc=charts,
         )
         return None if self.failed else operation
 
@@ -415,7 +420,7 @@ class _OperationBuilder:
                     f"Equipment {name} is down",
                 )
             )
-            if equipment.calibration_due is not None:
+            if equipment.calibration_due is not None or equipment.calibration is not None:
                 result.append(
                     self.implicit(
                         "equipment.calibration_due >= today",
@@ -424,7 +429,7 @@ class _OperationBuilder:
                         f"Calibration of {name} is overdue",
                     )
                 )
-            if equipment.maintenance_due is not None:
+            if equipment.maintenance_due is not None or equipment.maintenance is not None:
                 result.append(
                     self.implicit(
                         "equipment.maintenance_due >= today",
@@ -532,12 +537,41 @@ class _OperationBuilder:
 
     def captures(self) -> tuple[str, ...]:
         result: list[str] = []
-        for item in r.items(self.node, "capture"):
+        for written in r.items(self.node, "capture"):
+            item = r.scalar(written, "tag") if isinstance(written, YMap) else written
             if isinstance(item, YScalar) and not item.is_empty:
                 if self.report.reference(item, "tag", self.r.tags):
                     result.append(item.text.strip())
                 else:
                     self.failed = True
+        return tuple(result)
+
+    def charts(self, fields: tuple[DataField, ...], equipment: str | None) -> tuple[SpcChart, ...]:
+        """The control charts of collected fields and captured tags (:mod:`dsl._spc`)."""
+        nodes = {name.text: r.as_map(value) for name, value in r.entries(self.node, "collect")}
+        result = [
+            chart
+            for field in fields
+            if (chart := field_chart(self.report, field, nodes[field.name], equipment=equipment))
+        ]
+        for item in r.items(self.node, "capture"):
+            name = r.scalar(item, "tag") if isinstance(item, YMap) else None
+            if name is None or name.text.strip() not in self.r.tags:
+                continue
+            device_name, _, tag_name = name.text.strip().partition(".")
+            device = self.r.devices.get(device_name)
+            tag = device.tags.get(tag_name) if device is not None else None
+            if tag is None:  # its device failed to load; that error is reported already
+                continue
+            chart = tag_chart(
+                self.report,
+                tag,
+                name,
+                item,  # type: ignore[arg-type]
+                equipment=equipment,
+            )
+            if chart is not None:
+                result.append(chart)
         return tuple(result)
 
     # ------------------------------------------------------------ gates and signatures

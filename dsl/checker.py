@@ -13,25 +13,32 @@ import zoneinfo
 from functools import lru_cache
 from types import MappingProxyType
 
+from dsl import _calendars
 from dsl import _reader as r
 from dsl._definitions import Definitions
 from dsl._devices import DeviceBuilder
 from dsl._routings import RoutingBuilder
+from dsl.calendars import ReasonTree, ShiftCalendar
 from dsl.diagnostics import Diagnostic, Span, did_you_mean
 from dsl.expressions import CONDITION
+from dsl.gtin import gtin_problem
 from dsl.model import (
     APPROVAL_MEANING,
     BomLine,
+    CareInterval,
     ChangeControl,
     Device,
     Equipment,
     EquipmentState,
+    Fefo,
+    Inventory,
     Part,
     Plant,
     Product,
     Qualification,
     Role,
     Routing,
+    SignatureRequirement,
     Site,
     StateRule,
     Tracking,
@@ -67,11 +74,30 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+DEFAULT_WARN_DAYS = 7
+
+
+def _care_interval(node: YMap, key: str) -> CareInterval | None:
+    """The calibration or maintenance interval under ``key`` (validated by the schema), if any."""
+    value = node.get(key)
+    if not isinstance(value, YMap):
+        return None
+    every = r.days(value, "every")
+    if every is None or every < 1:
+        return None
+    warn = r.days(value, "warn")
+    uses = r.scalar(value, "uses")
+    every_uses = r.integer(value, "uses", 0) if uses is not None else None
+    return CareInterval(every, DEFAULT_WARN_DAYS if warn is None else warn, every_uses or None)
+
+
 class _PlantBuilder:
     def __init__(self, defs: Definitions, has_errors: bool) -> None:
         self.defs = defs
         self.has_errors = has_errors
         self.report = r.Reporter()
+        self.erp_materials: dict[str, str] = {}
+        """ERP material ids seen so far, with the part or product each names."""
 
     def section(self, name: str) -> dict[str, tuple[YScalar, YNode]]:
         return self.defs.sections[name]
@@ -79,7 +105,7 @@ class _PlantBuilder:
     def build(self) -> Plant | None:
         site = self.site()
         work_centers = {
-            n: WorkCenter(n, r.text(r.as_map(v), "description"), k.span)
+            n: WorkCenter(n, r.text(r.as_map(v), "description"), k.span, self.downtime(v))
             for n, (k, v) in self.section("work_centers").items()
         }
         roles = {
@@ -87,7 +113,12 @@ class _PlantBuilder:
             for n, (k, v) in self.section("roles").items()
         }
         if site is not None:
-            site = dataclasses.replace(site, change_control=self.change_control(roles))
+            site = dataclasses.replace(
+                site,
+                change_control=self.change_control(roles),
+                inventory=self.inventory(roles),
+                calendar=self.calendar(),
+            )
         qualifications = {
             n: Qualification(
                 n, r.text(r.as_map(v), "description"), r.days(r.as_map(v), "valid_for"), k.span
@@ -231,12 +262,28 @@ class _PlantBuilder:
         description = scalars.get("description")
         return Site(name.text, zone.text, description.text if description else "", name.span)
 
+    def calendar(self) -> ShiftCalendar | None:
+        """``calendar``: the site's shifts (see :mod:`dsl._calendars`)."""
+        if "calendar" not in self.defs.once:
+            return None
+        key, value = self.defs.once["calendar"]
+        return _calendars.calendar(self.report, key, r.as_map(value))
+
+    @staticmethod
+    def downtime(node: YNode) -> ReasonTree | None:
+        """A work centre's ``downtime`` reason tree, None when it declares none."""
+        work_center = r.as_map(node)
+        key, tree = work_center.key("downtime"), work_center.get("downtime")
+        if key is None or tree is None:
+            return None
+        return _calendars.reason_tree(key, r.as_map(tree))
+
     def change_control(self, roles: dict[str, Role]) -> ChangeControl | None:
         """``change_control``: the approver must be a declared role (the validator has checked
         the keys and their shapes)."""
-        if self.defs.change_control is None:
+        if "change_control" not in self.defs.once:
             return None
-        key, value = self.defs.change_control
+        key, value = self.defs.once["change_control"]
         node = r.as_map(value)
         approver = r.scalar(node, "approver")
         if approver is None or not self.report.reference(approver, "role", roles):
@@ -247,6 +294,36 @@ class _PlantBuilder:
             two_person=r.boolean(node, "two_person", False),
             span=key.span,
         )
+
+    def inventory(self, roles: dict[str, Role]) -> Inventory | None:
+        """``inventory``: locations named once each, signatures by declared roles (the
+        validator has checked the keys and their shapes)."""
+        if "inventory" not in self.defs.once:
+            return None
+        key, value = self.defs.once["inventory"]
+        node = r.as_map(value)
+        locations: dict[str, YScalar] = {}
+        for item in r.items(node, "locations"):
+            if not isinstance(item, YScalar) or item.is_empty:
+                continue
+            first = locations.get(item.text)
+            if first is not None:
+                self.report.error(
+                    item.span,
+                    f"location '{item.text}' is listed twice",
+                    f"first listed at {first.span}; keep one of them",
+                )
+            locations.setdefault(item.text, item)
+        signatures: dict[str, SignatureRequirement] = {}
+        for action, sign in r.entries(node, "sign"):
+            signed = r.as_map(sign)
+            role = r.scalar(signed, "role")
+            if role is not None and self.report.reference(role, "role", roles):
+                meaning = r.text(signed, "meaning")
+                signatures[action.text] = SignatureRequirement(role.text, meaning, action.span)
+        said = r.text(node, "fefo", "off")
+        fefo: Fefo = "strict" if said == "strict" else "propose" if said == "propose" else "off"
+        return Inventory(tuple(locations), fefo, MappingProxyType(signatures), key.span)
 
     # ------------------------------------------------------------ devices and equipment
 
@@ -293,6 +370,8 @@ class _PlantBuilder:
                 maintenance_due=r.date(node, "maintenance_due"),
                 state_rules=tuple(rules),
                 span=key.span,
+                calibration=_care_interval(node, "calibration"),
+                maintenance=_care_interval(node, "maintenance"),
             )
         return result
 
@@ -314,6 +393,9 @@ class _PlantBuilder:
                 unit=self._unit(node, "pcs"),
                 shelf_life_days=r.days(node, "shelf_life"),
                 span=key.span,
+                quarantine=r.boolean(node, "quarantine", False),
+                gtin=self._gtin(node),
+                erp_material=self._erp_material(node, f"part {name}"),
             )
             for name, (key, value) in self.section("parts").items()
             for node in (r.as_map(value),)
@@ -348,8 +430,39 @@ class _PlantBuilder:
                 routing=routing_name,
                 bom=tuple(self._bom(node, parts)),
                 span=key.span,
+                gtin=self._gtin(node),
+                erp_material=self._erp_material(node, f"product {name}"),
             )
         return result
+
+    def _erp_material(self, node: YMap, owner: str) -> str:
+        """The ERP material id under ``erp`` ("" when none); an error when another part or
+        product already has it, since an ERP order must name exactly one thing."""
+        erp = node.get("erp")
+        material = r.scalar(erp, "material") if isinstance(erp, YMap) else None
+        if material is None:
+            return ""
+        text = material.text.strip()
+        other = self.erp_materials.setdefault(text, owner)
+        if other != owner:
+            self.report.error(
+                material.span,
+                f"ERP material '{text}' is already mapped to {other}",
+                "give each part and product its own ERP material id",
+            )
+            return ""
+        return text
+
+    def _gtin(self, node: YMap) -> str:
+        """The GTIN under ``gtin`` ("" when none, or when it is not one: that is an error)."""
+        gtin = r.scalar(node, "gtin")
+        if gtin is None:
+            return ""
+        problem = gtin_problem(gtin.text.strip())
+        if problem:
+            self.report.error(gtin.span, problem, "copy the GTIN from its GS1 record, in quotes")
+            return ""
+        return gtin.text.strip()
 
     def _number_pattern(self, node: YScalar) -> None:
         text = node.text

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from dsl import schema
-from dsl._definitions import NAMED_SECTIONS, Definitions
+from dsl._definitions import NAMED_SECTIONS, ONCE_SECTIONS, Definitions
 from dsl._devices import SECRETS_DOC, check_secret_files, secret_references
 from dsl._gcpause import collector_paused
 from dsl.checker import build_plant
@@ -160,12 +160,12 @@ def _gather_plant_file(defs: Definitions, root: YMap, validator: Validator) -> N
                     validator.diagnostics.append(_twice(key, f"'{key.text}'", first, "set"))
                 else:
                     defs.site[key.text] = value
-        elif key.text == "change_control":
-            if defs.change_control is not None:
-                first_key = defs.change_control[0]
-                validator.diagnostics.append(_twice(key, "'change_control'", first_key, "set"))
+        elif key.text in ONCE_SECTIONS:
+            first_set = defs.once.get(key.text)
+            if first_set is not None:
+                validator.diagnostics.append(_twice(key, f"'{key.text}'", first_set[0], "set"))
             else:
-                defs.change_control = (key, value)
+                defs.once[key.text] = (key, value)
         elif key.text in NAMED_SECTIONS and isinstance(value, YMap):
             known = defs.sections[key.text]
             for name, definition in value.entries:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from dsl.calendars import ReasonTree, ShiftCalendar
 from dsl.diagnostics import Span
 from dsl.rules import CompiledRule, Env, Outcome
 
@@ -29,6 +30,10 @@ class Site:
     span: Span
     change_control: ChangeControl | None = None
     """How a new config is approved; None: any engineer or admin deploys (no approval)."""
+    inventory: Inventory | None = None
+    """Stores: locations, FEFO, lot signatures; None: no locations, no FEFO, nothing signed."""
+    calendar: ShiftCalendar | None = None
+    """Shifts and breaks (planned busy time for OEE); None: every hour is planned busy time."""
 
 
 APPROVAL_MEANING = "Approved for production"
@@ -44,6 +49,22 @@ class ChangeControl:
     approver: str
     meaning: str
     two_person: bool
+    span: Span
+
+
+Fefo = Literal["off", "propose", "strict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """``inventory`` of site.yaml: where lots are kept (a received lot goes to the first
+    location unless told otherwise), whether first-expiry-first-out is proposed or enforced at
+    consumption, and which lot status changes (``release``, ``hold``, ``scrap``) need an
+    e-signature."""
+
+    locations: tuple[str, ...]
+    fefo: Fefo
+    signatures: Mapping[str, SignatureRequirement]
     span: Span
 
 
@@ -177,6 +198,16 @@ class EquipmentState(enum.Enum):
     IDLE = "idle"
     DOWN = "down"
     SETUP = "setup"
+    UNKNOWN = "unknown"  # history only: Ferrule cannot see the machine (never a rule's state)
+
+
+class StateCause(enum.Enum):
+    """Why an equipment state was recorded."""
+
+    STATE_RULE = "state_rule"  # a state rule passed (or none did: idle)
+    DEVICE_UNREACHABLE = "device_unreachable"  # a rule's tag is bad or stale: unknown
+    ADAPTER_NOT_RUNNING = "adapter_not_running"  # the adapter process stopped: unknown
+    MANUAL = "manual"  # a person or a command recorded it
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +216,17 @@ class StateRule:
 
     state: EquipmentState
     when: CompiledRule
+
+
+@dataclass(frozen=True, slots=True)
+class CareInterval:
+    """How often calibration or maintenance is needed (``every_days`` after the last one, and
+    after ``every_uses`` operations completed on the machine since, when given), and how many
+    days ahead it is announced (``warn_days``)."""
+
+    every_days: int
+    warn_days: int
+    every_uses: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,18 +241,27 @@ class Equipment:
     maintenance_due: dt.date | None
     state_rules: tuple[StateRule, ...]
     span: Span
+    calibration: CareInterval | None = None
+    maintenance: CareInterval | None = None
 
     def derive_state(self, env: Env) -> EquipmentState:
         """The first state rule that passes, or ``idle`` when none does. Fail safe: a rule
         that cannot be decided (a tag it reads is bad or stale) before the first passing one
         makes the state ``down`` — a machine Ferrule cannot see is neither running nor free."""
+        state, _ = self.observed_state(env)
+        return EquipmentState.DOWN if state is EquipmentState.UNKNOWN else state
+
+    def observed_state(self, env: Env) -> tuple[EquipmentState, StateRule | None]:
+        """The state for the history and the rule that decided it: the first passing rule's
+        state; ``unknown`` (with that rule) when a rule before it cannot be decided; ``idle``
+        (no rule) when none passes."""
         for rule in self.state_rules:
             outcome = rule.when.evaluate(env)
             if outcome is Outcome.PASS:
-                return rule.state
+                return rule.state, rule
             if outcome is Outcome.UNKNOWN:
-                return EquipmentState.DOWN
-        return EquipmentState.IDLE
+                return EquipmentState.UNKNOWN, rule
+        return EquipmentState.IDLE, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +286,8 @@ class WorkCenter:
     name: str
     description: str
     span: Span
+    downtime: ReasonTree | None = None
+    """Downtime reasons stops are coded with; None: stops are not coded."""
 
 
 Tracking = Literal["serial", "lot"]
@@ -250,6 +303,12 @@ class Part:
     unit: str
     shelf_life_days: int | None
     span: Span
+    quarantine: bool = False
+    """Received lots start in quarantine until quality releases them."""
+    gtin: str = ""
+    """The part's GTIN, which its lot labels carry as AI 01 ("" for none: AI 240 names it)."""
+    erp_material: str = ""
+    """The ERP's material id for it ("" when the ERP does not name it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +335,10 @@ class Product:
     routing: str
     bom: tuple[BomLine, ...]
     span: Span
+    gtin: str = ""
+    """The product's GTIN, which its unit and lot labels carry as AI 01 ("" for none)."""
+    erp_material: str = ""
+    """The ERP's material id for it: B2MML orders for that material make this product."""
 
 
 # ---------------------------------------------------------------- routings and operations
@@ -392,6 +455,34 @@ class Setpoint:
     span: Span
 
 
+SpcAction = Literal["notify", "hold", "hold-equipment", "nc", "block"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpcChart:
+    """``spc:`` on a collected field or a captured tag (``captured``): a control chart of kind
+    ``chart`` (i-mr, xbar-r, xbar-s, p, np, c, u) whose limits come from the first ``baseline``
+    subgroups or from the given ``center`` (and ``sigma``), checked with ``rules`` at every
+    completion; ``on_signal`` says what a broken rule does. ``subgroup``: values per point
+    (x̄ charts), ``sample_size``: items inspected per point (p, np, u). ``low``/``high`` are the
+    specification limits (the field's min and max) in ``unit``."""
+
+    source: str
+    captured: bool
+    chart: str
+    subgroup: int
+    sample_size: float
+    baseline: int | None
+    center: float | None
+    sigma: float | None
+    rules: tuple[str, ...]
+    on_signal: SpcAction
+    low: float | None
+    high: float | None
+    unit: str | None
+    span: Span
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     id: str
@@ -407,6 +498,11 @@ class Operation:
     gates: tuple[Gate, ...]
     signatures: tuple[SignatureRequirement, ...]
     span: Span
+    spc: tuple[SpcChart, ...] = ()
+    """Control charts kept on this operation's fields and captured tags."""
+    cycle_time_s: float | None = None
+    """Ideal seconds for one unit of the product (a piece, or one kg of a lot): ISO 22400's
+    planned unit processing time, which the schedule plans with; None when not declared."""
 
     def field(self, name: str) -> DataField | None:
         return next((f for f in self.fields if f.name == name), None)

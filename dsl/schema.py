@@ -226,6 +226,24 @@ STATE_RULE = Section(
     exactly_one=(STATE_NAMES,),
 )
 
+CARE_INTERVAL = Section(
+    (
+        Key(
+            "every",
+            Scalar("quantity", dimension="time", positive=True, why="use at least 1 d"),
+            "How long a calibration or maintenance lasts, e.g. 180 d: the next one is due that "
+            "long after the last one recorded.",
+            True,
+        ),
+        Key("warn", DURATION, "Warn this long before it is due; default 7 d."),
+        Key(
+            "uses",
+            Scalar("integer", minimum=1),
+            "Also due after this many operations completed on the machine since the last one.",
+        ),
+    )
+)
+
 EQUIPMENT = Section(
     (
         Key("description", TEXT, "What this machine or tool is."),
@@ -233,6 +251,8 @@ EQUIPMENT = Section(
         Key("device", NAME, "The device its state rules read."),
         Key("calibration_due", DATE, "Date the next calibration is due (YYYY-MM-DD)."),
         Key("maintenance_due", DATE, "Date the next maintenance is due (YYYY-MM-DD)."),
+        Key("calibration", CARE_INTERVAL, "Calibration interval, e.g. {every: 180 d}."),
+        Key("maintenance", CARE_INTERVAL, "Preventive maintenance interval, e.g. {every: 30 d}."),
         Key(
             "states",
             ListOf("state rule", STATE_RULE),
@@ -250,12 +270,26 @@ QUALIFICATION = Section(
 
 TRACKING = Scalar("text", allowed=("serial", "lot"))
 
+ERP_MAPPING = Section(
+    (
+        Key(
+            "material",
+            TEXT,
+            'The ERP\'s material id (B2MML MaterialDefinitionID), e.g. "4711-HA100".',
+            required=True,
+        ),
+    )
+)
+
 PART = Section(
     (
         Key("description", TEXT, "What this part is."),
         Key("tracking", TRACKING, "lot (default) or serial."),
         Key("unit", TEXT, "Unit it is counted or measured in; default pcs."),
         Key("shelf_life", DURATION, "Sets a received lot's expiry, e.g. 730 d."),
+        Key("quarantine", BOOL, "Received lots start in quarantine until quality releases them."),
+        Key("gtin", TEXT, "Its GTIN (8-14 digits, quoted), carried by its lot labels as AI 01."),
+        Key("erp", ERP_MAPPING, 'How the ERP names it, e.g. {material: "4711-T22"}.'),
     )
 )
 
@@ -280,6 +314,40 @@ PRODUCT = Section(
         ),
         Key("routing", NAME, "The routing that makes it; default the routing naming it."),
         Key("bom", ListOf("BOM line", BOM_LINE), "Components per unit of product."),
+        Key("gtin", TEXT, "Its GTIN (8-14 digits, quoted), carried by its labels as AI 01."),
+        Key("erp", ERP_MAPPING, 'How the ERP names it, e.g. {material: "4711-HA100"}.'),
+    )
+)
+
+SIGNATURE = Section(
+    (
+        Key("role", NAME, "Role of the person who signs.", required=True),
+        Key("meaning", TEXT, "What the signature means, shown when signing.", required=True),
+    )
+)
+
+LOT_ACTIONS = ("release", "hold", "scrap")
+"""Lot status changes a site may require an e-signature for."""
+
+INVENTORY = Section(
+    (
+        Key(
+            "locations",
+            ListOf("location", NAME, 1),
+            "Where lots are kept (goods-in, quarantine cage, line side ...); received lots go to "
+            "the first unless told otherwise.",
+            required=True,
+        ),
+        Key(
+            "fefo",
+            Scalar("text", allowed=("off", "propose", "strict")),
+            "First-expiry-first-out: propose the lot to consume, or refuse a later-expiring one.",
+        ),
+        Key(
+            "sign",
+            Section(tuple(Key(a, SIGNATURE, f"The signature to {a} a lot.") for a in LOT_ACTIONS)),
+            "Lot status changes that need an e-signature, e.g. release: {role: quality, ...}.",
+        ),
     )
 )
 
@@ -295,6 +363,42 @@ CHANGE_CONTROL = Section(
     )
 )
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOCK = Scalar("text", why="a local time HH:MM on the quarter-hour, e.g. 06:00")
+SHIFT = Section(
+    (
+        Key("start", CLOCK, "Local start time, HH:MM.", required=True),
+        Key(
+            "end", CLOCK, "Local end time, HH:MM (past midnight if not after start).", required=True
+        ),
+        Key("breaks", ListOf("break", TEXT), "Planned breaks inside the shift, HH:MM-HH:MM."),
+    )
+)
+CALENDAR = Section(
+    (
+        Key("shifts", NamedMap("shift", SHIFT), "The shifts, by name.", required=True),
+        Key(
+            "days",
+            ListOf("day", Scalar("text", allowed=WEEKDAY_NAMES)),
+            "The weekdays the site works; default mon to fri.",
+        ),
+    )
+)
+REASONS = NamedMap("category", ListOf("reason", TEXT, 1))
+DOWNTIME = Section(
+    (
+        Key("code_after", DURATION, "A stop longer than this needs a reason; default 5 min."),
+        Key("planned", REASONS, "Planned stops (maintenance, no orders ...) by category."),
+        Key("unplanned", REASONS, "Unplanned stops (breakdowns, material ...) by category."),
+    )
+)
+WORK_CENTER = Section(
+    (
+        Key("description", TEXT, "What this work center is."),
+        Key("downtime", DOWNTIME, "The reason tree stops here are coded with."),
+    )
+)
+
 PLANT_FILE = Section(
     (
         Key("site", NAME, "The site's name (once, in one file)."),
@@ -305,7 +409,17 @@ PLANT_FILE = Section(
             CHANGE_CONTROL,
             "Deploys need an e-signed approval and passing config tests (once, in one file).",
         ),
-        Key("work_centers", NamedMap("work center", _described("work center")), "Work centers."),
+        Key(
+            "inventory",
+            INVENTORY,
+            "Stores: locations, FEFO and lot signatures (once, in one file).",
+        ),
+        Key(
+            "calendar",
+            CALENDAR,
+            "Shifts and breaks in the site's time zone, for OEE (once, in one file).",
+        ),
+        Key("work_centers", NamedMap("work center", WORK_CENTER), "Work centers."),
         Key("roles", NamedMap("role", _described("role")), "User roles."),
         Key("qualifications", NamedMap("qualification", QUALIFICATION), "Qualifications."),
         Key("devices", NamedMap("device", DEVICE, identifier=True), "Device connections."),
@@ -319,6 +433,42 @@ PLANT_FILE = Section(
 
 FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date")
 
+SPC_CHARTS = ("i-mr", "xbar-r", "xbar-s", "p", "np", "c", "u")
+SPC_RULES = (
+    *(f"we{n}" for n in range(1, 5)),
+    *(f"nelson{n}" for n in range(1, 9)),
+)
+SPC_ACTIONS = ("notify", "hold", "hold-equipment", "nc", "block")
+
+SPC_LIMITS = Section(
+    (
+        Key("from", TEXT, "Baseline the limits are computed from: 'first N subgroups'."),
+        Key("center", NUMBER, "Given center: process mean, or p, c, u of attribute charts."),
+        Key("sigma", Scalar("number", positive=True), "Given process sigma (variables charts)."),
+    ),
+    exactly_one=(("from", "center"),),
+)
+
+SPC = Section(
+    (
+        Key("chart", Scalar("text", allowed=SPC_CHARTS), "Kind of control chart.", required=True),
+        Key("subgroup", Scalar("integer", minimum=2, maximum=25), "Values per point (x̄ charts)."),
+        Key(
+            "sample_size",
+            Scalar("number", positive=True),
+            "Items inspected per point (p, np) or inspection units (u).",
+        ),
+        Key("limits", SPC_LIMITS, "Where the control limits come from.", required=True),
+        Key("rules", ListOf("rule", Scalar("text", allowed=SPC_RULES), 1), "Default [we1]."),
+        Key(
+            "on_signal",
+            Scalar("text", allowed=SPC_ACTIONS),
+            "notify, hold, hold-equipment, nc or block.",
+            required=True,
+        ),
+    )
+)
+
 DATA_FIELD = Section(
     (
         Key("type", Scalar("text", allowed=FIELD_TYPES), "Kind of value entered.", required=True),
@@ -329,6 +479,7 @@ DATA_FIELD = Section(
         Key("choices", ListOf("choice", TEXT, 1), "The values of a choice field."),
         Key("label", TEXT, "Label shown on the form; default the field name."),
         Key("help", TEXT, "Help text shown under the input."),
+        Key("spc", SPC, "A control chart of this field (number and integer fields)."),
     )
 )
 
@@ -393,10 +544,10 @@ GATE = Section(
     )
 )
 
-SIGNATURE = Section(
+CAPTURE = Section(
     (
-        Key("role", NAME, "Role of the person who signs.", required=True),
-        Key("meaning", TEXT, "What the signature means, shown when signing.", required=True),
+        Key("tag", NAME, "The tag, device.tag.", required=True),
+        Key("spc", SPC, "A control chart of the captured value."),
     )
 )
 
@@ -405,13 +556,22 @@ OPERATION = Section(
         Key("id", NAME, "Unique in the routing; used as op.field in rules.", required=True),
         Key("title", TEXT, "Title shown to the operator; default the id."),
         Key("work_center", NAME, "Where it is done."),
+        Key(
+            "cycle_time",
+            Scalar("quantity", dimension="time", positive=True, why="leave it out when unknown"),
+            "Ideal time for one unit of the product (a piece, or 1 kg of a lot), e.g. 45 s.",
+        ),
         Key("equipment", NAME, "Machine used; implies not-down and calibration interlocks."),
         Key("qualification", NAME, 'Implies the interlock operator.qualified("NAME").'),
         Key("instructions", PATH, "Markdown work instructions, relative to the plant folder."),
         Key("interlocks", ListOf("interlock", INTERLOCK), "Conditions to start."),
         Key("setpoints", ListOf("setpoint", SETPOINT), "Values written to devices at start."),
         Key("consume", ListOf("consumption", CONSUMPTION), "Components consumed."),
-        Key("capture", ListOf("tag", NAME), "Tags snapshotted with the completion record."),
+        Key(
+            "capture",
+            ListOf("tag", OneOf((NAME, CAPTURE))),
+            "Tags snapshotted with the completion record; {tag: T, spc: {...}} charts one.",
+        ),
         Key("collect", NamedMap("field", DATA_FIELD, identifier=True), "Data the operator enters."),
         Key("gates", ListOf("gate", GATE), "Quality checks at completion."),
         Key("sign", ListOf("signature", SIGNATURE), "Signatures needed to complete."),

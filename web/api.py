@@ -22,7 +22,8 @@ from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
 from engine.queries.audit_trail import PAGE_MAX
 from engine.records.production import DISPOSITIONS
-from web.auth import require_caller, signature_input
+from web.api_dispatch import PLAN_FIELDS, plan_of
+from web.auth import require_caller, signature_input, signature_inputs
 from web.errors import BadRequest
 from web.metrics import INTERLOCK_BLOCKS
 from web.openapi import api_route, document, idempotency_key, payload
@@ -217,7 +218,7 @@ def list_work_orders() -> tuple[Response, int]:
     command=True,
     body=obj(
         {"product": NAME, "quantity": {"type": "number", "exclusiveMinimum": 0}},
-        {"number": NAME},
+        {"number": NAME, **PLAN_FIELDS},
     ),
     responses=(Doc(201, "The new work order (not yet released).", ref("WorkOrder")),),
 )
@@ -228,6 +229,7 @@ def create_work_order() -> tuple[Response, int]:
         product=body["product"],
         quantity=body["quantity"],
         number=body.get("number"),
+        plan=plan_of(body),
         idempotency_key=idempotency_key(),
     )
     return _json(order.to_json(), 201)
@@ -369,10 +371,7 @@ def complete_operation(number: str, operation: str) -> tuple[Response, int]:
             ConsumptionInput(c["part"], c["lot"], c.get("quantity"))
             for c in body.get("consume", [])
         ],
-        signatures=[
-            signature_input(s["username"], s["password"], s["meaning"])
-            for s in body.get("signatures", [])
-        ],
+        signatures=signature_inputs(body.get("signatures", [])),
         expected_revision=body.get("expected_revision"),
         idempotency_key=idempotency_key(),
     )

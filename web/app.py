@@ -28,14 +28,29 @@ from engine.commands.changecontrol import ConfigTestResult
 from engine.errors import Conflict
 from engine.facade.access import Access
 from engine.facade.config import BundleTester, Config
+from engine.facade.dispatch import Dispatch
+from engine.facade.equipment import EquipmentCare
+from engine.facade.labels import Labels
+from engine.facade.materials import Materials
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
 from web.api import bp as api_bp
+from web.api_dispatch import bp as api_dispatch_bp
+from web.api_equipment import bp as api_equipment_bp
+from web.api_erp import bp as api_erp_bp
+from web.api_events import bp as api_events_bp
+from web.api_materials import bp as api_materials_bp
+from web.api_oee import bp as api_oee_bp
+from web.api_records import bp as api_records_bp
+from web.api_spc import bp as api_spc_bp
+from web.api_users import bp as api_users_bp
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.headers import init_headers
 from web.health import bp as health_bp
+from web.labels import api_bp as labels_api_bp
+from web.labels import bp as labels_bp
 from web.limits import init_limits
 from web.metrics import init_metrics
 from web.pages import register_pages
@@ -123,6 +138,10 @@ def create_app(
         ferrule=Ferrule(database, tag_source, setpoints),
         access=Access(database),
         config=Config(database, tester=config_tester),
+        dispatch=Dispatch(database),
+        labels=Labels(database),
+        equipment=EquipmentCare(database, tag_source, setpoints),
+        materials=Materials(database),
     )
     register_error_handlers(app)
     init_limits(app)
@@ -131,6 +150,17 @@ def create_app(
     init_auth(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_records_bp)
+    app.register_blueprint(api_spc_bp)
+    app.register_blueprint(api_users_bp)
+    app.register_blueprint(api_dispatch_bp)
+    app.register_blueprint(api_equipment_bp)
+    app.register_blueprint(api_events_bp)
+    app.register_blueprint(api_erp_bp)
+    app.register_blueprint(api_materials_bp)
+    app.register_blueprint(api_oee_bp)
+    app.register_blueprint(labels_api_bp)
+    app.register_blueprint(labels_bp)
     register_pages(app)
     app.register_blueprint(audit_bp)
     app.before_request(_tag_request)

@@ -17,7 +17,7 @@ import functools
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -152,6 +152,12 @@ def signature_input(username: str, password: str, meaning: str) -> SignatureInpu
     return SignatureInput(
         username, password, meaning, caller=require_caller().username, address=client_address()
     )
+
+
+def signature_inputs(given: Iterable[Mapping[str, str]]) -> list[SignatureInput]:
+    """The signatures of a JSON body's ``signatures`` list (username, password, meaning each),
+    as :func:`signature_input` makes them."""
+    return [signature_input(s["username"], s["password"], s["meaning"]) for s in given]
 
 
 # ---------------------------------------------------------------- CSRF

@@ -155,6 +155,14 @@ COMMANDS = {
         "Run the adapter process that owns every device connection.",
         adapters_with_database_recorder,
     ),
+    "publish": LazyCommand(
+        "Deliver the event outbox to MQTT and webhooks until stopped.",
+        command_at("engine.cli.publish:publish_command"),
+    ),
+    "erp": LazyCommand(
+        "Production orders from the ERP: watch a folder for B2MML or JSON.",
+        command_at("engine.cli.erp:erp_group"),
+    ),
     "sim": LazyCommand(
         "Simulate PLANT_DIR's devices on real OPC UA and Modbus servers.",
         command_at("adapters.cli:sim_command"),

@@ -1,12 +1,15 @@
 """``ferrule demo`` (what ``make run`` starts): the demo plant on SQLite with simulated devices.
 
 It prepares ``var/`` (schema, the acme-harness config, demo users with roles and qualifications,
-material in stock, a released work order), then runs three children — the device simulator, the
-adapter process and the web server — until Ctrl-C, and stops them all within a bounded time.
+material in stock, a released work order), then runs four children — the device simulator, the
+adapter process, the web server and the event publisher — until Ctrl-C, and stops them all within
+a bounded time.
 
-It watches them (:func:`supervise`): the adapter process is restarted when it dies, up to
-:data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`; when any other child dies, or the adapter
-process keeps dying, it says so, stops the rest and exits non-zero. The demo serves plain HTTP on
+It watches them (:func:`supervise`): the adapter process and the publisher are restarted when
+they die, up to :data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`; when any other child
+dies, or one of those keeps dying, it says so, stops the rest and exits non-zero. The publisher
+delivers events to the broker and webhook the FERRULE_MQTT_* and FERRULE_WEBHOOK_* variables
+name (docs/events.md); without them it waits idle. The demo serves plain HTTP on
 127.0.0.1, so its session cookie is not marked Secure. Production runs each process under systemd
 instead (docs/operations.md).
 """
@@ -38,6 +41,7 @@ USERS = (
     ("anna", "Anna Operator", ("operator",), ("cutting", "crimping", "testing")),
     ("sam", "Sam Supervisor", ("supervisor",), ()),
     ("quinn", "Quinn Quality", ("quality",), ()),
+    ("max", "Max Maintenance", ("maintenance",), ()),
     ("eve", "Eve Engineer", ("engineer",), ()),
     ("ada", "Ada Admin", ("admin",), ()),
 )
@@ -190,6 +194,7 @@ def demo_command(port: int, workers: int, plant_dir: Path) -> None:
             restart=True,
         ),
         Child("serve", [ferrule, "serve", "--port", str(port), "--workers", str(workers)]),
+        Child("publish", [ferrule, "publish"], restart=True),
     )
     click.echo(f"\nFerrule is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
     click.echo(f"demo logins (password '{PASSWORD}'):")

@@ -42,6 +42,8 @@ class Queued:
     equipment: str
     state: str
     at: dt.datetime
+    cause: str
+    detail: str
 
 
 class StateQueue:
@@ -51,10 +53,17 @@ class StateQueue:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().execute(
+        connection = self._connection()
+        connection.execute(
             "CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "equipment TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL)"
         )
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(changes)")}
+        for column in ("cause", "detail"):  # queue files from before causes were recorded
+            if column not in columns:
+                connection.execute(
+                    f"ALTER TABLE changes ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+                )
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -68,22 +77,28 @@ class StateQueue:
     def append(self, change: StateChange) -> None:
         """Add ``change`` at the end (durable when this returns)."""
         self._connection().execute(
-            "INSERT INTO changes (equipment, state, at) VALUES (?, ?, ?)",
-            (change.equipment, change.new.value, change.at.isoformat()),
+            "INSERT INTO changes (equipment, state, at, cause, detail) VALUES (?, ?, ?, ?, ?)",
+            (
+                change.equipment,
+                change.new.value,
+                change.at.isoformat(),
+                change.cause.value,
+                change.detail,
+            ),
         )
 
     def oldest(self) -> Queued | None:
         """The change that goes next, or None when the queue is empty."""
         row = (
             self._connection()
-            .execute("SELECT id, equipment, state, at FROM changes ORDER BY id LIMIT 1")
+            .execute(
+                "SELECT id, equipment, state, at, cause, detail FROM changes ORDER BY id LIMIT 1"
+            )
             .fetchone()
         )
-        return (
-            None
-            if row is None
-            else Queued(row[0], row[1], row[2], dt.datetime.fromisoformat(row[3]))
-        )
+        if row is None:
+            return None
+        return Queued(row[0], row[1], row[2], dt.datetime.fromisoformat(row[3]), row[4], row[5])
 
     def remove(self, entry: Queued) -> None:
         self._connection().execute("DELETE FROM changes WHERE id = ?", (entry.id,))
@@ -187,7 +202,13 @@ def database_recorder(cache_path: Path) -> QueuedRecorder:
 
     def store(entry: Queued) -> None:
         ferrule.record_equipment_state(
-            actor="adapters", name=entry.equipment, state=entry.state, at=entry.at, source="rules"
+            actor="adapters",
+            name=entry.equipment,
+            state=entry.state,
+            at=entry.at,
+            source="rules",
+            cause=entry.cause or None,
+            reason=entry.detail,
         )
 
     return QueuedRecorder(StateQueue(settings.var_dir / QUEUE_FILE), store)

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from engine.access.people import METRICS
 from engine.floor.tagsource import TagValue
+from web.api_oee import OeeCollector
 from web.auth import requires
 from web.services import services
 from web.tags import CacheTagSource
@@ -98,6 +99,7 @@ def metrics() -> Response:
     else:
         registry.register(_Forward(_OWN))
     registry.register(TagQualityCollector(_all_tags))
+    registry.register(OeeCollector())
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

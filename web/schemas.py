@@ -65,8 +65,11 @@ BOOLEAN: Schema = {"type": "boolean"}
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
 ROLE: Schema = {
-    "enum": ["operator", "supervisor", "quality", "engineer", "admin", "auditor", METRICS]
-}
+    "enum": [
+        "operator", "supervisor", "quality", "engineer", "admin", "auditor", "stores",
+        "maintenance", METRICS,
+    ]
+}  # fmt: skip
 ANY_OBJECT: Schema = {"type": "object"}
 
 NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
@@ -116,6 +119,67 @@ COMPONENTS: dict[str, Schema] = {
             "created_at": TIMESTAMP,
             "released_at": NULLABLE_TIMESTAMP,
             "items": STRINGS,
+            "due_date": NULLABLE_DATE,
+            "priority": {"type": "integer", "minimum": 1, "maximum": 9},
+            "erp_reference": STRING,
+            "status_reason": STRING,
+        }
+    ),
+    "QueueEntry": open_obj(
+        {
+            "item": STRING,
+            "kind": {"enum": ["unit", "lot"]},
+            "quantity": NUMBER,
+            "product": STRING,
+            "operation": STRING,
+            "status": STRING,
+            "work_order": STRING,
+            "due_date": NULLABLE_DATE,
+            "priority": INTEGER,
+            "erp_reference": STRING,
+        }
+    ),
+    "WorkCenterQueue": open_obj(
+        {
+            "work_center": STRING,
+            "description": STRING,
+            "total": INTEGER,
+            "offset": INTEGER,
+            "waiting": array_of("QueueEntry"),
+            "running": array_of("QueueEntry"),
+        }
+    ),
+    "WorkCenterLoad": open_obj({"name": STRING, "description": STRING, "waiting": INTEGER}),
+    "PlannedOperation": open_obj(
+        {
+            "work_order": STRING,
+            "operation": STRING,
+            "resource": STRING,
+            "quantity": NUMBER,
+            "start": TIMESTAMP,
+            "finish": TIMESTAMP,
+            "note": STRING,
+        }
+    ),
+    "PlannedOrder": open_obj(
+        {
+            "work_order": STRING,
+            "product": STRING,
+            "status": STRING,
+            "priority": INTEGER,
+            "due_date": NULLABLE_DATE,
+            "finish": TIMESTAMP,
+            "late": BOOLEAN,
+            "operations": array_of("PlannedOperation"),
+        }
+    ),
+    "Schedule": open_obj(
+        {
+            "planned_at": TIMESTAMP,
+            "orders": array_of("PlannedOrder"),
+            "resources": STRINGS,
+            "horizon": TIMESTAMP,
+            "late": array_of("PlannedOrder"),
         }
     ),
     "ItemState": open_obj(
@@ -176,7 +240,9 @@ COMPONENTS: dict[str, Schema] = {
             "revision": INTEGER,
             "nonconformance_id": INTEGER_OR_NULL,
             "gates": array_of("GateVerdict"),
-        }
+        },
+        # control-chart signals the completion raised (docs/spc.md), each with its message
+        {"spc": {"type": "array", "items": open_obj({"rule": STRING, "message": STRING})}},
     ),
     "Nonconformance": open_obj(
         {

@@ -13,6 +13,10 @@ from flask import current_app
 
 from engine.facade.access import Access
 from engine.facade.config import Config
+from engine.facade.dispatch import Dispatch
+from engine.facade.equipment import EquipmentCare
+from engine.facade.labels import Labels
+from engine.facade.materials import Materials
 from engine.facade.production import Ferrule
 from engine.floor.tagsource import TagSource
 from web.settings import Settings
@@ -21,13 +25,17 @@ from web.settings import Settings
 @dataclass(frozen=True, slots=True)
 class Services:
     """The settings, the live tag values, and the engine's facades: production (``ferrule``),
-    access (sign-in, tokens, users) and config (versions)."""
+    access (sign-in, tokens, users), config (versions) and dispatch (queues, planning)."""
 
     settings: Settings
     tags: TagSource
     ferrule: Ferrule
     access: Access
     config: Config
+    dispatch: Dispatch
+    labels: Labels
+    equipment: EquipmentCare  # calibration, maintenance, impact lists, bulk holds
+    materials: Materials  # goods-in, lot status, inventory, kits
 
 
 def services() -> Services:

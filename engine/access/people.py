@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from dsl.model import Plant
 from engine.access import passwords, sessions
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, undeclared
-from engine.infra import audit
+from engine.infra import attachments, audit
+from engine.infra.attachments import Upload
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, Statement
 from engine.records.base import utcnow
@@ -29,6 +30,7 @@ from engine.records.tables import User, UserQualification, UserRole
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,199}")
 METRICS = "metrics"  # may read /metrics and the details of /readyz, nothing of the plant
 SYSTEM_ROLES = frozenset({METRICS})
+REVOKE = "revoke"  # the kind of a qualification row that withdraws it
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,9 @@ class QualificationGrant(Jsonable):
     name: str
     granted_on: dt.date
     expires_on: dt.date | None
+    granted_by: str = ""
+    evidence: str = ""  # the training record it rests on
+    evidence_sha256: str = ""  # its scan, when one was attached (see engine.infra.attachments)
 
     def valid_on(self, day: dt.date) -> bool:
         return self.granted_on <= day and (self.expires_on is None or day < self.expires_on)
@@ -150,8 +155,12 @@ def grant_qualification(
     plant: Plant | None = None,
     granted_on: dt.date | None = None,
     expires_on: dt.date | None = None,
+    evidence: str = "",
+    evidence_file: Upload | None = None,
 ) -> QualificationGrant:
-    """Record that a user was trained for ``qualification`` on ``granted_on`` (default today).
+    """Record that a user was trained for ``qualification`` on ``granted_on`` (default today),
+    with ``evidence``: the training record it rests on (a reference a person can look up), and
+    optionally its scan, ``evidence_file`` (stored content-addressed, size-capped).
 
     Without ``expires_on``, the expiry is ``granted_on`` plus the qualification's ``valid_for``
     in the plant (no expiry when the plant gives none). A new grant replaces an older one.
@@ -169,17 +178,33 @@ def grant_qualification(
             "give an expiry date later than the day of training.",
             field="expires_on",
         )
+    now = utcnow()
+    digest = (
+        attachments.store(
+            session, evidence_file, actor=actor, now=now, what="The training record", field="file"
+        )
+        if evidence_file is not None
+        else ""
+    )
     session.add(
         UserQualification(
             user_id=user.id,
             qualification=qualification,
             granted_on=granted_on,
             expires_on=expires_on,
-            granted_at=utcnow(),
+            granted_at=now,
             granted_by=actor,
+            evidence=evidence,
+            evidence_sha256=digest,
         )
     )
-    new = {"qualification": qualification, "granted_on": granted_on, "expires_on": expires_on}
+    new = {
+        "qualification": qualification,
+        "granted_on": granted_on,
+        "expires_on": expires_on,
+        "evidence": evidence,
+        "evidence_sha256": digest,
+    }
     audit.record(
         session,
         actor=actor,
@@ -188,27 +213,82 @@ def grant_qualification(
         entity_id=username,
         new=new,
     )
-    return QualificationGrant(qualification, granted_on, expires_on)
+    return QualificationGrant(qualification, granted_on, expires_on, actor, evidence, digest)
+
+
+def revoke_qualification(
+    session: Session, username: str, qualification: str, *, actor: str, reason: str
+) -> None:
+    """Withdraw a qualification the user holds (from today; the grant stays in the history)."""
+    user = _user(session, username)
+    if qualification not in {q.name for q in _grants(session, user.id)}:
+        raise Conflict(
+            f"User '{username}' does not hold the qualification '{qualification}'; nothing to "
+            "revoke."
+        )
+    today = utcnow().date()
+    session.add(
+        UserQualification(
+            user_id=user.id,
+            qualification=qualification,
+            granted_on=today,
+            expires_on=None,
+            granted_at=utcnow(),
+            granted_by=actor,
+            kind=REVOKE,
+            reason=reason,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="revoke_qualification",
+        entity="user",
+        entity_id=username,
+        old={"qualification": qualification},
+        new=None,
+        reason=reason,
+    )
 
 
 def deactivate_user(session: Session, username: str, *, actor: str, reason: str) -> None:
     """Stop a user from signing in or acting, and end their sessions and tokens; their records
     stay."""
+    _set_active(
+        session, username, False, actor=actor, reason=reason,
+        already=f"User '{username}' is already deactivated.",
+    )  # fmt: skip
+    _end_sessions(session, username, actor, "user deactivated")
+
+
+def reactivate_user(session: Session, username: str, *, actor: str, reason: str) -> None:
+    """Let a deactivated user sign in again (with their roles and qualifications as they were;
+    the sessions and tokens the deactivation ended stay ended)."""
+    _set_active(
+        session, username, True, actor=actor, reason=reason,
+        already=f"User '{username}' is active; there is nothing to reactivate.",
+    )  # fmt: skip
+
+
+def _set_active(
+    session: Session, username: str, active: bool, *, actor: str, reason: str, already: str
+) -> None:
+    """Set the user's ``active`` flag, audited as a (de)activation; Conflict saying ``already``
+    when it is set so."""
     user = _user(session, username)
-    if not user.active:
-        raise Conflict(f"User '{username}' is already deactivated.")
-    user.active = False
+    if user.active == active:
+        raise Conflict(already)
+    user.active = active
     audit.record(
         session,
         actor=actor,
-        action="deactivate",
+        action="reactivate" if active else "deactivate",
         entity="user",
         entity_id=username,
-        old={"active": True},
-        new={"active": False},
+        old={"active": not active},
+        new={"active": active},
         reason=reason,
     )
-    _end_sessions(session, username, actor, "user deactivated")
 
 
 # ---------------------------------------------------------------- queries
@@ -296,7 +376,7 @@ def _user(session: Session, username: str) -> User:
 
 
 def _grants(session: Session, user_id: int) -> list[QualificationGrant]:
-    """The newest grant of each qualification the user ever had."""
+    """The newest grant of each qualification the user holds (revoked ones left out)."""
     rows = session.scalars(
         select(UserQualification)
         .where(UserQualification.user_id == user_id)
@@ -304,7 +384,11 @@ def _grants(session: Session, user_id: int) -> list[QualificationGrant]:
     )
     newest = {row.qualification: row for row in rows}
     return [
-        QualificationGrant(r.qualification, r.granted_on, r.expires_on) for r in newest.values()
+        QualificationGrant(
+            r.qualification, r.granted_on, r.expires_on, r.granted_by, r.evidence, r.evidence_sha256
+        )
+        for r in newest.values()
+        if r.kind != REVOKE
     ]
 
 
@@ -335,3 +419,17 @@ def full_name(session: Session | Sql, username: str) -> str:
     if not active:
         raise Forbidden(f"User '{username}' is deactivated and cannot record production work.")
     return str(name or username)
+
+
+def evidence_file(session: Session, username: str, sha256: str) -> Upload:
+    """The scan of a training record attached to one of the user's qualification grants;
+    NotFound when none of their grants holds that hash."""
+    user = _user(session, username)
+    held = session.scalar(
+        select(UserQualification.id).where(
+            UserQualification.user_id == user.id, UserQualification.evidence_sha256 == sha256
+        )
+    )
+    if held is None:
+        raise NotFound(f"No qualification of '{username}' has the attached file {sha256}.")
+    return attachments.fetch(session, sha256)

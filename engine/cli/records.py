@@ -316,7 +316,17 @@ def anchor_command(database_url: str, key_path: Path, anchors_path: Path | None)
     if now is None:
         click.echo("the audit trail is empty; nothing to anchor")
         return
-    anchors.append(now, key_path, anchors_path)
+    signed = anchors.append(now, key_path, anchors_path)
+    with _open(database_url) as db, db.transaction() as session:
+        audit.record(
+            session,
+            actor="ferrule",
+            action="anchor",
+            entity="audit_anchor",
+            entity_id=now.seq,
+            new=signed,
+            reason=f"signed checkpoint appended to {anchors_path}",
+        )
     click.echo(f"anchored record #{now.seq} ({now.hash[:12]}…) in {anchors_path}")
 
 

@@ -23,7 +23,8 @@ from dsl.diagnostics import did_you_mean
 from dsl.model import Consumption as ConsumeLine
 from dsl.model import Operation, Plant
 from dsl.units import format_number, from_si, parse_unit, same_dimension, to_si
-from engine.commands.materials import CONSUMED, EPSILON, take
+from engine.commands.lots import check_fefo
+from engine.commands.materials import AVAILABLE, CONSUMED, EPSILON, EXPIRED, QUARANTINE, take
 from engine.errors import Conflict, Invalid, NotFound
 from engine.floor.environment import site_today
 from engine.floor.items import ItemRow, find_item
@@ -309,6 +310,9 @@ def _plan_lot(
         serial=serial,
     )
     _usable(sql, lot, plan, today)
+    check_fefo(
+        sql, plant, part=line.part, number=lot.number, expires_on=lot.expires_on, today=today
+    )
     return plan
 
 
@@ -329,8 +333,15 @@ def _usable(sql: Sql, lot: _LotRow, plan: PlannedConsumption, today: dt.date | N
             f"{name} is on hold (reason: {lot.hold_reason or 'not given'}); use another lot, "
             "or ask quality to release it."
         )
-    if today is not None and lot.expires_on is not None and today >= lot.expires_on:
-        raise _problem(f"{name} expired on {lot.expires_on.isoformat()}; use another lot.")
+    if lot.status == QUARANTINE:
+        raise _problem(
+            f"{name} is in quarantine: quality has not released it yet; use a released lot."
+        )
+    due = lot.expires_on
+    if due is not None and (lot.status == EXPIRED or (today is not None and today >= due)):
+        raise _problem(f"{name} expired on {due.isoformat()}; use another lot.")
+    if lot.status != AVAILABLE:  # any other status, now or added later: never consumed
+        raise _problem(f"{name} is {lot.status.replace('_', ' ')}; use an available lot.")
     if lot.quantity + EPSILON < plan.quantity:
         raise _problem(
             f"{name} has only {format_number(lot.quantity)} {lot.unit} left, "

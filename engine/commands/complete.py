@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +36,7 @@ from engine.commands.bom import (
 )
 from engine.commands.checks import RuleFacts, state_problem, step_facts
 from engine.commands.explanations import rule_json, what_was_seen
+from engine.commands.spc_signals import SpcSignalInfo, chart_completion
 from engine.errors import Blocked, Conflict
 from engine.floor.environment import (
     reading_quality,
@@ -103,6 +104,8 @@ class CompleteResult(Jsonable):
     revision: int
     nonconformance_id: int | None
     gates: tuple[GateVerdict, ...]
+    spc: tuple[SpcSignalInfo, ...] = ()
+    """Control-chart signals this completion raised (see :mod:`engine.commands.spc_signals`)."""
 
 
 def _gate_verdicts(
@@ -327,7 +330,8 @@ def complete_operation(
     )
     verdicts, details, failed = _gate_verdicts(operation.gates, item, facts, operation)
     decision = decide(checked.routing, operation, failed, item.rework_counts)
-    return _write_completion(
+    captures = _capture_rows(plant, operation, facts.readings, now)
+    result = _write_completion(
         sql,
         item=item,
         operation=operation,
@@ -335,11 +339,20 @@ def complete_operation(
         now=now,
         values=checked.values,
         planned=checked.planned,
-        captures=_capture_rows(plant, operation, facts.readings, now),
+        captures=captures,
         verdicts=verdicts,
         details=details,
         decision=decision,
         signed=signed,
+    )
+    if not operation.spc:
+        return result
+    charted = chart_completion(
+        sql, routing=checked.routing.name, operation=operation, item_number=item.number,
+        run_id=result.run_id, values=checked.values, captures=captures, actor=actor, now=now,
+    )  # fmt: skip
+    return replace(
+        result, status=charted.item.status, revision=charted.item.revision, spc=charted.signals
     )
 
 

@@ -3,7 +3,10 @@
 The config gives each machine's calibration and maintenance due dates; recording a calibration or
 maintenance moves them on. When a new config is deployed, a due date in it replaces the recorded
 one only if it is later (an engineer updating the config after a calibration), so deploying never
-undoes a recorded calibration. State changes are kept as history for OEE.
+undoes a recorded calibration; once a machine has calibration or maintenance records
+(:mod:`engine.commands.calibration`, :mod:`engine.commands.maintenance`), the newest one with
+the config's interval gives the date instead (:mod:`engine.commands.care_dues`). State changes
+are kept as history for OEE.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dsl.model import EquipmentState, Plant
+from dsl.model import EquipmentState, Plant, StateCause
+from engine.commands import care_dues, downtime
 from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
@@ -23,6 +27,7 @@ from engine.records.tables import EquipmentRecord, EquipmentStateChange
 
 STATES = tuple(s.value for s in EquipmentState)
 STATE_SOURCES = ("rules", "manual")
+STATE_CAUSES = tuple(c.value for c in StateCause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ def seed(session: Session, plant: Plant, actor: str) -> None:
         old = {"calibration_due": record.calibration_due, "maintenance_due": record.maintenance_due}
         record.calibration_due = _later(record.calibration_due, config.calibration_due)
         record.maintenance_due = _later(record.maintenance_due, config.maintenance_due)
+        for column, due in care_dues.recorded_dues(session, config).items():
+            setattr(record, column, due)  # a recorded calibration or maintenance drives it
         new = {"calibration_due": record.calibration_due, "maintenance_due": record.maintenance_due}
         if new != old:
             record.updated_at = now
@@ -125,10 +132,14 @@ def record_state_change(
     at: dt.datetime | None = None,
     source: str = "manual",
     reason: str = "",
+    cause: str | None = None,
 ) -> bool:
     """Record that a machine entered ``state`` at ``at`` (default now); False if it already was.
 
-    ``source`` is ``rules`` (derived from live tags by the config's state rules) or ``manual``.
+    ``source`` is ``rules`` (derived from live tags by the config's state rules) or ``manual``;
+    ``cause`` (a :class:`~dsl.model.StateCause`, by default ``state_rule`` for rules and
+    ``manual`` otherwise) says why. The adapter process reports that it stopped at its last
+    heartbeat, which may precede the machine's last change: that ``unknown`` then starts with it.
     """
     if state not in STATES:
         raise Invalid(
@@ -136,10 +147,17 @@ def record_state_change(
         )
     if source not in STATE_SOURCES:
         raise Invalid(f"'{source}' is not a state source; use 'rules' or 'manual'.", field="source")
+    cause = cause or (StateCause.STATE_RULE.value if source == "rules" else "manual")
+    if cause not in STATE_CAUSES:
+        raise Invalid(
+            f"'{cause}' is not a state cause; use one of {', '.join(STATE_CAUSES)}.", field="cause"
+        )
     record = _record(session, name)
     if record.state == state:
         return False
     at = at or utcnow()
+    if cause == StateCause.ADAPTER_NOT_RUNNING.value:
+        at = max(at, record.state_since)
     if at < record.state_since:
         raise Conflict(
             f"Equipment '{name}' has been {record.state} since {record.state_since.isoformat()}; "
@@ -154,6 +172,7 @@ def record_state_change(
             source=source,
             actor=actor,
             reason=reason,
+            cause=cause,
         )
     )
     audit.record(
@@ -163,9 +182,10 @@ def record_state_change(
         entity="equipment",
         entity_id=name,
         old={"state": record.state},
-        new={"state": state},
+        new={"state": state, "at": at, "cause": cause},
         reason=reason,
     )
+    downtime.add_state_time(session, name, record.state, record.state_since, at)
     record.state, record.state_since, record.updated_at = state, at, utcnow()
     session.flush()
     return True

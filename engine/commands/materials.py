@@ -1,8 +1,9 @@
 """Material lots: receive, hold, release, scrap, consume.
 
 A lot is a received quantity of a part with a number (the supplier's or ours), an expiry taken
-from the part's shelf life, and a status: ``available``, ``on_hold``, ``consumed`` (nothing left)
-or ``scrapped``. A purchased serialized component is a lot of quantity 1 whose number is its
+from the part's shelf life, and a status: ``quarantine`` (received, waiting for quality's
+release), ``available`` (released), ``on_hold``, ``consumed`` (nothing left), ``expired`` or
+``scrapped``. A purchased serialized component is a lot of quantity 1 whose number is its
 serial. Every change writes an audit row and is guarded by the lot's revision; a quantity is
 taken in one statement (:func:`take`), so two completions drawing on one lot both land.
 """
@@ -29,7 +30,10 @@ from engine.records.production import table
 from engine.records.tables import NAME, Lot
 
 HOLD_ROLES = ("supervisor", "quality")
+QUARANTINE_ROLES = ("quality",)  # who releases a lot from quarantine
 AVAILABLE, ON_HOLD, CONSUMED, SCRAPPED = "available", "on_hold", "consumed", "scrapped"
+QUARANTINE, EXPIRED = "quarantine", "expired"
+EXPIRING = (QUARANTINE, AVAILABLE, ON_HOLD)  # the statuses a lot leaves when it expires
 EPSILON = 1e-9  # what is left below this much is nothing
 _PRECISION = 9  # decimal places kept when quantities are subtracted
 _lots = table(Lot)
@@ -65,6 +69,10 @@ class LotInfo(Jsonable):
     expires_on: dt.date | None
     supplier: str
     hold_reason: str
+    supplier_lot: str = ""
+    manufactured_on: dt.date | None = None
+    location: str = ""
+    certificate_sha256: str = ""
 
     def expired_on(self, day: dt.date) -> bool:
         """True when the lot may no longer be used on ``day`` (it expires at the start of it)."""
@@ -82,11 +90,17 @@ def receive_lot(
     received_on: dt.date | None = None,
     expires_on: dt.date | None = None,
     supplier: str = "",
+    supplier_lot: str = "",
+    manufactured_on: dt.date | None = None,
+    location: str = "",
+    certificate_sha256: str = "",
+    quarantine: bool = False,
 ) -> LotInfo:
-    """Receive ``quantity`` (in the part's unit) of ``part`` as lot ``number``.
+    """Receive ``quantity`` (in the part's unit) of ``part`` as lot ``number``, available, or in
+    quarantine with ``quarantine``.
 
-    Without ``expires_on``, a part with a shelf life expires ``shelf_life`` days after
-    ``received_on`` (default today).
+    Without ``expires_on``, a part with a shelf life expires ``shelf_life`` days after it was
+    made (``manufactured_on``) or else ``received_on`` (default today).
     """
     if part not in plant.parts:
         raise undeclared("part", part, plant.parts, field="part")
@@ -110,16 +124,21 @@ def receive_lot(
         )
     received_on = received_on or utcnow().date()
     if expires_on is None and config.shelf_life_days is not None:
-        expires_on = received_on + dt.timedelta(days=config.shelf_life_days)
+        made = manufactured_on or received_on
+        expires_on = made + dt.timedelta(days=config.shelf_life_days)
     lot = Lot(
         part=part,
         number=number,
         quantity=quantity,
         received_quantity=quantity,
         unit=config.unit,
-        status=AVAILABLE,
+        status=QUARANTINE if quarantine else AVAILABLE,
         expires_on=expires_on,
         supplier=supplier,
+        supplier_lot=supplier_lot,
+        manufactured_on=manufactured_on,
+        location=location,
+        certificate_sha256=certificate_sha256,
         hold_reason="",
         received_at=utcnow(),
         received_by=actor,
@@ -127,7 +146,7 @@ def receive_lot(
     )
     session.add(lot)
     session.flush()
-    info = _info(lot)
+    info = lot_info(lot)
     audit.record(
         session,
         actor=actor,
@@ -141,7 +160,7 @@ def receive_lot(
 
 def find_lot(session: Session, part: str, number: str) -> LotInfo:
     """The lot ``number`` of ``part``."""
-    return _info(_lot(session, part, number))
+    return lot_info(lot_row(session, part, number))
 
 
 def lots_of(session: Session, part: str | None = None) -> list[LotInfo]:
@@ -149,46 +168,85 @@ def lots_of(session: Session, part: str | None = None) -> list[LotInfo]:
     query = select(Lot).order_by(Lot.id)
     if part is not None:
         query = query.where(Lot.part == part)
-    return [_info(lot) for lot in session.scalars(query)]
+    return [lot_info(lot) for lot in session.scalars(query)]
 
 
 def hold_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
     """Put an available lot on hold (supervisor or quality; a reason is required)."""
     require_role(session, actor, HOLD_ROLES, "hold a lot")
-    lot = _lot(session, part, number)
-    _need_reason(reason, "hold")
+    lot = lot_row(session, part, number)
+    need_reason(reason, "hold")
     if lot.status != AVAILABLE:
         raise Conflict(
-            f"{_name(lot)} is {_said(lot.status)}; only an available lot can be put on hold."
+            f"{lot_name(lot)} is {said(lot.status)}; only an available lot can be put on hold."
         )
-    return _change(
+    return change_lot(
         session, lot, actor=actor, action="hold", status=ON_HOLD, reason=reason, hold_reason=reason
     )
 
 
-def release_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
-    """Release a lot from hold (supervisor or quality; a reason is required)."""
-    require_role(session, actor, HOLD_ROLES, "release a lot")
-    lot = _lot(session, part, number)
-    _need_reason(reason, "release")
-    if lot.status != ON_HOLD:
+def release_lot(
+    session: Session,
+    part: str,
+    number: str,
+    *,
+    actor: str,
+    reason: str,
+    today: dt.date | None = None,
+) -> LotInfo:
+    """Release a lot from hold (supervisor or quality) or from quarantine (quality); a reason
+    is required, and a lot expired by ``today`` is never released."""
+    lot = lot_row(session, part, number)
+    if lot.status == QUARANTINE:
+        require_role(session, actor, QUARANTINE_ROLES, "release a lot from quarantine")
+    else:
+        require_role(session, actor, HOLD_ROLES, "release a lot")
+    need_reason(reason, "release")
+    if lot.status not in (ON_HOLD, QUARANTINE):
         raise Conflict(
-            f"{_name(lot)} is {_said(lot.status)}, not on hold; there is nothing to release."
+            f"{lot_name(lot)} is {said(lot.status)}, not on hold or in quarantine; there is "
+            "nothing to release."
+        )
+    if today is not None and lot.expires_on is not None and today >= lot.expires_on:
+        raise Conflict(
+            f"{lot_name(lot)} expired on {lot.expires_on.isoformat()} and cannot be released; "
+            "scrap it."
         )
     status = AVAILABLE if lot.quantity > 0 else CONSUMED
-    return _change(
+    return change_lot(
         session, lot, actor=actor, action="release", status=status, reason=reason, hold_reason=""
     )
 
 
-def scrap_lot(session: Session, part: str, number: str, *, actor: str, reason: str) -> LotInfo:
-    """Scrap what is left of a lot (supervisor or quality; a reason is required)."""
+def scrap_lot(
+    session: Session,
+    part: str,
+    number: str,
+    *,
+    actor: str,
+    reason: str,
+    quantity: float | None = None,
+) -> LotInfo:
+    """Scrap what is left of a lot, or only ``quantity`` of it (supervisor or quality; a reason
+    is required). A lot scrapped whole keeps its last quantity, to show what was scrapped."""
     require_role(session, actor, HOLD_ROLES, "scrap a lot")
-    lot = _lot(session, part, number)
-    _need_reason(reason, "scrap")
+    lot = lot_row(session, part, number)
+    need_reason(reason, "scrap")
     if lot.status in (CONSUMED, SCRAPPED):
-        raise Conflict(f"{_name(lot)} is already {_said(lot.status)}; nothing is left to scrap.")
-    return _change(session, lot, actor=actor, action="scrap", status=SCRAPPED, reason=reason)
+        raise Conflict(f"{lot_name(lot)} is already {said(lot.status)}; nothing is left to scrap.")
+    if quantity is not None:
+        check_quantity(quantity, "The quantity to scrap", lot.unit)
+        if quantity > lot.quantity + EPSILON:
+            raise Conflict(
+                f"{lot_name(lot)} has only {lot.quantity:g} {lot.unit} left; it cannot lose "
+                f"{quantity:g} {lot.unit}."
+            )
+        if lot.quantity - quantity > EPSILON:
+            return change_lot(
+                session, lot, actor=actor, action="scrap", status=lot.status, reason=reason,
+                quantity=round(lot.quantity - quantity, _PRECISION),
+            )  # fmt: skip
+    return change_lot(session, lot, actor=actor, action="scrap", status=SCRAPPED, reason=reason)
 
 
 def consume(
@@ -204,18 +262,18 @@ def consume(
         raise NotFound(f"There is no lot with id {lot_id}; scan the lot label again.")
     if lot.status != AVAILABLE:
         raise Conflict(
-            f"{_name(lot)} is {_said(lot.status)} and cannot be consumed; use an available lot."
+            f"{lot_name(lot)} is {said(lot.status)} and cannot be consumed; use an available lot."
         )
     check_quantity(quantity, "The quantity to consume", lot.unit)
     if lot.quantity + EPSILON < quantity:
         raise Conflict(
-            f"{_name(lot)} has only {lot.quantity:g} {lot.unit} left, "
+            f"{lot_name(lot)} has only {lot.quantity:g} {lot.unit} left, "
             f"less than the {quantity:g} {lot.unit} needed; use another lot for the rest."
         )
     old = {"quantity": lot.quantity, "status": lot.status}
     taken = take(Sql(session), lot.id, quantity)
     if taken is None:
-        raise _changed(_name(lot))
+        raise _changed(lot_name(lot))
     session.expire(lot)
     new = {"quantity": taken[0], "status": taken[1]}
     audit.record(
@@ -228,7 +286,7 @@ def consume(
         new=new,
         reason=reason,
     )
-    return _info(lot)
+    return lot_info(lot)
 
 
 def take(sql: Sql, lot_id: int, quantity: float) -> tuple[float, str] | None:
@@ -239,7 +297,7 @@ def take(sql: Sql, lot_id: int, quantity: float) -> tuple[float, str] | None:
     return None if row is None else (float(row[0]), str(row[1]))
 
 
-def _change(
+def change_lot(
     session: Session,
     lot: Lot,
     *,
@@ -248,9 +306,19 @@ def _change(
     status: str,
     reason: str,
     hold_reason: str | None = None,
+    quantity: float | None = None,
+    location: str | None = None,
 ) -> LotInfo:
-    old = {"status": lot.status, "hold_reason": lot.hold_reason}
-    name = _name(lot)  # a failed flush expires the lot
+    """Set a lot's status (and hold reason, quantity or location when given), guarded by its
+    revision, with an audit row of what changed."""
+    old: dict[str, object] = {"status": lot.status, "hold_reason": lot.hold_reason}
+    if quantity is not None:
+        old["quantity"] = lot.quantity
+        lot.quantity = quantity
+    if location is not None:
+        old["location"] = lot.location
+        lot.location = location
+    name = lot_name(lot)  # a failed flush expires the lot
     lot.status = status
     if hold_reason is not None:
         lot.hold_reason = hold_reason
@@ -265,13 +333,14 @@ def _change(
         entity="lot",
         entity_id=lot.id,
         old=old,
-        new={"status": status, "hold_reason": lot.hold_reason},
+        new={key: getattr(lot, key) for key in old},
         reason=reason,
     )
-    return _info(lot)
+    return lot_info(lot)
 
 
-def _lot(session: Session, part: str, number: str) -> Lot:
+def lot_row(session: Session, part: str, number: str) -> Lot:
+    """The lot ``number`` of ``part`` as a row to change; NotFound when there is none."""
     lot = session.scalar(select(Lot).where(Lot.part == part, Lot.number == number))
     if lot is None:
         raise NotFound(
@@ -281,14 +350,16 @@ def _lot(session: Session, part: str, number: str) -> Lot:
     return lot
 
 
-def _need_reason(reason: str, action: str) -> None:
+def need_reason(reason: str, action: str) -> None:
+    """Invalid when no reason is given for ``action``."""
     if not reason.strip():
         raise Invalid(
             f"Give a reason to {action} a lot; it goes into the audit trail.", field="reason"
         )
 
 
-def _name(lot: Lot) -> str:
+def lot_name(lot: Lot) -> str:
+    """How messages name a lot."""
     return f"Lot '{lot.number}' of part '{lot.part}'"
 
 
@@ -299,11 +370,13 @@ def _changed(name: str) -> Conflict:
     )
 
 
-def _said(status: str) -> str:
+def said(status: str) -> str:
+    """A status as words (``on hold``)."""
     return status.replace("_", " ")
 
 
-def _info(lot: Lot) -> LotInfo:
+def lot_info(lot: Lot) -> LotInfo:
+    """What commands return of a lot."""
     return LotInfo(
         id=lot.id,
         part=lot.part,
@@ -315,4 +388,8 @@ def _info(lot: Lot) -> LotInfo:
         expires_on=lot.expires_on,
         supplier=lot.supplier,
         hold_reason=lot.hold_reason,
+        supplier_lot=lot.supplier_lot,
+        manufactured_on=lot.manufactured_on,
+        location=lot.location,
+        certificate_sha256=lot.certificate_sha256,
     )

@@ -107,9 +107,11 @@ def hold_item(
     text = _need_reason(reason, f"put {item.label} on hold")
     if item.status == "on_hold":
         raise Conflict(f"{item.label} is already on hold (reason: {item.status_reason}).")
-    if item.status in ("completed", "scrapped", "nonconforming"):
+    if item.status in ("scrapped", "nonconforming"):
         shown = "has an open nonconformance" if item.status == "nonconforming" else item.status
-        raise Conflict(f"{item.label} is {shown}; only queued or started items can be put on hold.")
+        raise Conflict(
+            f"{item.label} is {shown}; only queued, started or completed items can be put on hold."
+        )
     _hold_event(session, item, "hold", actor=actor, reason=text, now=now)
     moved = update_state(session, item, {"status": "on_hold", "status_reason": text}, now)
     audit.record_many(session, [state_change(item, moved, actor=actor, action="hold", reason=text)])

@@ -21,6 +21,7 @@ from dsl.units import format_number, from_si
 from engine.access.people import full_name
 from engine.commands.checks import interlock_checks, state_problem
 from engine.commands.explanations import describe_failure
+from engine.commands.spc_signals import start_checks
 from engine.errors import Conflict
 from engine.floor.items import ItemRow, move, read_item
 from engine.floor.runtime import Runtime, operation_of
@@ -77,7 +78,7 @@ def decide(
     sql = Sql(session)
     item = read_item(sql, item_number)
     plant = runtime.plants(session, item.config_version_id)
-    _routing, operation = operation_of(plant, item, operation_id)
+    routing, operation = operation_of(plant, item, operation_id)
     problem = state_problem(item, operation.id, starting=True)
     if problem:
         raise Conflict(problem, code="wrong_state")
@@ -85,6 +86,8 @@ def decide(
     _readings, env, checks = interlock_checks(
         session, runtime, plant, item=item, operation=operation, actor=actor, now=now
     )
+    if any(chart.on_signal == "block" for chart in operation.spc):
+        checks += start_checks(session, routing.name, operation.id)
     return StartDecision(item, operation, plant, env, tuple(checks))
 
 

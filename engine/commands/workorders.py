@@ -1,15 +1,22 @@
-"""Work orders: create, release (which makes the units or lot), cancel, complete.
+"""Work orders: create, plan (due date, priority, ERP reference), release (which makes the units
+or lot), cancel, complete and close.
 
 A work order binds to the config version active when it is released; its items keep that version
 to the end, whatever is deployed later. A serialized product gets one unit per piece, numbered
 from the product's ``number_pattern``; a lot-tracked product gets one lot of the whole quantity.
 An item's ``ordinal`` is what sampling counts: a unit's position in its work order, a lot's
 position among every lot of its product (``every 5`` checks the 1st, 6th, 11th… batch).
+
+A work order ends one of three ways: *cancelled* before any work started (its items scrapped),
+*completed* when every item was finished or scrapped in production, or *closed* short by a
+supervisor: the items not yet started are scrapped with the reason given, which needs no item to
+be in progress, on hold or waiting for a disposition (each of those is decided one by one first).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +36,7 @@ from engine.infra.jsonable import Jsonable
 from engine.infra.limits import check_quantity
 from engine.infra.numbering import PatternError, bind
 from engine.records.production import (
+    DEFAULT_PRIORITY,
     Item,
     NumberSequence,
     OperationRun,
@@ -39,6 +47,8 @@ from engine.records.production import (
 
 WORK_ORDER_ROLES = ("supervisor", "admin")
 MAX_UNITS = 100_000
+HIGHEST_PRIORITY, LOWEST_PRIORITY = 1, 9
+BUSY_ITEM_STATUSES = ("in_progress", "on_hold", "nonconforming")
 
 _orders = table(WorkOrder)
 _items = table(Item)
@@ -48,8 +58,23 @@ _attempts = table(StartAttempt)
 
 
 @dataclass(frozen=True, slots=True)
+class WorkOrderPlan(Jsonable):
+    """When a work order is due, how urgent it is (1 most, 9 least) and the customer or ERP
+    order it serves."""
+
+    due_date: dt.date | None = None
+    priority: int = DEFAULT_PRIORITY
+    erp_reference: str = ""
+
+
+UNPLANNED = WorkOrderPlan()
+"""No due date, the default priority, no ERP reference."""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkOrderInfo(Jsonable):
-    """A work order and the numbers of its items."""
+    """A work order and the numbers of its items; ``status_reason`` says why it was cancelled
+    or closed."""
 
     number: str
     product: str
@@ -61,6 +86,10 @@ class WorkOrderInfo(Jsonable):
     created_at: dt.datetime
     released_at: dt.datetime | None
     items: tuple[str, ...]
+    due_date: dt.date | None
+    priority: int
+    erp_reference: str
+    status_reason: str
 
 
 def _product(plant: Plant, product: str) -> str:
@@ -100,9 +129,11 @@ def create_work_order(
     actor: str,
     now: dt.datetime,
     number: str | None = None,
+    plan: WorkOrderPlan = UNPLANNED,
 ) -> WorkOrderInfo:
     """A new work order for ``quantity`` of ``product`` (numbered WO00001… when not given)."""
     require_role(session, actor, WORK_ORDER_ROLES, "create work orders")
+    plan = _checked_plan(plan)
     version = require_active_version_id(session)
     plant = runtime.plants(session, version)
     routing = _product(plant, product)
@@ -126,9 +157,16 @@ def create_work_order(
             created_by=actor,
             released_at=None,
             revision=1,
+            **_plan_values(plan),
         )
     )
-    new = {"product": product, "quantity": quantity, "status": "created", "version": version}
+    new = {
+        "product": product,
+        "quantity": quantity,
+        "status": "created",
+        "version": version,
+        **_plan_values(plan),
+    }
     audit.record(
         session,
         actor=actor,
@@ -136,6 +174,52 @@ def create_work_order(
         entity="work_order",
         entity_id=number,
         new=new,
+    )
+    return work_order(session, number)
+
+
+def _checked_plan(plan: WorkOrderPlan) -> WorkOrderPlan:
+    """The plan with its reference trimmed; Invalid for a priority out of range."""
+    if isinstance(plan.priority, bool) or not HIGHEST_PRIORITY <= plan.priority <= LOWEST_PRIORITY:
+        raise Invalid(
+            f"The priority must be a whole number from {HIGHEST_PRIORITY} (most urgent) to "
+            f"{LOWEST_PRIORITY} (least urgent), not {plan.priority!r}.",
+            field="priority",
+        )
+    return WorkOrderPlan(plan.due_date, plan.priority, plan.erp_reference.strip())
+
+
+def _plan_values(plan: WorkOrderPlan) -> dict[str, Any]:
+    return {
+        "due_date": plan.due_date,
+        "priority": plan.priority,
+        "erp_reference": plan.erp_reference,
+    }
+
+
+def plan_work_order(
+    session: Session, *, number: str, plan: WorkOrderPlan, actor: str, reason: str
+) -> WorkOrderInfo:
+    """Change an open work order's due date, priority or ERP reference (the queues and the
+    schedule follow at once); ``reason`` is recorded with the change."""
+    require_role(session, actor, WORK_ORDER_ROLES, "plan work orders")
+    plan = _checked_plan(plan)
+    row = _order_row(session, number)
+    if row.status not in ("created", "released"):
+        raise Conflict(f"Work order {number} is {row.status}; only an open one can be re-planned.")
+    old = WorkOrderPlan(row.due_date, row.priority, row.erp_reference)
+    if old == plan:
+        return work_order(session, number)
+    _set_status(session, row, row.status, **_plan_values(plan))
+    audit.record(
+        session,
+        actor=actor,
+        action="plan",
+        entity="work_order",
+        entity_id=number,
+        old=_plan_values(old),
+        new=_plan_values(plan),
+        reason=reason.strip(),
     )
     return work_order(session, number)
 
@@ -278,7 +362,7 @@ def cancel_work_order(
             updated_at=now,
         )
     )
-    _set_status(session, row, "cancelled")
+    _set_status(session, row, "cancelled", status_reason=reason.strip())
     audit.record(
         session,
         actor=actor,
@@ -309,10 +393,10 @@ def complete_work_order(
         .order_by(_items.c.ordinal)
     ).all()
     if open_items:
-        shown = ", ".join(open_items[:3]) + (", …" if len(open_items) > 3 else "")
         raise Conflict(
             f"Work order {number} still has {len(open_items)} unfinished item"
-            f"{'s' if len(open_items) != 1 else ''} ({shown}); complete or scrap them first."
+            f"{'s' if len(open_items) != 1 else ''} ({_shown(open_items)}); complete or scrap "
+            "them first."
         )
     _set_status(session, row, "completed")
     audit.record(
@@ -325,6 +409,81 @@ def complete_work_order(
         new={"status": "completed"},
     )
     return work_order(session, number)
+
+
+def close_work_order(
+    session: Session, *, number: str, actor: str, reason: str, now: dt.datetime
+) -> WorkOrderInfo:
+    """No more work on a released work order: it completes when every item is finished or
+    scrapped; otherwise its queued items (not started at their operation) are scrapped with
+    ``reason`` and it is closed short. Refused while an item is in progress, on hold or
+    nonconforming: each of those needs its own decision first."""
+    require_role(session, actor, WORK_ORDER_ROLES, "close work orders")
+    row = _order_row(session, number)
+    if row.status != "released":
+        raise Conflict(f"Work order {number} is {row.status}; only a released one can be closed.")
+    # lock the items (PostgreSQL): a start recorded meanwhile waits, then finds its item changed
+    open_items = session.execute(
+        select(_items.c.number, _items.c.status)
+        .where(_items.c.work_order_id == row.id, _items.c.status.not_in(("completed", "scrapped")))
+        .order_by(_items.c.ordinal)
+        .with_for_update()
+    ).all()
+    busy = [n for n, status in open_items if status in BUSY_ITEM_STATUSES]
+    if busy:
+        raise Conflict(
+            f"Work order {number} has {_count(busy)} in progress, on hold or nonconforming "
+            f"({_shown(busy)}); finish, release or disposition them before closing it."
+        )
+    if not open_items:
+        return complete_work_order(session, number=number, actor=actor, now=now)
+    if not reason.strip():
+        raise Invalid(
+            f"Give a reason to close work order {number}: its {_count(open_items)} not yet "
+            "started will be scrapped.",
+            field="reason",
+        )
+    queued = [n for n, _ in open_items]
+    session.execute(
+        update(_items)
+        .where(_items.c.work_order_id == row.id, _items.c.status == "queued")
+        .values(
+            status="scrapped",
+            current_operation=None,
+            status_reason=f"work order closed: {reason.strip()}",
+            revision=_items.c.revision + 1,
+            updated_at=now,
+        )
+    )
+    _set_status(session, row, "closed", status_reason=reason.strip())
+    changes = [
+        audit.Change(
+            actor,
+            "close",
+            "work_order",
+            number,
+            {"status": row.status},
+            {"status": "closed", "scrapped": len(queued)},
+            reason.strip(),
+        ),
+        *(
+            audit.Change(
+                actor, "scrap", "item", n, {"status": "queued"}, {"status": "scrapped"},
+                f"work order closed: {reason.strip()}",
+            )
+            for n in queued
+        ),
+    ]  # fmt: skip
+    audit.record_many(session, changes)
+    return work_order(session, number)
+
+
+def _count(items: Sequence[object]) -> str:
+    return f"{len(items)} item{'s' if len(items) != 1 else ''}"
+
+
+def _shown(numbers: Sequence[str]) -> str:
+    return ", ".join(numbers[:3]) + (", …" if len(numbers) > 3 else "")
 
 
 def work_order(session: Session, number: str) -> WorkOrderInfo:
@@ -344,6 +503,10 @@ def work_order(session: Session, number: str) -> WorkOrderInfo:
         created_at=row.created_at,
         released_at=row.released_at,
         items=tuple(items),
+        due_date=row.due_date,
+        priority=row.priority,
+        erp_reference=row.erp_reference,
+        status_reason=row.status_reason,
     )
 
 

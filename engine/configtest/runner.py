@@ -202,7 +202,7 @@ class CaseRunner:
             status = (
                 text_of(spec.get("status"), "status", spec.span) if spec.get("status") else None
             )
-            if status in ("on_hold", "consumed", "scrapped"):
+            if status in ("quarantine", "on_hold", "consumed", "scrapped"):
                 session.execute(
                     update(Lot)
                     .where(Lot.part == part, Lot.number == number)
@@ -210,7 +210,9 @@ class CaseRunner:
                 )
             elif status not in (None, "available"):
                 raise BadCase(
-                    spec.span, f"status: '{status}' is not available, on_hold, consumed or scrapped"
+                    spec.span,
+                    f"status: '{status}' is not available, quarantine, on_hold, consumed or "
+                    "scrapped",
                 )
 
     def _equipment(self, session: Any, plant: Plant, defaults: YMap, case: YMap) -> None:

@@ -19,9 +19,12 @@ from engine.access.passwords import PasswordPolicy
 from engine.access.people import QualificationGrant, UserInfo
 from engine.access.tokens import SignIn, TokenInfo
 from engine.commands import versions
+from engine.errors import Conflict, Invalid
+from engine.infra.attachments import Upload
 from engine.infra.db import Database
 from engine.infra.idempotency import run_once_in
 from engine.infra.jsonable import Jsonable
+from engine.infra.limits import check_names, check_texts
 from engine.records.base import utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -170,12 +173,92 @@ class Access:
             people.grant_role(session, username, role, actor=actor, plant=plant)
 
     def grant_qualification(
-        self, *, actor: str, username: str, qualification: str
+        self,
+        *,
+        actor: str,
+        username: str,
+        qualification: str,
+        evidence: str = "",
+        evidence_file: Upload | None = None,
     ) -> QualificationGrant:
         """Record training for a qualification the active config declares, valid as long as it
-        says (see :func:`engine.access.people.grant_qualification`)."""
+        says, with the training record it rests on (``evidence``) and its scan (see
+        :func:`engine.access.people.grant_qualification`)."""
+        check_texts(evidence=evidence)
         with self.db.transaction() as session:
             _, plant = versions.active_plant(session)
             return people.grant_qualification(
-                session, username, qualification, actor=actor, plant=plant
+                session,
+                username,
+                qualification,
+                actor=actor,
+                plant=plant,
+                evidence=evidence,
+                evidence_file=evidence_file,
             )
+
+    def evidence_file(self, *, username: str, sha256: str) -> Upload:
+        """See :func:`engine.access.people.evidence_file`."""
+        check_names(username=username, sha256=sha256)
+        with self.db.session() as session:
+            return people.evidence_file(session, username, sha256)
+
+    def revoke_qualification(
+        self, *, actor: str, username: str, qualification: str, reason: str
+    ) -> None:
+        """See :func:`engine.access.people.revoke_qualification` (a reason is required)."""
+        reason = _reason(reason, f"revoke {qualification} from {username}")
+        with self.db.transaction() as session:
+            people.revoke_qualification(
+                session, username, qualification, actor=actor, reason=reason
+            )
+
+    def revoke_role(self, *, actor: str, username: str, role: str, reason: str) -> None:
+        """See :func:`engine.access.people.revoke_role`: ends the user's sessions and tokens."""
+        reason = _reason(reason, f"revoke the role {role} from {username}")
+        if actor == username and role == ADMIN:
+            raise Conflict(
+                "You cannot revoke your own admin role; ask another admin, so that the site "
+                "keeps one."
+            )
+        with self.db.transaction() as session:
+            people.revoke_role(session, username, role, actor=actor, reason=reason)
+
+    def deactivate(self, *, actor: str, username: str, reason: str) -> None:
+        """See :func:`engine.access.people.deactivate_user`: ends the user's sessions and
+        tokens; an admin cannot deactivate themselves."""
+        reason = _reason(reason, f"deactivate {username}")
+        if actor == username:
+            raise Conflict("You cannot deactivate yourself; ask another admin.")
+        with self.db.transaction() as session:
+            people.deactivate_user(session, username, actor=actor, reason=reason)
+
+    def reactivate(self, *, actor: str, username: str, reason: str) -> None:
+        """See :func:`engine.access.people.reactivate_user`."""
+        reason = _reason(reason, f"reactivate {username}")
+        with self.db.transaction() as session:
+            people.reactivate_user(session, username, actor=actor, reason=reason)
+
+    def reset_password(self, *, actor: str, username: str, password: str) -> None:
+        """Set a new password for a user (see :func:`engine.access.people.set_password`): ends
+        their sessions and tokens."""
+        check_names(actor=actor, username=username)
+        with self.db.transaction() as session:
+            people.set_password(session, username, password, actor=actor)
+
+    def user(self, username: str) -> UserInfo:
+        """See :func:`engine.access.people.user_info`."""
+        check_names(username=username)
+        with self.db.session() as session:
+            return people.user_info(session, username)
+
+
+ADMIN = "admin"
+
+
+def _reason(reason: str, doing: str) -> str:
+    """A required reason, checked as a text; Invalid says what to write."""
+    check_texts(reason=reason)
+    if not reason.strip():
+        raise Invalid(f"Give a reason to {doing}; it goes into the audit trail.", field="reason")
+    return reason.strip()

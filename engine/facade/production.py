@@ -13,7 +13,8 @@ named in each.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -21,11 +22,7 @@ from sqlalchemy.orm import Session
 from dsl.model import Plant
 from engine.access.signatures import (
     SignatureInput,
-    SignatureRefused,
     Signer,
-    audit_refusal,
-    authenticate,
-    check_passwords,
 )
 from engine.commands import bom, equipment, materials, quality, start, versions, workorders
 from engine.commands.bom import ConsumptionInput
@@ -33,8 +30,10 @@ from engine.commands.complete import CompleteResult, check_completion, complete_
 from engine.commands.preview import StartPreview, preview_start
 from engine.commands.quality import NonconformanceInfo
 from engine.commands.start import StartResult
-from engine.commands.workorders import WorkOrderInfo
+from engine.commands.workorders import UNPLANNED, WorkOrderInfo, WorkOrderPlan
 from engine.errors import Blocked, DomainError
+from engine.facade.commands import Clock, Commands
+from engine.floor import gs1
 from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import ItemState, find_item
 from engine.floor.runtime import Runtime, operation_of
@@ -48,7 +47,6 @@ from engine.queries.items import ItemInStatus, ItemView, WipRow, item_view, item
 from engine.records.base import utcnow
 
 R = TypeVar("R", bound=JsonResult)
-Clock = Callable[[], dt.datetime]
 
 
 class Ferrule:
@@ -64,68 +62,7 @@ class Ferrule:
         self.db = db
         self.runtime = Runtime(versions.plant_for_version, tag_source, setpoint_writer)
         self.clock: Clock = clock or utcnow
-
-    # ------------------------------------------------------------ plumbing
-
-    def _command(
-        self,
-        name: str,
-        request: Mapping[str, Any],
-        key: str | None,
-        fn: Callable[[Session, dt.datetime], R],
-        load: Callable[[Mapping[str, Any]], R],
-    ) -> R:
-        now = self.clock()
-        return run_once_in(self.db, key, name, request, lambda session: fn(session, now), load=load)
-
-    @staticmethod
-    def _check_signatures(inputs: Sequence[SignatureInput]) -> None:
-        """The texts of signatures, and their passwords' length, before anything is read."""
-        for signature in inputs:
-            check_names(username=signature.username)
-            check_texts(meaning=signature.meaning)
-        check_passwords(inputs)
-
-    def _signers(self, inputs: Sequence[SignatureInput], record: str) -> tuple[Signer, ...]:
-        """Re-authenticate signers once the request was checked and before the command's
-        transaction (argon2 is slow on purpose; no connection is held meanwhile, see
-        :func:`engine.access.signatures.authenticate`); a refusal is audited."""
-        try:
-            return authenticate(self.db, inputs)
-        except SignatureRefused as refused:
-            with self.db.transaction() as session:
-                audit_refusal(session, refused, record=record)
-            raise
-
-    def _signed_command(
-        self,
-        name: str,
-        request: Mapping[str, Any],
-        key: str | None,
-        *,
-        check: Callable[[Session, dt.datetime], None],
-        sign: Callable[[], tuple[Signer, ...]],
-        fn: Callable[[Session, dt.datetime, tuple[Signer, ...]], R],
-        load: Callable[[Mapping[str, Any]], R],
-    ) -> R:
-        """A signed command: ``check`` the request (a read session), ``sign`` (re-authenticate
-        the signers, no session open), then ``fn`` in the command's transaction, which checks
-        everything again as it is then. A replay returns the stored result without checking
-        the signatures again (nothing is signed or recorded again)."""
-        now = self.clock()
-
-        def work() -> R:
-            stored = stored_result(self.db, key, name, request, load=load)
-            if stored is not None:
-                return stored
-            with self.db.session() as session:
-                check(session, now)
-            signers = sign()
-            return run_once_in(
-                self.db, key, name, request, lambda s: fn(s, now, signers), load=load
-            )
-
-        return run_or_replay(self.db, key, name, request, work, load=load)
+        self.commands = Commands(db, lambda: self.clock())  # noqa: PLW0108 (the clock may be replaced)
 
     def plant(self) -> tuple[int, Plant]:
         """The active config version's id and plant."""
@@ -140,18 +77,20 @@ class Ferrule:
         product: str,
         quantity: float,
         number: str | None = None,
+        plan: WorkOrderPlan = UNPLANNED,
         idempotency_key: str | None = None,
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.create_work_order`."""
-        check_names(actor=actor, product=product, number=number)
-        request = {"actor": actor, "product": product, "quantity": quantity, "number": number}
-        return self._command(
+        check_names(actor=actor, product=product, number=number, erp_reference=plan.erp_reference)
+        request = {"actor": actor, "product": product, "quantity": quantity, "number": number,
+                   "plan": plan.to_json()}  # fmt: skip
+        return self.commands.run(
             "create_work_order",
             request,
             idempotency_key,
             lambda s, now: workorders.create_work_order(
                 s, self.runtime, product=product, quantity=quantity, actor=actor, now=now,
-                number=number,
+                number=number, plan=plan,
             ),
             WorkOrderInfo.from_json,
         )  # fmt: skip
@@ -161,7 +100,7 @@ class Ferrule:
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.release_work_order`."""
         check_names(actor=actor, number=number)
-        return self._command(
+        return self.commands.run(
             "release_work_order",
             {"actor": actor, "number": number},
             idempotency_key,
@@ -177,7 +116,7 @@ class Ferrule:
         """See :func:`engine.commands.workorders.cancel_work_order`."""
         check_names(actor=actor, number=number)
         check_texts(reason=reason)
-        return self._command(
+        return self.commands.run(
             "cancel_work_order",
             {"actor": actor, "number": number, "reason": reason},
             idempotency_key,
@@ -192,7 +131,7 @@ class Ferrule:
     ) -> WorkOrderInfo:
         """See :func:`engine.commands.workorders.complete_work_order`."""
         check_names(actor=actor, number=number)
-        return self._command(
+        return self.commands.run(
             "complete_work_order",
             {"actor": actor, "number": number},
             idempotency_key,
@@ -292,8 +231,8 @@ class Ferrule:
             check_names(field=field, unit=unit)
         for field in data or {}:
             check_names(field=str(field))  # the values are checked with their fields
-        _check_scans(consume)
-        self._check_signatures(signatures)
+        consume = _checked_scans(consume)
+        self.commands.check_signatures(signatures)
         request = {
             "actor": actor,
             "item": item,
@@ -320,13 +259,13 @@ class Ferrule:
             )  # fmt: skip
 
         if not signatures:
-            return self._command(
+            return self.commands.run(
                 "complete_operation", request, idempotency_key,
                 lambda s, now: record(s, now, ()), CompleteResult.from_json,
             )  # fmt: skip
-        return self._signed_command(
+        return self.commands.signed(
             "complete_operation", request, idempotency_key, check=check,
-            sign=lambda: self._signers(signatures, f"{item}/{operation}"), fn=record,
+            sign=lambda: self.commands.signers(signatures, f"{item}/{operation}"), fn=record,
             load=CompleteResult.from_json,
         )  # fmt: skip
 
@@ -338,7 +277,7 @@ class Ferrule:
         """See :func:`engine.commands.quality.hold_item`."""
         check_names(actor=actor, item=item)
         check_texts(reason=reason)
-        return self._command(
+        return self.commands.run(
             "hold",
             {"actor": actor, "item": item, "reason": reason},
             idempotency_key,
@@ -354,7 +293,7 @@ class Ferrule:
         """See :func:`engine.commands.quality.release_item`."""
         check_names(actor=actor, item=item)
         check_texts(reason=reason)
-        return self._command(
+        return self.commands.run(
             "release",
             {"actor": actor, "item": item, "reason": reason},
             idempotency_key,
@@ -377,7 +316,7 @@ class Ferrule:
         check_names(actor=actor, item=item, defect_code=defect_code)
         check_texts(description=description)
         request = {"actor": actor, "item": item, "code": defect_code, "text": description}
-        return self._command(
+        return self.commands.run(
             "open_nonconformance",
             request,
             idempotency_key,
@@ -404,7 +343,7 @@ class Ferrule:
         password is."""
         check_names(actor=actor, decision=decision, target_operation=target_operation)
         check_texts(reason=reason)
-        self._check_signatures([signature])
+        self.commands.check_signatures([signature])
         meaning = signature.meaning.strip()
         request = {
             "actor": actor,
@@ -432,9 +371,9 @@ class Ferrule:
                 target_operation=target_operation,
             )  # fmt: skip
 
-        return self._signed_command(
+        return self.commands.signed(
             "disposition", request, idempotency_key, check=check,
-            sign=lambda: self._signers([signature], f"nonconformance/{nonconformance_id}"),
+            sign=lambda: self.commands.signers([signature], f"nonconformance/{nonconformance_id}"),
             fn=record, load=NonconformanceInfo.from_json,
         )  # fmt: skip
 
@@ -537,7 +476,7 @@ class Ferrule:
         """What one scanned component would consume now (see
         :func:`engine.commands.bom.check_scan`)."""
         check_names(item=item)
-        _check_scans([scanned])
+        (scanned,) = _checked_scans([scanned])
         with self.db.session() as session:
             return bom.check_scan(
                 session, self.runtime, item_number=item, scanned=scanned, now=self.clock()
@@ -560,13 +499,21 @@ class Ferrule:
             return materials.receive_lot(session, plant, part, lot, quantity, actor=actor)
 
     def record_equipment_state(
-        self, *, actor: str, name: str, state: str, at: dt.datetime, source: str
+        self,
+        *,
+        actor: str,
+        name: str,
+        state: str,
+        at: dt.datetime,
+        source: str,
+        cause: str | None = None,
+        reason: str = "",
     ) -> bool:
         """See :func:`engine.commands.equipment.record_state_change`."""
         check_names(actor=actor, name=name, state=state, source=source)
         with self.db.transaction() as session:
             return equipment.record_state_change(
-                session, name, state, actor=actor, at=at, source=source
+                session, name, state, actor=actor, at=at, source=source, cause=cause, reason=reason
             )
 
     def ping(self) -> str:
@@ -576,6 +523,10 @@ class Ferrule:
         return self.db.url
 
 
-def _check_scans(consume: Sequence[ConsumptionInput]) -> None:
-    for scanned in consume:
+def _checked_scans(consume: Sequence[ConsumptionInput]) -> list[ConsumptionInput]:
+    """The scans with a GS1 label's serial or lot in place of the scan (see
+    :func:`engine.floor.gs1.scanned_number`), each checked as a name."""
+    scans = [replace(c, lot=gs1.scanned_number(c.lot)) for c in consume]
+    for scanned in scans:
         check_names(part=scanned.part, lot=scanned.lot)
+    return scans

@@ -17,7 +17,8 @@ from dsl.model import Operation, Plant, Routing
 from dsl.units import to_si
 from engine.access import people
 from engine.errors import NotFound
-from engine.floor.environment import EquipmentFacts, OperatorFacts, equipment_state
+from engine.floor import usage
+from engine.floor.environment import EquipmentFacts, OperatorFacts, equipment_state, site_today
 from engine.floor.items import ItemRow
 from engine.floor.tagsource import SetpointWriter, TagSource, TagValue
 from engine.records.tables import EquipmentRecord, EquipmentStateChange
@@ -67,7 +68,9 @@ def equipment_facts(
 
     A machine put *down* by hand (maintenance lock-out) is down; otherwise a machine with state
     rules is in the state they give on the live tags, and one without is in its recorded state.
-    Due dates are the recorded ones (moved on by calibrations), else the config's.
+    Due dates are the recorded ones (moved on by calibrations), else the config's; maintenance
+    is due at once when the machine's uses since the last one reach the config's limit
+    (:mod:`engine.floor.usage`).
     """
     config = plant.equipment[name]
     record = session.get(EquipmentRecord, name)
@@ -79,11 +82,12 @@ def equipment_facts(
         state = equipment_state(plant, config, readings, now)
     else:
         state = recorded_state
+    maintenance_due = record.maintenance_due if record else config.maintenance_due
     return EquipmentFacts(
         name,
         state,
         record.calibration_due if record else config.calibration_due,
-        record.maintenance_due if record else config.maintenance_due,
+        usage.maintenance_due(session, config, maintenance_due, site_today(plant, now)),
     )
 
 

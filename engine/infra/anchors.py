@@ -6,7 +6,8 @@ is one JSON line ``{"seq", "hash", "at", "signature"}`` appended to a file that 
 the database (another disk, a WORM share, a log shipper): the head's sequence number and hash,
 signed with an Ed25519 key that is not in the database either. ``check`` then finds a rewrite
 (the chain's hash at an anchored row is not the anchored one) and a truncation (the chain ends
-before an anchored row). Auditors verify with the public key alone.
+before an anchored row). Auditors verify with the public key alone. Each anchor is also recorded
+in the trail itself (entity ``audit_anchor``), so it goes out on the event stream too.
 """
 
 from __future__ import annotations
@@ -90,23 +91,24 @@ def head(session: Session) -> Anchor | None:
     return Anchor(row.seq, row.hash, dt.datetime.now(dt.UTC))
 
 
-def append(anchor: Anchor, key_path: Path, anchors_path: Path) -> None:
-    """Sign ``anchor`` and append it as one line to ``anchors_path`` (created 0600), synced."""
+def append(anchor: Anchor, key_path: Path, anchors_path: Path) -> dict[str, object]:
+    """Sign ``anchor`` and append it as one line to ``anchors_path`` (created 0600), synced;
+    returns what the line holds (for the event stream)."""
     signature = base64.b64encode(_private_key(key_path).sign(anchor.message())).decode()
-    line = json.dumps(
-        {
-            "seq": anchor.seq,
-            "hash": anchor.hash,
-            "at": anchor.at.isoformat(),
-            "signature": signature,
-        }
-    )
+    signed: dict[str, object] = {
+        "seq": anchor.seq,
+        "hash": anchor.hash,
+        "at": anchor.at.isoformat(),
+        "signature": signature,
+    }
+    line = json.dumps(signed)
     descriptor = os.open(anchors_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(descriptor, (line + "\n").encode())
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+    return signed
 
 
 def _read(anchors_path: Path, public: Ed25519PublicKey) -> Iterator[tuple[int, Anchor | str]]:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from engine.infra import seals
+from engine.infra import outbox, seals
 from engine.infra.statements import Sql, Statement, insert_rows, row_by_key
 from engine.records.base import Base, utcnow
 from engine.records.tables import AuditHead, AuditRecord
@@ -131,6 +131,7 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
         }
         row["hash"] = prev_hash = row_hash(row)
         rows.append(row)
+    outbox.write(sql, rows)
     sql.executemany(_INSERT_ROWS, rows)
     head = {"head_id": HEAD_ID, "id": HEAD_ID, "seq": seq, "hash": prev_hash}
     sql.execute(_INSERT_HEAD if first == 1 else _UPDATE_HEAD, head)

@@ -158,7 +158,15 @@ def database_of(session: Session) -> Database:
     return database
 
 
-TABLE_MODULES = ("engine.records.tables", "engine.records.production")
+TABLE_MODULES = (
+    "engine.records.tables",
+    "engine.records.events",
+    "engine.records.production",
+    "engine.records.equipment_care",
+    "engine.records.batch_records",
+    "engine.records.spc",
+    "engine.records.downtime",
+)
 
 
 def load_models() -> None:

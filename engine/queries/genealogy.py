@@ -28,7 +28,7 @@ from engine.records.production import (
     TagCapture,
     table,
 )
-from engine.records.tables import ConfigVersion, Lot
+from engine.records.tables import ConfigVersion, Lot, LotLink
 
 _items = table(Item)
 _links = table(Consumption)
@@ -228,6 +228,19 @@ class UsedIn(Jsonable):
     via: str | None
 
 
+def _split_or_merged_from(session: Session, lot_id: int) -> list[int]:
+    """The lot and every lot split or merged from it, at any depth (a recall follows them)."""
+    found = [lot_id]
+    frontier = [lot_id]
+    while frontier:
+        children = session.scalars(
+            select(LotLink.child_id).where(LotLink.parent_id.in_(frontier))
+        ).all()
+        frontier = [child for child in dict.fromkeys(children) if child not in found]
+        found += frontier
+    return found
+
+
 def forward(session: Session, part: str, lot_number: str) -> list[UsedIn]:
     """Every item containing the lot, directly (depth 1) or through sub-assemblies (a recall)."""
     lot_id = session.scalar(
@@ -235,7 +248,8 @@ def forward(session: Session, part: str, lot_number: str) -> list[UsedIn]:
     )
     if lot_id is None:
         raise NotFound(f"There is no lot '{lot_number}' of part '{part}'; check the lot label.")
-    direct = session.scalars(select(_links.c.item_id).where(_links.c.lot_id == lot_id)).all()
+    lots = _split_or_merged_from(session, lot_id)
+    direct = session.scalars(select(_links.c.item_id).where(_links.c.lot_id.in_(lots))).all()
     walked = _walk(session, dict.fromkeys(direct), down=False)
     details = _details(session, list(walked))
     ordered = sorted(walked, key=lambda i: (walked[i][0], details[i].number))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.floor.items import ItemRow, find_item
 from engine.infra.jsonable import Jsonable
+from engine.queries.spc import signals, spc_summary
 from engine.records.production import (
     Disposition,
     GateResult,
@@ -88,6 +89,10 @@ def item_history(session: Session, number: str) -> list[Event]:
             Event(h.at, h.action, None, h.actor, f"{h.action}: {h.reason}", {"source": h.source})
         )
     events += _quality_events(session, item)
+    events += [
+        Event(s.at, "spc_signal", s.chart.split("/")[1], "spc", spc_summary(s), s.to_json())
+        for s in reversed(signals(session, item_id=item.id))
+    ]
     return sorted(events, key=lambda e: e.at)
 
 

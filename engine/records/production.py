@@ -31,7 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.records.base import APPEND_ONLY, CURRENT_STATE, Base, sealed
 from engine.records.tables import NAME
 
-WORK_ORDER_STATUSES = ("created", "released", "cancelled", "completed")
+WORK_ORDER_STATUSES = ("created", "released", "cancelled", "completed", "closed")
+DEFAULT_PRIORITY = 5  # 1 is the most urgent, 9 the least
 ITEM_STATUSES = ("queued", "in_progress", "on_hold", "nonconforming", "completed", "scrapped")
 DISPOSITIONS = ("use_as_is", "rework", "scrap", "return_to_vendor")
 
@@ -60,9 +61,18 @@ class WorkOrder(Base):
     created_by: Mapped[str] = mapped_column(String(NAME))
     released_at: Mapped[dt.datetime | None]
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    due_date: Mapped[dt.date | None]
+    priority: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_PRIORITY, server_default=str(DEFAULT_PRIORITY)
+    )
+    erp_reference: Mapped[str] = mapped_column(String(NAME), default="", server_default="")
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         CheckConstraint(_in("status", WORK_ORDER_STATUSES), name="status"),
+        CheckConstraint("priority BETWEEN 1 AND 9", name="priority"),
+        # open work by status, and the config versions it runs under (engine.queries.queues)
+        Index("ix_work_orders_status", "status", "config_version_id"),
         sealed(CURRENT_STATE),
     )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
@@ -98,7 +108,8 @@ class Item(Base):
         CheckConstraint(_in("status", ITEM_STATUSES), name="status"),
         CheckConstraint("kind IN ('unit', 'lot')", name="kind"),
         Index("ix_items_work_order", "work_order_id", "ordinal"),
-        Index("ix_items_wip", "status", "current_operation"),
+        # WIP counts and the work-centre queues (engine.queries.queues) read only this index
+        Index("ix_items_wip", "status", "current_operation", "work_order_id", "ordinal"),
         sealed(CURRENT_STATE),
     )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
@@ -140,7 +151,12 @@ class OperationRun(Base):
     route_reason: Mapped[str] = mapped_column(Text, default="")
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_operation_runs_item", "item_id"), sealed(APPEND_ONLY))
+    __table_args__ = (
+        Index("ix_operation_runs_item", "item_id"),
+        # What was made on a machine in a time window: a failed calibration's impact list.
+        Index("ix_operation_runs_equipment_completed", "equipment", "completed_at", "item_id"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class Measurement(Base):

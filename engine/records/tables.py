@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -93,7 +94,8 @@ class UserRole(Base):
 
 class UserQualification(Base):
     """A qualification granted on a day; valid through ``expires_on`` (None: never expires).
-    Grants are kept as history; the newest grant for a qualification is the one that counts."""
+    Grants are kept as history; the newest row for a qualification is the one that counts: a
+    ``grant`` (with the training record it rests on, ``evidence``) or a ``revoke`` (``reason``)."""
 
     __tablename__ = "user_qualifications"
 
@@ -104,9 +106,14 @@ class UserQualification(Base):
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     granted_by: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(10), default="grant", server_default="grant")
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
+    evidence_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         Index("ix_user_qualifications_user_qual", "user_id", "qualification"),
+        CheckConstraint("kind IN ('grant', 'revoke')", name="kind"),
         sealed(APPEND_ONLY),
     )
 
@@ -124,7 +131,7 @@ class EquipmentRecord(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("state IN ('running', 'idle', 'down', 'setup')", name="state"),
+        CheckConstraint("state IN ('running', 'idle', 'down', 'setup', 'unknown')", name="state"),
         sealed(CURRENT_STATE),
     )
 
@@ -142,6 +149,8 @@ class EquipmentStateChange(Base):
     source: Mapped[str] = mapped_column(String(20))  # rules | manual
     actor: Mapped[str] = mapped_column(String(NAME))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # state_rule | device_unreachable | adapter_not_running | manual (dsl.model.StateCause)
+    cause: Mapped[str] = mapped_column(String(30), default="manual", server_default="manual")
 
     __table_args__ = (
         Index("ix_equipment_state_changes_equipment_at", "equipment", "at"),
@@ -167,17 +176,77 @@ class Lot(Base):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     received_by: Mapped[str] = mapped_column(String(NAME))
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    supplier_lot: Mapped[str] = mapped_column(String(NAME), default="", server_default="")
+    manufactured_on: Mapped[dt.date | None] = mapped_column(Date)
+    location: Mapped[str] = mapped_column(String(NAME), default="", server_default="")
+    certificate_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     __table_args__ = (
         UniqueConstraint("part", "number", name="uq_lots_part_number"),
         CheckConstraint(
-            "status IN ('available', 'on_hold', 'consumed', 'scrapped')", name="status"
+            "status IN ('quarantine', 'available', 'on_hold', 'consumed', 'expired', 'scrapped')",
+            name="status",
         ),
         CheckConstraint("quantity >= 0", name="quantity"),
         Index("ix_lots_number", "number"),
+        Index("ix_lots_part_status_expires_on", "part", "status", "expires_on"),  # FEFO
         sealed(CURRENT_STATE),
     )
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012  (every ORM update is guarded)
+
+
+class LotLink(Base):
+    """Lot genealogy: ``quantity`` of lot ``parent_id`` went into lot ``child_id`` by a split
+    (a part of one lot became a new lot) or a merge (several lots became one)."""
+
+    __tablename__ = "lot_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[float] = mapped_column(Float)
+    at: Mapped[dt.datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(NAME))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('split', 'merge')", name="kind"),
+        sealed(APPEND_ONLY),
+    )
+
+
+class LotReservation(Base):
+    """``quantity`` of a lot kept for a work order's kit; ``active`` false once given back."""
+
+    __tablename__ = "lot_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order: Mapped[str] = mapped_column(String(NAME), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    reserved_at: Mapped[dt.datetime] = mapped_column()
+    reserved_by: Mapped[str] = mapped_column(String(NAME))
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity"), sealed(CURRENT_STATE))
+
+
+class Attachment(Base):
+    """A stored file (a certificate of analysis, a photo), named by the SHA-256 of its bytes:
+    storing the same bytes twice keeps one row, and a record holding the hash proves which
+    bytes it meant."""
+
+    __tablename__ = "attachments"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(NAME))
+    filename: Mapped[str] = mapped_column(String(NAME))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[dt.datetime] = mapped_column()
+    stored_by: Mapped[str] = mapped_column(String(NAME))
+
+    __table_args__ = (sealed(APPEND_ONLY),)
 
 
 class AuditHead(Base):

@@ -21,11 +21,13 @@ from dsl.model import (
     ModbusConnection,
     Plant,
     RegisterKind,
+    StateCause,
     ValueType,
 )
 from dsl.rules import Outcome
 
 NOW = 1_800_000_000.0
+RUNNING = EquipmentState.RUNNING
 AGE_AND_NEGATED_WINDOW = (
     "press.pressure.age < 5 s",
     "not (press.pressure < 60 bar or press.pressure > 80 bar)",
@@ -80,21 +82,59 @@ def test_states_follow_the_first_passing_rule_and_record_changes(tmp_path: Path)
     tracker.evaluate(tracker.affected(["press.fault"]), now=NOW + 2)
     tracker.evaluate(now=NOW + 2.5)  # no change, no new record
     at = [dt.datetime.fromtimestamp(NOW + s, dt.UTC) for s in (0, 1, 2)]
+    rule, fault, none = StateCause.STATE_RULE, "down: press.fault", "no state rule passes"
     assert changes == [
-        StateChange("crimp", None, EquipmentState.RUNNING, at[0]),
-        StateChange("crimp", EquipmentState.RUNNING, EquipmentState.IDLE, at[1]),
-        StateChange("crimp", EquipmentState.IDLE, EquipmentState.DOWN, at[2]),
+        StateChange("crimp", None, RUNNING, at[0], rule, "running: press.pressure > 10 bar"),
+        StateChange("crimp", RUNNING, EquipmentState.IDLE, at[1], rule, none),
+        StateChange("crimp", EquipmentState.IDLE, EquipmentState.DOWN, at[2], rule, fault),
     ]
     assert cache.read(state_key("crimp"), now=NOW + 2.5).value == "down"
     assert cache.read(state_key("crimp"), now=NOW + 2.5).source_time == NOW + 2
 
 
-def test_a_machine_whose_tags_are_bad_is_down(tmp_path: Path) -> None:
-    _, writer, _, tracker, changes = setup(tmp_path)
-    writer.mark_bad("press.fault", "press: connection lost", NOW)
+def test_a_machine_whose_tags_are_bad_is_down_for_interlocks_and_unknown_in_the_history(
+    tmp_path: Path,
+) -> None:
+    _, writer, cache, tracker, changes = setup(tmp_path)
+    writer.beat(NOW)
+    writer.mark_bad("press.fault", "press: connection lost", NOW - 3)
     writer.publish("press.pressure", 70.0, NOW, NOW)
     tracker.evaluate(now=NOW)
-    assert [c.new for c in changes] == [EquipmentState.DOWN]
+    assert [(c.new, c.cause, c.detail) for c in changes] == [
+        (
+            EquipmentState.UNKNOWN,
+            StateCause.DEVICE_UNREACHABLE,
+            "press.fault: press: connection lost (since 3 s ago)",
+        )
+    ]
+    assert cache.read(state_key("crimp"), now=NOW).value == "down"
+
+
+def test_the_adapter_stopping_makes_every_machine_unknown_and_the_start_up_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    _, writer, cache, tracker, changes = setup(tmp_path)
+    tracker.adapter_stopped(NOW)  # the start-up: the previous process stopped (or was killed)
+    tracker.evaluate(now=NOW)  # no tag read yet: still unknown, nothing recorded
+    writer.publish("press.fault", False, NOW + 1, NOW + 1)
+    writer.publish("press.pressure", 70.0, NOW + 1, NOW + 1)
+    tracker.evaluate(now=NOW + 1)
+    tracker.adapter_stopped(NOW + 5)
+    at = [dt.datetime.fromtimestamp(NOW + s, dt.UTC) for s in (0, 1, 5)]
+    stopped = (StateCause.ADAPTER_NOT_RUNNING, "the adapter process is not running")
+    assert changes == [
+        StateChange("crimp", None, EquipmentState.UNKNOWN, at[0], *stopped),
+        StateChange(
+            "crimp",
+            EquipmentState.UNKNOWN,
+            RUNNING,
+            at[1],
+            StateCause.STATE_RULE,
+            "running: press.pressure > 10 bar",
+        ),
+        StateChange("crimp", RUNNING, EquipmentState.UNKNOWN, at[2], *stopped),
+    ]
+    assert cache.read(state_key("crimp"), now=NOW + 1).source_time == NOW + 1
 
 
 def test_stale_and_bad_tags_are_left_out_of_the_env_with_their_quality(tmp_path: Path) -> None:
@@ -132,7 +172,10 @@ def test_a_machine_whose_pressure_is_nan_is_down_not_idle(tmp_path: Path) -> Non
     tracker.evaluate(now=NOW)
     writer.publish("press.pressure", 2.0, NOW + 1, NOW + 1)
     tracker.evaluate(now=NOW + 1)
-    assert [c.new for c in changes] == [EquipmentState.DOWN, EquipmentState.IDLE]
+    assert [(c.new, c.detail) for c in changes] == [
+        (EquipmentState.UNKNOWN, "a tag it reads has no usable value"),
+        (EquipmentState.IDLE, "no state rule passes"),
+    ]
 
 
 def test_a_state_rule_over_a_tag_named_age_reads_that_tag(tmp_path: Path) -> None:

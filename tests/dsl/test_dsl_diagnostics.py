@@ -25,7 +25,7 @@ CASES = [
             "        calibraton_due: 2030-01-31\n"
             "        ^^^^^^^^^^^^^^\n"
             "  hint: allowed keys: description, work_center, device, calibration_due, m"
-            "aintenance_due, states"
+            "aintenance_due, calibration, maintenance, states"
         ),
         id="unknown_key_with_did_you_mean",
     ),

@@ -117,7 +117,7 @@ def test_implicit_interlocks_come_first_and_evaluate_like_others(acme: dsl.Plant
         dsl.Outcome.PASS
     )
     assert qualified.evaluate({"operator.qualifications": frozenset()}) is dsl.Outcome.FAIL
-    assert (crimp.interlocks[0].span.line, crimp.interlocks[0].span.col) == (26, 20)
+    assert (crimp.interlocks[0].span.line, crimp.interlocks[0].span.col) == (28, 20)
 
 
 def test_field_limits_are_stored_in_the_field_unit(load_plant: Callable[..., LoadResult]) -> None:

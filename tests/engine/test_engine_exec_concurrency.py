@@ -140,7 +140,7 @@ def test_a_lot_change_read_before_another_commits_is_refused_not_lost(
     """A hold that read the lot before a scrap committed must not write over the scrap."""
     db = line.engine.db
     read, go = threading.Event(), threading.Event()
-    real_lot = materials._lot
+    real_lot = materials.lot_row
 
     def lot_then_pause(session: Session, part: str, number: str) -> Lot:
         found = real_lot(session, part, number)
@@ -149,7 +149,7 @@ def test_a_lot_change_read_before_another_commits_is_refused_not_lost(
             assert go.wait(60)
         return found
 
-    monkeypatch.setattr(materials, "_lot", lot_then_pause)
+    monkeypatch.setattr(materials, "lot_row", lot_then_pause)
     outcomes: dict[str, object] = {}
 
     def change(name: str, act: Callable[[Session], object]) -> threading.Thread:

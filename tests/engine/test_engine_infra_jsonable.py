@@ -58,12 +58,17 @@ def test_datetimes_are_iso_text_and_come_back_as_datetimes() -> None:
         created_at=AT,
         released_at=None,
         items=("HA-0001", "HA-0002"),
+        due_date=dt.date(2026, 12, 4),
+        priority=5,
+        erp_reference="SO-4711",
+        status_reason="",
     )
     data = order.to_json()
-    assert (data["created_at"], data["released_at"], data["items"]) == (
+    assert (data["created_at"], data["released_at"], data["items"], data["due_date"]) == (
         "2026-11-30T14:05:07.123456+00:00",
         None,
         ["HA-0001", "HA-0002"],
+        "2026-12-04",
     )
     assert WorkOrderInfo.from_json(json.loads(json.dumps(data))) == order
 

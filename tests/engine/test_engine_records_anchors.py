@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from testdata import NOT_CHECKED
 
 from engine.cli.records import COMMANDS
 from engine.infra import audit
 from engine.infra.db import Database
+from engine.records.events import OutboxEvent
 from engine.records.tables import AuditHead, AuditRecord
 
 Invoke = Callable[..., Result]
@@ -78,11 +79,30 @@ def test_intact_anchors_are_confirmed(run: Invoke, empty_db: Database, tmp_path:
     checked = run("audit", "verify", "--anchors", str(anchors), "--key", str(public))
     assert checked.exit_code == 0
     assert checked.output == (
-        "audit trail intact: 5 records; 0 sealed records match their seals\n"
+        "audit trail intact: 7 records; 0 sealed records match their seals\n"
         f"anchors intact: every signed head in {anchors} matches the chain\n"
         f"{NOT_CHECKED}\n"
     )
     assert (tmp_path / "anchor.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_each_anchor_is_recorded_in_the_trail_and_published(
+    run: Invoke, empty_db: Database, tmp_path: Path
+) -> None:
+    anchors = _anchored(run, empty_db, tmp_path)
+    lines = [json.loads(line) for line in anchors.read_text().splitlines()]
+    with empty_db.session() as session:
+        recorded = session.scalars(
+            select(AuditRecord).where(AuditRecord.entity == "audit_anchor")
+        ).all()
+        published = session.scalars(
+            select(OutboxEvent.entity_id).where(OutboxEvent.entity == "audit_anchor")
+        ).all()
+    assert [(r.seq, r.entity_id, json.loads(r.new)) for r in recorded] == [
+        (4, "3", lines[0]),
+        (7, "6", lines[1]),
+    ]
+    assert published == ["3", "6"]
 
 
 def test_a_rewritten_chain_is_named(run: Invoke, empty_db: Database, tmp_path: Path) -> None:
@@ -90,9 +110,10 @@ def test_a_rewritten_chain_is_named(run: Invoke, empty_db: Database, tmp_path: P
     with empty_db.transaction() as session:  # the whole chain rewritten, head included
         session.execute(delete(AuditRecord))
         session.execute(delete(AuditHead))
-    _record(empty_db, 5, note="rewritten")
+        session.execute(delete(OutboxEvent))
+    _record(empty_db, 7, note="rewritten")
     assert run("audit", "verify").output == (
-        "audit trail intact: 5 records; 0 sealed records match their seals\n"
+        "audit trail intact: 7 records; 0 sealed records match their seals\n"
         "not checked: a rewrite of the whole chain together with its head, or a cut-off tail "
         "(run with --anchors FILE --key KEY to check them against signed heads)\n"
         f"{NOT_CHECKED}\n"

@@ -163,7 +163,7 @@ def test_users_add_grant_list_and_deactivate(run: Invoke) -> None:
     assert (typo.exit_code, typo.stderr) == (
         1,
         "Error: The plant declares no role 'qualty'. Did you mean 'quality'? Declared: admin, "
-        "engineer, operator, quality, supervisor.\n",
+        "engineer, maintenance, operator, quality, stores, supervisor.\n",
     )
     listing = run("users", "list")
     assert listing.stdout == "anna             roles: operator; qualifications: crimping\n"

@@ -132,7 +132,8 @@ def test_lot_commands_refuse_bad_input_with_a_fix(db: Database, plant: Plant, us
         (
             lambda s: materials.release_lot(s, "TERM-22", "L-1", actor=users.quality, reason="ok"),
             Conflict,
-            "Lot 'L-1' of part 'TERM-22' is available, not on hold; there is nothing to release.",
+            "Lot 'L-1' of part 'TERM-22' is available, not on hold or in quarantine; there is "
+            "nothing to release.",
         ),
         (
             lambda s: materials.find_lot(s, "TERM-22", "L-404"),
@@ -210,7 +211,6 @@ def test_state_changes_are_kept_as_history(db: Database, plant: Plant) -> None:
         assert equipment.status(session, "crimp-press-1").state == "down"
     with pytest.raises(Invalid) as bad, db.transaction() as session:
         equipment.record_state_change(session, "crimp-press-1", "broken", actor="x")
-    assert (
-        bad.value.message
-        == "'broken' is not an equipment state; use one of running, idle, down, setup."
+    assert bad.value.message == (
+        "'broken' is not an equipment state; use one of running, idle, down, setup, unknown."
     )

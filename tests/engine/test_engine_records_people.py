@@ -101,7 +101,7 @@ def test_names_the_plant_does_not_declare_are_refused_with_a_suggestion(
         people.grant_role(session, "anna", "qualty", actor="ada", plant=plant)
     assert role.value.message == (
         "The plant declares no role 'qualty'. Did you mean 'quality'? Declared: admin, engineer, "
-        "operator, quality, supervisor."
+        "maintenance, operator, quality, stores, supervisor."
     )
     with pytest.raises(Invalid) as qual, db.transaction() as session:
         people.grant_qualification(session, "anna", "welding", actor="ada", plant=plant)

@@ -7,16 +7,19 @@ every route the API declares."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from testdata import ACME, PASSWORD
 from web_support import USERS, Api, table_rows
 
 from dsl.model import Plant
 from engine.access import people
+from engine.records.tables import Lot
 from web.openapi import OPERATIONS
 
 # the roles in the order they call; "none" is a signed-in user holding no role
@@ -90,6 +93,249 @@ class Case:
     shows: Mapping[str, object] = field(default_factory=dict)
 
 
+# goods-in: "stores" (which no user of the matrix holds), supervisors and quality
+STORES = frozenset({"stores", "supervisor", "quality"})
+STOCK_READERS = STORES | {"engineer", "admin"}
+KITTERS = frozenset({"stores", "supervisor"})
+MATERIALS: list[Case] = [
+    Case(
+        "POST",
+        "/api/lots",
+        STORES,
+        201,
+        {"part": "HOUSING-4P", "supplier_lot": "R-{user}", "quantity": 5},
+        shows={"number": "R-{user}", "status": "available"},
+    ),
+    Case("GET", "/api/lots/{part}/{lot}", STOCK_READERS, 200, shows={"status": "available"}),
+    Case("GET", "/api/lots/HOUSING-4P/{certified}/certificate", STOCK_READERS, 200),
+    Case(
+        "POST",
+        "/api/lots/HOUSING-4P/{lot_to_hold}/status",
+        HOLDERS,
+        200,
+        {"action": "hold", "reason": "cracked boxes"},
+        shows={"number": "{lot_to_hold}", "status": "on_hold"},
+    ),
+    Case(
+        "POST",
+        "/api/lots/HOUSING-4P/{lot_to_move}/move",
+        STORES,
+        200,
+        {"location": "line-1"},
+        shows={"number": "{lot_to_move}", "location": "line-1"},
+    ),
+    Case(
+        "POST",
+        "/api/lots/HOUSING-4P/{lot_to_split}/split",
+        STORES,
+        201,
+        {"quantity": 1, "new_number": "S-{user}", "reason": "one box to the line"},
+        shows={"number": "S-{user}", "quantity": 1},
+    ),
+    Case(
+        "POST",
+        "/api/lots/merge",
+        STORES,
+        201,
+        {
+            "part": "HOUSING-4P",
+            "lots": ["{lot_to_merge}", "{lot_to_merge}-B"],
+            "new_number": "M-{user}",
+            "reason": "one pallet",
+        },
+        shows={"number": "M-{user}", "quantity": 10.0},
+    ),
+    Case("POST", "/api/lots/expire", HOLDERS, 200, shows={"lots": []}),
+    Case("GET", "/api/inventory", STOCK_READERS, 200, shows={"part": "WIRE-18-RD"}),
+    Case(
+        "GET",
+        "/api/inventory/fefo?part=WIRE-18-RD",
+        STOCK_READERS | {"operator"},
+        200,
+        shows={"WIRE-18-RD": {"expires_on": None, "lot": "W-001"}},
+    ),
+    Case("GET", "/api/work-orders/{order}/kit", STORES, 200, shows={"work_order": "{order}"}),
+    Case("POST", "/api/work-orders/{order}/kit", KITTERS, 200, shows={"work_order": "{order}"}),
+    Case("DELETE", "/api/work-orders/{order}/kit", KITTERS, 200, shows={"complete": False}),
+]
+
+# labels and travellers: every role of the floor and the office, "stores" among them
+PRINTERS = STORES | RUNNERS | CONFIGURERS
+LABEL_FORMATS = ("pdf", "svg", "zpl")
+LABELS: list[Case] = [
+    *(Case("GET", f"/api/labels/item/{{traced}}.{fmt}", PRINTERS, 200) for fmt in LABEL_FORMATS),
+    *(Case("GET", f"/api/labels/lot/{{lot_id}}.{fmt}", PRINTERS, 200) for fmt in LABEL_FORMATS),
+    Case("GET", "/api/work-orders/{order}/traveller.pdf", PRINTERS, 200),
+]
+
+# the machines: "maintenance" (which no user of the matrix holds) and whoever watches them;
+# calibrations and maintenance are signed by maintenance or quality
+PRESS = "crimp-press-1"
+EQUIPMENT_READERS = frozenset({"maintenance", "supervisor", "quality", "engineer", "admin"})
+CARERS = frozenset({"maintenance", "quality"})
+CARE_SIGNED = {"password": PASSWORD, "meaning": "Performed and verified"}
+TODAY = dt.date.today().isoformat()
+FAILED_CALIBRATION = {
+    "result": "fail",
+    "performed_on": TODAY,
+    "performed_by": "Metrology lab",
+    "certificate": "CAL-1",
+    "note": "Force 6 % low at 5 kN",
+    "signature": CARE_SIGNED,
+}
+PASSED_CALIBRATION = {**FAILED_CALIBRATION, "result": "pass", "note": ""}
+EQUIPMENT: list[Case] = [
+    Case("GET", "/api/equipment", EQUIPMENT_READERS, 200),
+    Case("GET", f"/api/equipment/{PRESS}", EQUIPMENT_READERS, 200),
+    Case(
+        "GET",
+        "/api/calibrations/{failed_calibration}/impact",
+        EQUIPMENT_READERS,
+        200,
+        shows={"total": 1},
+    ),
+    Case(
+        "POST",
+        "/api/calibrations/{impact_to_hold}/hold-impact",
+        HOLDERS,
+        200,
+        {"reason": "press out of calibration"},
+        shows={"held": ["{impact_unit}"], "remaining": 0},
+    ),
+    Case(
+        "POST",
+        f"/api/equipment/{PRESS}/calibrations",
+        CARERS,
+        201,
+        PASSED_CALIBRATION,
+        shows={"equipment": PRESS, "result": "pass"},
+    ),
+    Case(
+        "POST",
+        f"/api/equipment/{PRESS}/maintenance",
+        CARERS,
+        201,
+        {
+            "performed_on": TODAY,
+            "performed_by": "Max",
+            "work_done": "Die replaced",
+            "signature": CARE_SIGNED,
+        },
+        shows={"equipment": PRESS},
+    ),
+    Case(
+        "POST",
+        "/api/items/hold",
+        HOLDERS,
+        200,
+        {"items": ["{recalled}"], "reason": "supplier recall"},
+        shows={"held": ["{recalled}"], "remaining": 0},
+    ),
+]
+
+# SPC: the charts and signals are read in the office; only quality acknowledges a signal
+READERS = frozenset({"supervisor", "quality", "engineer", "admin"})
+CHART = "harness-a/crimp/pull_force/i-mr"
+PULL_FORCE = "pull_force: {type: number, unit: N, required: true, min: 0 N, max: 500 N}"
+SPC: list[Case] = [
+    Case("GET", "/api/spc/charts", READERS, 200),
+    Case("GET", f"/api/spc/charts/{CHART}", READERS, 200, shows={"total_points": 2}),
+    Case("GET", "/api/spc/signals", READERS, 200),
+    Case(
+        "POST",
+        "/api/spc/signals/{signal}/acknowledge",
+        frozenset({"quality"}),
+        200,
+        {"comment": "press re-set"},
+        shows={"id": "{signal}", "acknowledged_by": "quinn"},
+    ),
+]
+
+# OEE over an early shift of the past, when the press stood idle (it has no state history)
+SHIFT = f"start=2026-11-02T05:00:00Z&end=2026-11-02T13:00:00Z&equipment={PRESS}"
+OEE: list[Case] = [
+    Case(
+        "GET",
+        f"/api/oee?{SHIFT}",
+        READERS,
+        200,
+        shows={"scope": PRESS, "start": "2026-11-02T05:00:00+00:00"},
+    ),
+    Case("GET", f"/api/oee/shifts?{SHIFT}", READERS, 200),
+    Case("GET", f"/api/oee/stops/{PRESS}?{SHIFT}", READERS | RUNNERS, 200),
+    Case(
+        "POST",
+        f"/api/oee/stops/{PRESS}/codings",
+        RUNNERS | PLANNERS,
+        201,
+        {
+            "parts": [
+                {
+                    "start": "2026-11-02T05:00:00Z",
+                    "end": "2026-11-02T05:30:00Z",
+                    "reason": "unplanned/breakdown/press fault",
+                }
+            ]
+        },
+    ),
+]
+
+# user administration: admins only, each change on a user made for it in _build_world
+ADMINS = frozenset({"admin"})
+USER_ADMIN: list[Case] = [
+    Case("GET", "/api/users", ADMINS, 200, shows={"username": "anna", "roles": ["operator"]}),
+    Case("GET", "/api/users/ada", ADMINS, 200, shows={"username": "ada", "active": True}),
+    Case(
+        "POST",
+        "/api/users/leaver/deactivate",
+        ADMINS,
+        200,
+        {"reason": "left the company"},
+        shows={"username": "leaver", "active": False},
+    ),
+    Case(
+        "POST",
+        "/api/users/returner/reactivate",
+        ADMINS,
+        200,
+        {"reason": "back from leave"},
+        shows={"username": "returner", "active": True},
+    ),
+    Case(
+        "POST",
+        "/api/users/forgetful/password",
+        ADMINS,
+        200,
+        {"password": "a brand new horse battery"},
+        shows={"username": "forgetful", "has_password": True},
+    ),
+    Case(
+        "POST",
+        "/api/users/mover/roles/supervisor/revoke",
+        ADMINS,
+        200,
+        {"reason": "moved to stores"},
+        shows={"username": "mover", "roles": []},
+    ),
+    Case(
+        "POST",
+        "/api/users/trainee/qualifications",
+        ADMINS,
+        200,
+        {"qualification": "crimping", "evidence": "TR-7"},
+        shows={"username": "trainee"},
+    ),
+    Case(
+        "POST",
+        "/api/users/trained/qualifications/crimping/revoke",
+        ADMINS,
+        200,
+        {"reason": "course expired"},
+        shows={"username": "trained", "qualifications": []},
+    ),
+]
+
+
 MATRIX: list[Case] = [
     Case("GET", "/api/me", ANY, 200, shows={"username": "{user}"}),
     Case("GET", "/api/tokens", frozenset({"admin"}), 200, shows={"id": "{token}"}),
@@ -146,6 +392,25 @@ MATRIX: list[Case] = [
         shows={"number": "{finished}", "status": "completed"},
     ),
     Case(
+        "PATCH",
+        "/api/work-orders/{order}",
+        PLANNERS,
+        200,
+        {"priority": 2, "reason": "customer pulled in"},
+        shows={"number": "{order}", "priority": 2},
+    ),
+    Case(
+        "POST",
+        "/api/work-orders/{closable}/close",
+        PLANNERS,
+        200,
+        {"reason": "no more needed"},
+        shows={"number": "{closable}", "status": "closed"},
+    ),
+    Case("GET", "/api/work-centers", RUNNERS, 200, shows={"name": "cutting"}),
+    Case("GET", "/api/work-centers/cutting/queue", RUNNERS, 200, shows={"work_center": "cutting"}),
+    Case("GET", "/api/schedule", PLANNERS, 200),
+    Case(
         "POST",
         "/api/items/{queued_at_cut}/operations/cut/start",
         RUNNERS,
@@ -191,6 +456,8 @@ MATRIX: list[Case] = [
         shows={"kind": "complete", "operation": "cut", "actor": "anna"},
     ),
     Case("GET", "/api/items/{traced}/genealogy", ANY, 200, shows={"root": "{traced}"}),
+    Case("GET", "/api/records/item/{traced}", ANY, 200, shows={"open_exceptions": 0}),
+    Case("GET", "/api/records/item/{traced}/pdf", ANY, 200),
     Case("GET", "/api/lots/{part}/{lot}/where-used", ANY, 200, shows={"number": "{traced}"}),
     Case("GET", "/api/wip", ANY, 200, shows={"work_order": "{order}", "operation": "crimp"}),
     Case("GET", "/api/nonconformances", ANY, 200, shows={"id": "{nc}"}),
@@ -240,7 +507,37 @@ MATRIX: list[Case] = [
     Case("GET", "/api/devices", ANY, 200, shows={"name": "press1"}),
     Case("GET", "/api/audit?entity=work_order&entity_id={order}", AUDITORS, 200),
     Case("GET", "/api/audit.csv?actor=anna", AUDITORS, 200),
+    Case("GET", "/api/events/schema.json", ANY, 200, shows={"title": "Ferrule event"}),
+    Case("GET", "/api/events/dead-letters", frozenset({"admin"}), 200),
+    # no dead letter exists: an admin is let through to the 404, everyone else is refused first
+    Case("POST", "/api/events/dead-letters/999/replay", frozenset({"admin"}), 404),
+    Case("POST", "/api/erp/b2mml", PLANNERS, 415),  # the matrix sends JSON: refused as not XML
+    Case(
+        "POST",
+        "/api/erp/orders",
+        PLANNERS,
+        201,
+        {
+            "id": "D-{user}",
+            "orders": [{"id": "E-{user}", "material": "4711-HA100", "quantity": 1}],
+        },
+        shows={"document_id": "D-{user}"},
+    ),
+    Case("GET", "/api/erp/performance/{order}.xml", PLANNERS, 200),
+    Case("GET", "/api/erp/lots/W-001.xml", PLANNERS, 200),
+    *MATERIALS,
+    *LABELS,
+    *EQUIPMENT,
+    *SPC,
+    *OEE,
+    *USER_ADMIN,
 ]
+
+
+def _lot(api: Api, number: str, **extra: object) -> str:
+    """A lot of 5 housings received by sam: its number."""
+    body = {"part": "HOUSING-4P", "supplier_lot": number, "quantity": 5, **extra}
+    return str(_ok(api.post("/api/lots", "sam", body), 201)["number"])
 
 
 @dataclass
@@ -330,6 +627,7 @@ def _build_world(api: Api, plant: Plant) -> World:
     assert units == []
     own("created", PLANNERS, lambda role: _order(api, 1, release=False)[0])
     own("cancellable", PLANNERS, lambda role: _order(api, 2)[0])
+    own("closable", PLANNERS, lambda role: _order(api, 2)[0])
 
     def finished(role: str) -> str:
         """A released order whose only unit was scrapped: all its items are finished."""
@@ -346,12 +644,76 @@ def _build_world(api: Api, plant: Plant) -> World:
         return str(_ok(api.post("/api/tokens", "ada", body), 201)["token"]["id"])
 
     own("token", frozenset({"admin"}), token)
-    # version 1 is the fixture's; version 2 is deployed here; the matrix deploys two more, then
-    # each configurer rolls back to one that is not active
-    second = _ok(api.post("/api/config/versions", "eve", _deploy_body("setup")), 201)
+    # version 1 is the fixture's; version 2 (with an SPC chart) is deployed here; the matrix
+    # deploys two more, then each configurer rolls back to one that is not active
+    second = _ok(
+        api.post("/api/config/versions", "eve", _with_spc_chart(_deploy_body("setup"))), 201
+    )
     world.own["older"] = {"engineer": "1", "admin": str(second["version"]["id"])}
     world.shared["active"] = str(second["version"]["id"])
+    coa = {"filename": "coa.pdf", "content_base64": base64.b64encode(b"%PDF CoA").decode()}
+    world.shared["certified"] = _lot(api, "H-COA", certificate=coa)
+    for key in ("lot_to_hold", "lot_to_move", "lot_to_split", "lot_to_merge"):
+        own(key, STORES, lambda role, key=key: _lot(api, f"{key}-{role}"))
+    for number in world.own["lot_to_merge"].values():
+        _lot(api, f"{number}-B")
+    beyond = _crimped(api, pull_force=95)
+    (signal,) = _ok(api.get("/api/spc/signals", "quinn"))["signals"]
+    world.shared.update(signal=str(signal["id"]), lot_id=_lot_id(api, "W-001"))
+    # each holder holds what was crimped on the press before a failed calibration of its own:
+    # the supervisor the unit beyond the limits, quality one crimped after a passed calibration
+    world.shared["failed_calibration"] = _failed_calibration(api)
+    world.own["impact_to_hold"] = {"supervisor": world.shared["failed_calibration"]}
+    world.own["impact_unit"] = {"supervisor": beyond}
+    _ok(api.post(f"/api/equipment/{PRESS}/calibrations", "quinn", PASSED_CALIBRATION), 201)
+    world.own["impact_unit"]["quality"] = _crimped(api, pull_force=80)
+    world.own["impact_to_hold"]["quality"] = _failed_calibration(api)
+    own("recalled", HOLDERS, lambda role: _order(api, 1)[1][0])
+    with api.db.transaction() as session:
+        for username in ("leaver", "returner", "forgetful", "mover", "trainee", "trained"):
+            people.create_user(session, username, actor="test")
+        people.deactivate_user(session, "returner", actor="test", reason="on leave")
+        people.grant_role(session, "mover", "supervisor", actor="test")
+        people.grant_qualification(session, "trained", "crimping", actor="test", plant=plant)
     return world
+
+
+def _with_spc_chart(body: dict[str, Any]) -> dict[str, Any]:
+    """``body``, a deployment, with an individuals chart on the crimp pull force (74–86 N)."""
+    routing = body["files"]["routings/harness-a.yaml"]
+    assert PULL_FORCE in routing
+    spc = "spc: {chart: i-mr, limits: {center: 80, sigma: 2}, rules: [we1], on_signal: notify}"
+    body["files"]["routings/harness-a.yaml"] = routing.replace(
+        PULL_FORCE, f"{PULL_FORCE[:-1]}, {spc}}}"
+    )
+    return body
+
+
+def _crimped(api: Api, *, pull_force: float) -> str:
+    """A unit cut and crimped by anna on the press: its number."""
+    _, (unit,) = _order(api, 1)
+    crimp = {
+        "data": {"pull_force": pull_force, "crimp_height": 1.55, "visual": "ok"},
+        "consume": [{"part": "TERM-22", "lot": "T-001"}],
+    }
+    for operation, body in (("cut", CUT), ("crimp", crimp)):
+        _ok(api.post(f"/api/items/{unit}/operations/{operation}/start", "anna"))
+        _ok(api.post(f"/api/items/{unit}/operations/{operation}/complete", "anna", body))
+    return unit
+
+
+def _failed_calibration(api: Api) -> str:
+    """A failed calibration of the press, signed by quinn: its id."""
+    path = f"/api/equipment/{PRESS}/calibrations"
+    return str(_ok(api.post(path, "quinn", FAILED_CALIBRATION), 201)["id"])
+
+
+def _lot_id(api: Api, number: str) -> str:
+    """The database id of the received lot ``number`` (what its label's URL names)."""
+    with api.db.session() as session:
+        lot_id = session.scalar(select(Lot.id).where(Lot.number == number))
+    assert lot_id is not None
+    return str(lot_id)
 
 
 def _shows(answer: Any, expected: Mapping[str, object]) -> bool:

@@ -10,9 +10,16 @@ from web.auth import require_caller
 from web.errors import NotPermitted
 from web.instructions import bp as instructions_bp
 from web.pages.admin import bp as admin_bp
+from web.pages.dispatch import bp as dispatch_bp
+from web.pages.equipment import bp as equipment_bp
+from web.pages.events import bp as events_bp
+from web.pages.materials import bp as materials_bp
 from web.pages.nav import START_PAGES, nav_links
+from web.pages.oee import bp as oee_bp
 from web.pages.operator import bp as operator_bp
 from web.pages.quality import bp as quality_bp
+from web.pages.records import bp as records_bp
+from web.pages.spc import bp as spc_bp
 from web.pages.supervisor import bp as supervisor_bp
 
 
@@ -30,7 +37,20 @@ def home() -> ResponseReturnValue:
 
 def register_pages(app: Flask) -> None:
     """Add every page blueprint, the start page and the navigation helper to ``app``."""
-    for blueprint in (operator_bp, supervisor_bp, quality_bp, admin_bp, instructions_bp):
+    for blueprint in (
+        operator_bp,
+        supervisor_bp,
+        dispatch_bp,
+        quality_bp,
+        records_bp,
+        spc_bp,
+        oee_bp,
+        equipment_bp,
+        materials_bp,
+        admin_bp,
+        events_bp,
+        instructions_bp,
+    ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", home)
     app.jinja_env.globals["nav_links"] = nav_links

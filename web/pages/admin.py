@@ -1,5 +1,7 @@
 """Engineer and admin pages: config versions with their diff, upload → review → deploy,
-rollback, users and roles, and device status with live values.
+rollback, users (add, grant roles and qualifications with their training record; on a user's own
+page deactivate or reactivate, reset the password, revoke a role, a qualification or an API
+token), and device status with live values.
 
 A review shows an uploaded bundle's diagnostics, what it changes in the active version (a unified
 diff per text file, "changed" for a binary file) and its own config tests' result. Under change
@@ -13,6 +15,7 @@ import binascii
 import datetime as dt
 import json
 import zlib
+from collections.abc import Callable
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,7 +23,8 @@ from flask.typing import ResponseReturnValue
 from dsl.model import ChangeControl
 from engine.access.signatures import SignatureInput, SignatureRefused
 from engine.commands.versions import ConfigRejected
-from engine.errors import DomainError, Forbidden, Invalid
+from engine.errors import DomainError, Forbidden, Invalid, NotFound
+from engine.infra.attachments import MAX_ATTACHMENT, Upload
 from web.auth import require_caller, requires, signature_input
 from web.errors import BadRequest, domain_status
 from web.interlocks import TagShown, tag_shown
@@ -299,7 +303,11 @@ def _user_command(done: str, command: str) -> ResponseReturnValue:
             access.grant_role(actor=actor, username=username, role=form.get("role", ""))
         else:
             access.grant_qualification(
-                actor=actor, username=username, qualification=form.get("qualification", "")
+                actor=actor,
+                username=username,
+                qualification=form.get("qualification", ""),
+                evidence=form.get("evidence", "").strip(),
+                evidence_file=_uploaded("file"),
             )
     except DomainError as refused:
         return _users_page(422 if isinstance(refused, Invalid) else 409, refused.message)
@@ -323,6 +331,146 @@ def grant_role() -> ResponseReturnValue:
 @requires(*ADMINS)
 def grant_qualification() -> ResponseReturnValue:
     return _user_command("{username} is qualified for {qualification}.", "qualification")
+
+
+def _uploaded(name: str) -> Upload | None:
+    """The file posted as ``name`` (None when none was chosen), read no further than one byte
+    past what the engine accepts, so that it can say how much too large it is."""
+    posted = request.files.get(name)
+    if posted is None or not posted.filename:
+        return None
+    content = posted.stream.read(MAX_ATTACHMENT + 1)
+    return Upload(posted.filename, posted.mimetype or "", content)
+
+
+# ---------------------------------------------------------------- one user
+
+
+def _user_page(username: str, status: int = 200, message: str = "") -> Response:
+    """One user: status, roles, qualifications with their evidence, API tokens, and the forms
+    to deactivate or reactivate, reset the password and revoke each role, qualification and
+    token. NotFound (404) for an unknown user."""
+    access = services().access
+    user = access.user(username)
+    html = render_template(
+        "admin_user.html",
+        user=user,
+        tokens=[t for t in access.tokens() if t.username == username],
+        password_policy=access.password_policy(),
+        today=dt.date.today(),
+        message=message,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/users/<username>")
+@requires(*ADMINS)
+def user(username: str) -> ResponseReturnValue:
+    """One user, with what an admin can change about them."""
+    return _user_page(username)
+
+
+def _changed(username: str, done: str, change: Callable[[str], object]) -> ResponseReturnValue:
+    """Run ``change`` with the caller as actor; back to the user's page with ``done`` or, when
+    refused, with the refusal (an unknown user stays a 404)."""
+    try:
+        change(require_caller().username)
+    except NotFound:
+        raise
+    except DomainError as refused:
+        return _user_page(username, domain_status(refused), refused.message)
+    flash(done, DONE)
+    return redirect(url_for("admin.user", username=username), 303)
+
+
+def _reason() -> str:
+    return request.form.get("reason", "")
+
+
+@bp.post("/users/<username>/deactivate")
+@requires(*ADMINS)
+def deactivate(username: str) -> ResponseReturnValue:
+    """Deactivate a user: their sessions and tokens end at once; their records stay."""
+    return _changed(
+        username,
+        f"{username} is deactivated; their sessions and API tokens have ended.",
+        lambda actor: services().access.deactivate(
+            actor=actor, username=username, reason=_reason()
+        ),
+    )
+
+
+@bp.post("/users/<username>/reactivate")
+@requires(*ADMINS)
+def reactivate(username: str) -> ResponseReturnValue:
+    """Let a deactivated user sign in again."""
+    return _changed(
+        username,
+        f"{username} is active again.",
+        lambda actor: services().access.reactivate(
+            actor=actor, username=username, reason=_reason()
+        ),
+    )
+
+
+@bp.post("/users/<username>/password")
+@requires(*ADMINS)
+def reset_password(username: str) -> ResponseReturnValue:
+    """Set a new password for a user; their sessions and tokens end."""
+    return _changed(
+        username,
+        f"{username} has a new password; their sessions and API tokens have ended.",
+        lambda actor: services().access.reset_password(
+            actor=actor, username=username, password=request.form.get("password", "")
+        ),
+    )
+
+
+@bp.post("/users/<username>/roles/<role>/revoke")
+@requires(*ADMINS)
+def revoke_role(username: str, role: str) -> ResponseReturnValue:
+    """Take a role away; the user's sessions and tokens end."""
+    return _changed(
+        username,
+        f"{username} no longer has the role {role}; their sessions and API tokens have ended.",
+        lambda actor: services().access.revoke_role(
+            actor=actor, username=username, role=role, reason=_reason()
+        ),
+    )
+
+
+@bp.post("/users/<username>/qualifications/<qualification>/revoke")
+@requires(*ADMINS)
+def revoke_qualification(username: str, qualification: str) -> ResponseReturnValue:
+    """Withdraw a qualification from today on."""
+    return _changed(
+        username,
+        f"{username} is no longer qualified for {qualification}.",
+        lambda actor: services().access.revoke_qualification(
+            actor=actor, username=username, qualification=qualification, reason=_reason()
+        ),
+    )
+
+
+@bp.get("/users/<username>/evidence/<sha256>")
+@requires(*ADMINS)
+def evidence(username: str, sha256: str) -> ResponseReturnValue:
+    """The scan of a training record attached to one of the user's qualifications."""
+    found = services().access.evidence_file(username=username, sha256=sha256)
+    response = Response(found.content, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{sha256[:12]}-evidence"'
+    return response
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@requires(*ADMINS)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revoke an API token, back to its user's page."""
+    token = services().access.revoke_token(actor=require_caller().username, token_id=token_id)
+    if token is None:
+        raise NotFound(f"There is no API token {token_id}; it may have been deleted.")
+    flash(f"Token {token_id} ({token.name}) is revoked.", DONE)
+    return redirect(url_for("admin.user", username=token.username), 303)
 
 
 # ---------------------------------------------------------------- devices

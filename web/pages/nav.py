@@ -12,6 +12,11 @@ READERS = ("supervisor", "quality", "engineer", "admin")
 CONFIGURERS = ("engineer", "admin")
 DEVICE_WATCHERS = ("supervisor", "engineer", "admin")
 ADMINS = ("admin",)
+# The equipment pages: maintenance technicians, and whoever watches or signs for the machines.
+EQUIPMENT_READERS = ("maintenance", "supervisor", "quality", "engineer", "admin")
+# Stores: goods-in clerks book material in, move, split and kit it; supervisors and quality too.
+STORES = ("stores", "supervisor", "quality")
+STOCK_READERS = ("stores", "supervisor", "quality", "engineer", "admin")
 # The audit trail review: quality and admins, and an inspector holding only ``auditor`` (a role
 # the site declares in site.yaml like any other; Ferrule gives it the audit pages, nothing else).
 AUDITORS = ("quality", "admin", "auditor")
@@ -21,6 +26,8 @@ START_PAGES: tuple[tuple[str, str], ...] = (
     ("operator", "/station"),
     ("supervisor", "/supervisor"),
     ("quality", "/quality"),
+    ("maintenance", "/equipment/"),
+    ("stores", "/materials/goods-in"),
     ("engineer", "/admin/config"),
     ("admin", "/admin/config"),
     ("auditor", "/audit"),
@@ -32,9 +39,16 @@ _LINKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Holds", "/supervisor/holds", HOLDERS),
     ("Quality", "/quality", QUALITY),
     ("History", "/quality/trace", READERS),
+    ("Equipment", "/equipment/", EQUIPMENT_READERS),
+    ("Goods-in", "/materials/goods-in", STORES),
+    ("Stock", "/materials/", STOCK_READERS),
+    ("Records", "/records/", READERS),
+    ("SPC", "/spc/", READERS),
+    ("OEE", "/oee/", READERS),
     ("Config", "/admin/config", CONFIGURERS),
     ("Devices", "/admin/devices", DEVICE_WATCHERS),
     ("Users", "/admin/users", ADMINS),
+    ("Events", "/admin/events/", ADMINS),
     ("Audit trail", "/audit", AUDITORS),
 )
 

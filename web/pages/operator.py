@@ -22,6 +22,7 @@ from web.errors import domain_status
 from web.instructions import render_instructions, version_paths
 from web.interlocks import Panel, start_panel
 from web.metrics import INTERLOCK_BLOCKS
+from web.pages.dispatch import station_queue
 from web.pages.nav import RUNNERS
 from web.services import services
 
@@ -110,6 +111,7 @@ def _page(
         values=values or {},
         problems=problems or {},
         request_key=uuid.uuid4().hex,
+        fefo=services().materials.proposals([c.part for c in form.consumptions] if form else []),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -117,10 +119,15 @@ def _page(
 @bp.get("/")
 @requires(*RUNNERS)
 def scan() -> ResponseReturnValue:
-    """The scan field; a scanned number opens that item."""
-    number = request.args.get("number", "").strip()
-    if not number:
-        return render_template("station.html", message="", number="")
+    """The scan field; a scanned number, or a GS1 label naming one, opens that item."""
+    scan = request.args.get("number", "").strip()
+    if not scan:
+        return station_queue()  # the landing page: this station's work-centre queue
+    try:
+        number = services().labels.scanned(scan).number
+    except Invalid as bad:
+        html = render_template("station.html", message=bad.message, number="")
+        return Response(html, status=422, mimetype="text/html")
     return redirect(url_for("operator.item", number=number), 303)
 
 
@@ -209,6 +216,8 @@ def complete(number: str) -> ResponseReturnValue:
         return _page(number, status=status, message=message, values=values, problems=placed)
     said = outcome_of(result, plant, ferrule.item(number))
     flash(said.text, f"{OUTCOME}-{said.kind}")
+    for signal in result.spc:
+        flash(signal.message, f"{OUTCOME}-bad")
     return redirect(url_for("operator.item", number=number), 303)
 
 

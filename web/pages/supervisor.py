@@ -1,16 +1,20 @@
-"""Supervisor pages: the dispatch list (create and release work orders), WIP per operation, and
-holds with their release."""
+"""Supervisor pages: the dispatch list (create, plan, release, cancel and close work orders), WIP
+per operation, and holds with their release."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from engine.commands.workorders import WorkOrderInfo
 from engine.errors import DomainError, Invalid
 from engine.queries.items import ItemInStatus, WipRow
 from web.auth import require_caller, requires
+from web.pages.dispatch import plan_from_form
 from web.pages.nav import HOLDERS, SUPERVISORS
 from web.services import services
 
@@ -31,7 +35,10 @@ def _wip_by_operation(rows: list[WipRow]) -> list[tuple[str, dict[str, int]]]:
 def _dispatch(status: int = 200, message: str = "", form: dict[str, str] | None = None) -> Response:
     ferrule = services().ferrule
     _, plant = ferrule.plant()
-    orders = [o for o in ferrule.work_orders() if o.status in ("created", "released")]
+    orders = sorted(
+        (o for o in ferrule.work_orders() if o.status in ("created", "released")),
+        key=lambda o: (o.priority, o.due_date or dt.date.max, o.number),
+    )
     wip = ferrule.wip()
     html = render_template(
         "supervisor.html",
@@ -76,6 +83,7 @@ def create_work_order() -> ResponseReturnValue:
             product=form.get("product", ""),
             quantity=_quantity(form.get("quantity", "")),
             number=form.get("number", "").strip() or None,
+            plan=plan_from_form(form),
             idempotency_key=form.get("request_key") or None,
         )
         if form.get("release"):
@@ -99,6 +107,56 @@ def release_work_order(number: str) -> ResponseReturnValue:
         return _dispatch(409, refused.message)
     flash(f"Work order {order.number} released: {', '.join(order.items)}.", DONE)
     return redirect(url_for("supervisor.dispatch"), 303)
+
+
+def _order_command(
+    number: str, command: Callable[[str, str], WorkOrderInfo]
+) -> ResponseReturnValue:
+    """Run ``command(actor, reason)`` on work order ``number``; say what it became."""
+    try:
+        order = command(require_caller().username, request.form.get("reason", ""))
+    except DomainError as refused:
+        return _dispatch(422 if isinstance(refused, Invalid) else 409, refused.message)
+    said = order.status if not order.status_reason else f"{order.status}: {order.status_reason}"
+    flash(f"Work order {number} {said}.", DONE)
+    return redirect(url_for("supervisor.dispatch"), 303)
+
+
+@bp.post("/work-orders/<number>/plan")
+@requires(*SUPERVISORS)
+def plan_work_order(number: str) -> ResponseReturnValue:
+    """Change a work order's due date, priority or ERP reference."""
+    form = request.form.to_dict()
+    return _order_command(
+        number,
+        lambda actor, reason: services().dispatch.plan_work_order(
+            actor=actor, number=number, plan=plan_from_form(form), reason=reason
+        ),
+    )
+
+
+@bp.post("/work-orders/<number>/cancel")
+@requires(*SUPERVISORS)
+def cancel_work_order(number: str) -> ResponseReturnValue:
+    """Cancel a work order on which no work started (reason required)."""
+    return _order_command(
+        number,
+        lambda actor, reason: services().ferrule.cancel_work_order(
+            actor=actor, number=number, reason=reason
+        ),
+    )
+
+
+@bp.post("/work-orders/<number>/close")
+@requires(*SUPERVISORS)
+def close_work_order(number: str) -> ResponseReturnValue:
+    """No more work: completes the order, or scraps what was not started (reason required)."""
+    return _order_command(
+        number,
+        lambda actor, reason: services().dispatch.close_work_order(
+            actor=actor, number=number, reason=reason
+        ),
+    )
 
 
 def _held() -> list[ItemInStatus]:

@@ -3,7 +3,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 16:22:17.412290
+Create Date: 2026-11-30 19:00:37.773835
 """
 
 from __future__ import annotations
@@ -32,6 +32,19 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        info={"seal": "current-state"},
+    )
+    op.create_table(
+        "attachments",
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("media_type", sa.String(length=200), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stored_by", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_attachments")),
+        info={"seal": "append-only"},
     )
     op.create_table(
         "audit_head",
@@ -71,6 +84,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_config_versions")),
         sa.UniqueConstraint("content_hash", name=op.f("uq_config_versions_content_hash")),
+        info={"seal": "append-only"},
     )
     op.create_table(
         "equipment",
@@ -81,10 +95,48 @@ def upgrade() -> None:
         sa.Column("state_since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "state IN ('running', 'idle', 'down', 'setup')", name=op.f("ck_equipment_state")
+            "state IN ('running', 'idle', 'down', 'setup', 'unknown')",
+            name=op.f("ck_equipment_state"),
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_equipment")),
+        info={"seal": "current-state"},
     )
+    op.create_table(
+        "equipment_state_buckets",
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "equipment", "start", "state", name=op.f("pk_equipment_state_buckets")
+        ),
+    )
+    op.create_table(
+        "event_cursors",
+        sa.Column("sink", sa.String(length=200), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("settled_seq", sa.Integer(), nullable=False),
+        sa.Column("checkpoint_seq", sa.Integer(), nullable=False),
+        sa.Column("checkpoint_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sink", name=op.f("pk_event_cursors")),
+    )
+    op.create_table(
+        "event_dead_letters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sink", sa.String(length=200), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("replayed_by", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_dead_letters")),
+    )
+    with op.batch_alter_table("event_dead_letters", schema=None) as batch_op:
+        batch_op.create_index("ix_event_dead_letters_status", ["sink", "status"], unique=False)
+
     op.create_table(
         "idempotency_keys",
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -109,16 +161,24 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_by", sa.String(length=200), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("supplier_lot", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("manufactured_on", sa.Date(), nullable=True),
+        sa.Column("location", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("certificate_sha256", sa.String(length=64), server_default="", nullable=False),
         sa.CheckConstraint(
-            "status IN ('available', 'on_hold', 'consumed', 'scrapped')",
+            "status IN ('quarantine', 'available', 'on_hold', 'consumed', 'expired', 'scrapped')",
             name=op.f("ck_lots_status"),
         ),
         sa.CheckConstraint("quantity >= 0", name=op.f("ck_lots_quantity")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lots")),
         sa.UniqueConstraint("part", "number", name="uq_lots_part_number"),
+        info={"seal": "current-state"},
     )
     with op.batch_alter_table("lots", schema=None) as batch_op:
         batch_op.create_index("ix_lots_number", ["number"], unique=False)
+        batch_op.create_index(
+            "ix_lots_part_status_expires_on", ["part", "status", "expires_on"], unique=False
+        )
 
     op.create_table(
         "number_sequences",
@@ -126,6 +186,100 @@ def upgrade() -> None:
         sa.Column("last", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("scope", name=op.f("pk_number_sequences")),
     )
+    op.create_table(
+        "outbox_events",
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("entity", sa.String(length=200), nullable=False),
+        sa.Column("entity_id", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_events_event_id")),
+    )
+    op.create_table(
+        "production_buckets",
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("routing", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("product", sa.String(length=200), nullable=False),
+        sa.Column("route", sa.String(length=20), nullable=False),
+        sa.Column("quantity", sa.Float(), nullable=False),
+        sa.Column("first_quantity", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "equipment",
+            "start",
+            "routing",
+            "operation",
+            "product",
+            "route",
+            name=op.f("pk_production_buckets"),
+        ),
+    )
+    op.create_table(
+        "production_watermarks",
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("equipment", name=op.f("pk_production_watermarks")),
+    )
+    op.create_table(
+        "record_acknowledgements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("number", sa.String(length=200), nullable=False),
+        sa.Column("exception_key", sa.String(length=200), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('item', 'work_order')", name=op.f("ck_record_acknowledgements_kind")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_acknowledgements")),
+        sa.UniqueConstraint(
+            "kind", "number", "exception_key", name="uq_record_acknowledgements_key"
+        ),
+        info={"seal": "append-only"},
+    )
+    op.create_table(
+        "record_amendments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("number", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('item', 'work_order')", name=op.f("ck_record_amendments_kind")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_amendments")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("record_amendments", schema=None) as batch_op:
+        batch_op.create_index("ix_record_amendments_record", ["kind", "number"], unique=False)
+
+    op.create_table(
+        "record_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("number", sa.String(length=200), nullable=False),
+        sa.Column("decision", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "decision IN ('released', 'rejected')", name=op.f("ck_record_decisions_decision")
+        ),
+        sa.CheckConstraint("kind IN ('item', 'work_order')", name=op.f("ck_record_decisions_kind")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_decisions")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("record_decisions", schema=None) as batch_op:
+        batch_op.create_index("ix_record_decisions_record", ["kind", "number"], unique=False)
+
     op.create_table(
         "signin_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -148,6 +302,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        info={"seal": "current-state"},
     )
     op.create_table(
         "config_activations",
@@ -166,10 +321,99 @@ def upgrade() -> None:
             name=op.f("fk_config_activations_version_id_config_versions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_config_activations")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("config_activations", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_config_activations_version_id"), ["version_id"], unique=False
+        )
+
+    op.create_table(
+        "downtime_codings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("planned", sa.Boolean(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("coded_by", sa.String(length=200), nullable=False),
+        sa.Column("coded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('"end" > start', name=op.f("ck_downtime_codings_period")),
+        sa.ForeignKeyConstraint(
+            ["equipment"], ["equipment.name"], name=op.f("fk_downtime_codings_equipment_equipment")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_downtime_codings")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("downtime_codings", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_downtime_codings_equipment_start", ["equipment", "start"], unique=False
+        )
+
+    op.create_table(
+        "equipment_calibrations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("result", sa.String(length=10), nullable=False),
+        sa.Column("performed_on", sa.Date(), nullable=False),
+        sa.Column("performed_by", sa.String(length=200), nullable=False),
+        sa.Column("certificate", sa.String(length=200), nullable=False),
+        sa.Column("certificate_sha256", sa.String(length=64), nullable=False),
+        sa.Column("measured", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("next_due", sa.Date(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "result IN ('pass', 'fail')", name=op.f("ck_equipment_calibrations_result")
+        ),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_equipment_calibrations_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["equipment"],
+            ["equipment.name"],
+            name=op.f("fk_equipment_calibrations_equipment_equipment"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_equipment_calibrations")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("equipment_calibrations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_equipment_calibrations_equipment", ["equipment", "performed_on"], unique=False
+        )
+
+    op.create_table(
+        "equipment_maintenance",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("performed_on", sa.Date(), nullable=False),
+        sa.Column("performed_by", sa.String(length=200), nullable=False),
+        sa.Column("work_done", sa.Text(), nullable=False),
+        sa.Column("next_due", sa.Date(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_equipment_maintenance_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["equipment"],
+            ["equipment.name"],
+            name=op.f("fk_equipment_maintenance_equipment_equipment"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_equipment_maintenance")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("equipment_maintenance", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_equipment_maintenance_equipment", ["equipment", "performed_on"], unique=False
         )
 
     op.create_table(
@@ -182,16 +426,61 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("cause", sa.String(length=30), server_default="manual", nullable=False),
         sa.ForeignKeyConstraint(
             ["equipment"],
             ["equipment.name"],
             name=op.f("fk_equipment_state_changes_equipment_equipment"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_equipment_state_changes")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("equipment_state_changes", schema=None) as batch_op:
         batch_op.create_index(
             "ix_equipment_state_changes_equipment_at", ["equipment", "at"], unique=False
+        )
+
+    op.create_table(
+        "lot_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("parent_id", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("quantity", sa.Float(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.CheckConstraint("kind IN ('split', 'merge')", name=op.f("ck_lot_links_kind")),
+        sa.ForeignKeyConstraint(["child_id"], ["lots.id"], name=op.f("fk_lot_links_child_id_lots")),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["lots.id"], name=op.f("fk_lot_links_parent_id_lots")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lot_links")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("lot_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lot_links_child_id"), ["child_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_lot_links_parent_id"), ["parent_id"], unique=False)
+
+    op.create_table(
+        "lot_reservations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("work_order", sa.String(length=200), nullable=False),
+        sa.Column("lot_id", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.Float(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reserved_by", sa.String(length=200), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_lot_reservations_quantity")),
+        sa.ForeignKeyConstraint(
+            ["lot_id"], ["lots.id"], name=op.f("fk_lot_reservations_lot_id_lots")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lot_reservations")),
+        info={"seal": "current-state"},
+    )
+    with op.batch_alter_table("lot_reservations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lot_reservations_lot_id"), ["lot_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_lot_reservations_work_order"), ["work_order"], unique=False
         )
 
     op.create_table(
@@ -212,9 +501,33 @@ def upgrade() -> None:
             name=op.f("fk_signatures_config_version_id_config_versions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signatures")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("signatures", schema=None) as batch_op:
         batch_op.create_index("ix_signatures_record", ["record_type", "record_id"], unique=False)
+
+    op.create_table(
+        "spc_limits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chart", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("subgroup", sa.Integer(), nullable=False),
+        sa.Column("center", sa.Float(), nullable=False),
+        sa.Column("spread", sa.Float(), nullable=False),
+        sa.Column("sigma", sa.Float(), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_spc_limits_config_version_id_config_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spc_limits")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("spc_limits", schema=None) as batch_op:
+        batch_op.create_index("ix_spc_limits_chart", ["chart"], unique=False)
 
     op.create_table(
         "user_qualifications",
@@ -225,10 +538,16 @@ def upgrade() -> None:
         sa.Column("expires_on", sa.Date(), nullable=True),
         sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("granted_by", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=10), server_default="grant", nullable=False),
+        sa.Column("evidence", sa.Text(), server_default="", nullable=False),
+        sa.Column("evidence_sha256", sa.String(length=64), server_default="", nullable=False),
+        sa.Column("reason", sa.Text(), server_default="", nullable=False),
+        sa.CheckConstraint("kind IN ('grant', 'revoke')", name=op.f("ck_user_qualifications_kind")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_user_qualifications_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_qualifications")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("user_qualifications", schema=None) as batch_op:
         batch_op.create_index(
@@ -245,6 +564,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_user_roles_user_id_users")
         ),
         sa.PrimaryKeyConstraint("user_id", "role", name=op.f("pk_user_roles")),
+        info={"seal": "current-state"},
     )
     op.create_table(
         "work_orders",
@@ -259,10 +579,15 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("priority", sa.Integer(), server_default="5", nullable=False),
+        sa.Column("erp_reference", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("status_reason", sa.Text(), server_default="", nullable=False),
         sa.CheckConstraint(
-            "status IN ('created', 'released', 'cancelled', 'completed')",
+            "status IN ('created', 'released', 'cancelled', 'completed', 'closed')",
             name=op.f("ck_work_orders_status"),
         ),
+        sa.CheckConstraint("priority BETWEEN 1 AND 9", name=op.f("ck_work_orders_priority")),
         sa.ForeignKeyConstraint(
             ["config_version_id"],
             ["config_versions.id"],
@@ -270,7 +595,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work_orders")),
         sa.UniqueConstraint("number", name=op.f("uq_work_orders_number")),
+        info={"seal": "current-state"},
     )
+    with op.batch_alter_table("work_orders", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_work_orders_status", ["status", "config_version_id"], unique=False
+        )
+
     op.create_table(
         "items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -305,9 +636,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
         sa.UniqueConstraint("number", name=op.f("uq_items_number")),
+        info={"seal": "current-state"},
     )
     with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.create_index("ix_items_wip", ["status", "current_operation"], unique=False)
+        batch_op.create_index(
+            "ix_items_wip",
+            ["status", "current_operation", "work_order_id", "ordinal"],
+            unique=False,
+        )
         batch_op.create_index("ix_items_work_order", ["work_order_id", "ordinal"], unique=False)
 
     op.create_table(
@@ -330,6 +666,7 @@ def upgrade() -> None:
             ["item_id"], ["items.id"], name=op.f("fk_hold_events_item_id_items")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hold_events")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("hold_events", schema=None) as batch_op:
         batch_op.create_index("ix_hold_events_item", ["item_id"], unique=False)
@@ -354,6 +691,7 @@ def upgrade() -> None:
             ["item_id"], ["items.id"], name=op.f("fk_start_attempts_item_id_items")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_start_attempts")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("start_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_start_attempts_item", ["item_id"], unique=False)
@@ -386,8 +724,14 @@ def upgrade() -> None:
             name=op.f("fk_operation_runs_start_attempt_id_start_attempts"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operation_runs")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("operation_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_operation_runs_equipment_completed",
+            ["equipment", "completed_at", "item_id"],
+            unique=False,
+        )
         batch_op.create_index("ix_operation_runs_item", ["item_id"], unique=False)
 
     op.create_table(
@@ -423,6 +767,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consumptions")),
         sa.UniqueConstraint("component_item_id", name=op.f("uq_consumptions_component_item_id")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("consumptions", schema=None) as batch_op:
         batch_op.create_index("ix_consumptions_item", ["item_id"], unique=False)
@@ -441,6 +786,7 @@ def upgrade() -> None:
             ["run_id"], ["operation_runs.id"], name=op.f("fk_gate_results_run_id_operation_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gate_results")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("gate_results", schema=None) as batch_op:
         batch_op.create_index("ix_gate_results_run", ["run_id"], unique=False)
@@ -457,6 +803,7 @@ def upgrade() -> None:
             ["run_id"], ["operation_runs.id"], name=op.f("fk_measurements_run_id_operation_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measurements")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("measurements", schema=None) as batch_op:
         batch_op.create_index("ix_measurements_run", ["run_id"], unique=False)
@@ -486,9 +833,39 @@ def upgrade() -> None:
             ["run_id"], ["operation_runs.id"], name=op.f("fk_nonconformances_run_id_operation_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nonconformances")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("nonconformances", schema=None) as batch_op:
         batch_op.create_index("ix_nonconformances_item", ["item_id"], unique=False)
+
+    op.create_table(
+        "spc_observations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chart", sa.String(length=200), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("size", sa.Float(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_spc_observations_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_spc_observations_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["operation_runs.id"],
+            name=op.f("fk_spc_observations_run_id_operation_runs"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spc_observations")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("spc_observations", schema=None) as batch_op:
+        batch_op.create_index("ix_spc_observations_chart", ["chart", "id"], unique=False)
 
     op.create_table(
         "tag_captures",
@@ -504,6 +881,7 @@ def upgrade() -> None:
             ["run_id"], ["operation_runs.id"], name=op.f("fk_tag_captures_run_id_operation_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tag_captures")),
+        info={"seal": "append-only"},
     )
     with op.batch_alter_table("tag_captures", schema=None) as batch_op:
         batch_op.create_index("ix_tag_captures_run", ["run_id"], unique=False)
@@ -534,17 +912,130 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispositions")),
         sa.UniqueConstraint("nonconformance_id", name=op.f("uq_dispositions_nonconformance_id")),
+        info={"seal": "append-only"},
+    )
+    op.create_table(
+        "spc_points",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chart", sa.String(length=200), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("observation_id", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("spread", sa.Float(), nullable=True),
+        sa.Column("size", sa.Float(), nullable=False),
+        sa.Column("center", sa.Float(), nullable=True),
+        sa.Column("lcl", sa.Float(), nullable=True),
+        sa.Column("ucl", sa.Float(), nullable=True),
+        sa.Column("sigma", sa.Float(), nullable=True),
+        sa.Column("z", sa.Float(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_spc_points_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_spc_points_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["observation_id"],
+            ["spc_observations.id"],
+            name=op.f("fk_spc_points_observation_id_spc_observations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["operation_runs.id"], name=op.f("fk_spc_points_run_id_operation_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spc_points")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("spc_points", schema=None) as batch_op:
+        batch_op.create_index("ix_spc_points_chart", ["chart", "id"], unique=False)
+
+    op.create_table(
+        "spc_signals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("point_id", sa.Integer(), nullable=False),
+        sa.Column("chart", sa.String(length=200), nullable=False),
+        sa.Column("routing", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("rule", sa.String(length=20), nullable=False),
+        sa.Column("on_chart", sa.String(length=20), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "action IN ('notify', 'hold', 'hold-equipment', 'nc', 'block')",
+            name=op.f("ck_spc_signals_action"),
+        ),
+        sa.CheckConstraint(
+            "on_chart IN ('location', 'dispersion')", name=op.f("ck_spc_signals_on_chart")
+        ),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_spc_signals_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_spc_signals_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["point_id"], ["spc_points.id"], name=op.f("fk_spc_signals_point_id_spc_points")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spc_signals")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("spc_signals", schema=None) as batch_op:
+        batch_op.create_index("ix_spc_signals_chart", ["chart"], unique=False)
+        batch_op.create_index("ix_spc_signals_item", ["item_id"], unique=False)
+        batch_op.create_index(
+            "ix_spc_signals_operation", ["routing", "operation", "action"], unique=False
+        )
+
+    op.create_table(
+        "spc_acknowledgements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("signal_id", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["signal_id"],
+            ["spc_signals.id"],
+            name=op.f("fk_spc_acknowledgements_signal_id_spc_signals"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spc_acknowledgements")),
+        sa.UniqueConstraint("signal_id", name=op.f("uq_spc_acknowledgements_signal_id")),
+        info={"seal": "append-only"},
     )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("spc_acknowledgements")
+    with op.batch_alter_table("spc_signals", schema=None) as batch_op:
+        batch_op.drop_index("ix_spc_signals_operation")
+        batch_op.drop_index("ix_spc_signals_item")
+        batch_op.drop_index("ix_spc_signals_chart")
+
+    op.drop_table("spc_signals")
+    with op.batch_alter_table("spc_points", schema=None) as batch_op:
+        batch_op.drop_index("ix_spc_points_chart")
+
+    op.drop_table("spc_points")
     op.drop_table("dispositions")
     with op.batch_alter_table("tag_captures", schema=None) as batch_op:
         batch_op.drop_index("ix_tag_captures_run")
 
     op.drop_table("tag_captures")
+    with op.batch_alter_table("spc_observations", schema=None) as batch_op:
+        batch_op.drop_index("ix_spc_observations_chart")
+
+    op.drop_table("spc_observations")
     with op.batch_alter_table("nonconformances", schema=None) as batch_op:
         batch_op.drop_index("ix_nonconformances_item")
 
@@ -564,6 +1055,7 @@ def downgrade() -> None:
     op.drop_table("consumptions")
     with op.batch_alter_table("operation_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_operation_runs_item")
+        batch_op.drop_index("ix_operation_runs_equipment_completed")
 
     op.drop_table("operation_runs")
     with op.batch_alter_table("start_attempts", schema=None) as batch_op:
@@ -579,20 +1071,49 @@ def downgrade() -> None:
         batch_op.drop_index("ix_items_wip")
 
     op.drop_table("items")
+    with op.batch_alter_table("work_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_work_orders_status")
+
     op.drop_table("work_orders")
     op.drop_table("user_roles")
     with op.batch_alter_table("user_qualifications", schema=None) as batch_op:
         batch_op.drop_index("ix_user_qualifications_user_qual")
 
     op.drop_table("user_qualifications")
+    with op.batch_alter_table("spc_limits", schema=None) as batch_op:
+        batch_op.drop_index("ix_spc_limits_chart")
+
+    op.drop_table("spc_limits")
     with op.batch_alter_table("signatures", schema=None) as batch_op:
         batch_op.drop_index("ix_signatures_record")
 
     op.drop_table("signatures")
+    with op.batch_alter_table("lot_reservations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lot_reservations_work_order"))
+        batch_op.drop_index(batch_op.f("ix_lot_reservations_lot_id"))
+
+    op.drop_table("lot_reservations")
+    with op.batch_alter_table("lot_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lot_links_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_lot_links_child_id"))
+
+    op.drop_table("lot_links")
     with op.batch_alter_table("equipment_state_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_equipment_state_changes_equipment_at")
 
     op.drop_table("equipment_state_changes")
+    with op.batch_alter_table("equipment_maintenance", schema=None) as batch_op:
+        batch_op.drop_index("ix_equipment_maintenance_equipment")
+
+    op.drop_table("equipment_maintenance")
+    with op.batch_alter_table("equipment_calibrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_equipment_calibrations_equipment")
+
+    op.drop_table("equipment_calibrations")
+    with op.batch_alter_table("downtime_codings", schema=None) as batch_op:
+        batch_op.drop_index("ix_downtime_codings_equipment_start")
+
+    op.drop_table("downtime_codings")
     with op.batch_alter_table("config_activations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_config_activations_version_id"))
 
@@ -602,12 +1123,31 @@ def downgrade() -> None:
         batch_op.drop_index("ix_signin_attempts_who")
 
     op.drop_table("signin_attempts")
+    with op.batch_alter_table("record_decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_decisions_record")
+
+    op.drop_table("record_decisions")
+    with op.batch_alter_table("record_amendments", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_amendments_record")
+
+    op.drop_table("record_amendments")
+    op.drop_table("record_acknowledgements")
+    op.drop_table("production_watermarks")
+    op.drop_table("production_buckets")
+    op.drop_table("outbox_events")
     op.drop_table("number_sequences")
     with op.batch_alter_table("lots", schema=None) as batch_op:
+        batch_op.drop_index("ix_lots_part_status_expires_on")
         batch_op.drop_index("ix_lots_number")
 
     op.drop_table("lots")
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("event_dead_letters", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_dead_letters_status")
+
+    op.drop_table("event_dead_letters")
+    op.drop_table("event_cursors")
+    op.drop_table("equipment_state_buckets")
     op.drop_table("equipment")
     op.drop_table("config_versions")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -615,5 +1155,6 @@ def downgrade() -> None:
 
     op.drop_table("audit_log")
     op.drop_table("audit_head")
+    op.drop_table("attachments")
     op.drop_table("api_tokens")
     # ### end Alembic commands ###
