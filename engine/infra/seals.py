@@ -75,28 +75,41 @@ def sealed_table(table: Table) -> Table | None:
     return table if kind(table) == APPEND_ONLY else None
 
 
-def _plain(value: Any, column_type: Any) -> Any:
-    """``value`` as the column's type reads it back, so both sides digest alike."""
-    if value is None:
-        return None
+def _utc_text(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def _reader(column_type: Any) -> Callable[[Any], Any] | None:
+    """How a value of ``column_type`` is put in the form the column reads back (None: as is),
+    so that a row digested as written and as read gives the same seal."""
     if isinstance(column_type, DateTime):
-        return value.astimezone(dt.UTC).isoformat()
+        return _utc_text
     if isinstance(column_type, Date):
-        return value.isoformat()
+        return dt.date.isoformat
     if isinstance(column_type, Float):
-        return float(value)
+        return float
     if isinstance(column_type, Integer):
-        return int(value)
-    return value
+        return int
+    return None
+
+
+_readers: dict[Table, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 
 
 def digest(table: Table, row: Mapping[Any, Any]) -> str:
-    """The seal of one row of ``table`` (``row`` by column key)."""
-    content = {
-        c.key: _plain(row[c.key], c.type) for c in table.c if c is not table.autoincrement_column
-    }
-    text = json.dumps([table.name, content], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_HEX]
+    """The seal of one row of ``table`` (``row`` by column key): every column but its
+    generated key (worked out once per table; this runs for every row a command writes)."""
+    readers = _readers.get(table)
+    if readers is None:
+        readers = _readers[table] = tuple(
+            (c.key, _reader(c.type)) for c in table.c if c is not table.autoincrement_column
+        )
+    content = {}
+    for key, read in readers:
+        value = row[key]
+        content[key] = read(value) if read is not None and value is not None else value
+    return hashlib.sha256(_ENCODE([table.name, content]).encode()).hexdigest()[:_DIGEST_HEX]
 
 
 def row_key(values: Sequence[Any]) -> str:
