@@ -16,6 +16,7 @@ instead (docs/operations.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import click
 
+from engine.commands.workorders import WorkOrderPlan
 from engine.facade.access import Access
 from engine.facade.config import Config
 from engine.facade.production import Ferrule
@@ -42,6 +44,7 @@ USERS = (
     ("sam", "Sam Supervisor", ("supervisor",), ()),
     ("quinn", "Quinn Quality", ("quality",), ()),
     ("max", "Max Maintenance", ("maintenance",), ()),
+    ("gus", "Gus Goods-in", ("stores",), ()),
     ("eve", "Eve Engineer", ("engineer",), ()),
     ("ada", "Ada Admin", ("admin",), ()),
 )
@@ -56,7 +59,8 @@ RESTART_WINDOW_S = 60.0
 
 
 def prepare(db: Database, plant_dir: Path) -> None:
-    """Schema, config, users, lots and one released work order (each only if missing)."""
+    """Schema, config, users, lots and two released work orders, one of them more than today
+    allows (each only if missing)."""
     config = Config(db)
     config.upgrade_schema()
     config.deploy(actor="ada", source=plant_dir, note="ferrule demo")
@@ -76,8 +80,15 @@ def prepare(db: Database, plant_dir: Path) -> None:
         if (part, number) not in stocked:
             ferrule.receive_lot(actor="demo", part=part, lot=number, quantity=quantity)
     if not ferrule.work_orders():
-        order = ferrule.create_work_order(actor="sam", product="HA-100", quantity=5)
-        ferrule.release_work_order(actor="sam", number=order.number)
+        today = dt.datetime.now(dt.UTC).date()
+        for quantity, plan in (
+            (5, WorkOrderPlan(today + dt.timedelta(days=2), priority=3, erp_reference="SO-1001")),
+            (1500, WorkOrderPlan(today, erp_reference="SO-1002")),  # over a day of testing: late
+        ):
+            order = ferrule.create_work_order(
+                actor="sam", product="HA-100", quantity=quantity, plan=plan
+            )
+            ferrule.release_work_order(actor="sam", number=order.number)
 
 
 def _ferrule() -> str:
