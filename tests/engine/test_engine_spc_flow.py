@@ -206,3 +206,28 @@ def test_a_defect_count_is_charted_on_a_c_chart_from_its_baseline(
     assert chart.limits.ucl == pytest.approx(4 / 3 + 3 * (4 / 3) ** 0.5)
     assert [p.value for p in chart.points] == [1.0, 2.0, 1.0, 7.0]
     _audit_ok(line)
+
+
+def test_an_unavailable_captured_value_is_never_charted_as_a_point(
+    line: Line, tmp_path: Path
+) -> None:
+    spc = (
+        "capture: [{tag: press1.pressure, spc: {chart: i-mr, limits: {center: 70, sigma: 1}, "
+        "on_signal: nc}}, press1.strokes]"
+    )
+    _deploy_with(line, tmp_path, CAPTURE, spc)
+    (unit,) = line.release(1)
+    assert line.cut(unit) == "next"
+    line.engine.start_operation(actor=line.operator, item=unit, operation="crimp")
+    line.tags.set_bad("press1.pressure", "press1: connection lost")
+    result = line.engine.complete_operation(
+        actor=line.operator,
+        item=unit,
+        operation="crimp",
+        data={"pull_force": 80.0, "crimp_height": 1.55, "visual": "ok"},
+        consume=[ConsumptionInput("TERM-22", "T-001")],
+    )
+    assert result.spc == ()
+    with line.engine.db.session() as session:
+        assert session.scalars(select(SpcPoint)).all() == []
+    _audit_ok(line)
