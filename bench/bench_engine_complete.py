@@ -95,9 +95,11 @@ operations:
 )
 
 
-def setup(db: Database, units: int) -> tuple[Ferrule, list[str]]:
+def setup(db: Database, units: int, site: str = SITE) -> tuple[Ferrule, list[str]]:
+    """The plant (``site`` with the widget routing) deployed, its users and lots, and a work
+    order of ``units`` released."""
     db.create_all()
-    versions.deploy(db, {"site.yaml": SITE, "routings/widget.yaml": ROUTING}, actor="bench")
+    versions.deploy(db, {"site.yaml": site, "routings/widget.yaml": ROUTING}, actor="bench")
     _, plant = versions.active_plant(db)
     with db.transaction() as session:
         for name, role in (("op", "operator"), ("sup", "supervisor")):
@@ -113,12 +115,12 @@ def setup(db: Database, units: int) -> tuple[Ferrule, list[str]]:
 
 
 def engine_times(
-    db: Database, count: int, floor: sqlite3.Connection | None = None
+    engine: Ferrule, units: list[str], floor: sqlite3.Connection | None = None
 ) -> tuple[list[float], list[float]]:
-    """Engine completion times; with ``floor``, each one is followed by the raw completion of
-    the same unit number on it, so that both see the same machine load (the machine is shared:
-    alternating keeps the ratio steady)."""
-    engine, units = setup(db, count + WARMUP)
+    """Completion times of ``units`` (set up by :func:`setup`) after the first WARMUP; with
+    ``floor``, each one is followed by the raw completion of the same unit number on it, so
+    that both see the same machine load (the machine is shared: alternating keeps the ratio
+    steady)."""
     data = {name: 10.0 + index * 0.5 for index, name in enumerate(FIELDS)}
     consume = [ConsumptionInput("BOLT", "B-1"), ConsumptionInput("NUT", "N-1")]
     times: list[float] = []
@@ -317,7 +319,7 @@ def main() -> None:
         floor = raw_setup(Path(folder) / "raw.db", args.count + WARMUP, url)
         db = Database.from_url(url)
         print(f"SQLite synchronous={db.synchronous} (engine and floor)")
-        engine_runs, raw_runs = engine_times(db, args.count, floor)
+        engine_runs, raw_runs = engine_times(*setup(db, args.count + WARMUP), floor)
         db.dispose()
         floor.close()
         alone_runs = raw_alone(Path(folder) / "alone.db", args.count, url)
@@ -330,7 +332,7 @@ def main() -> None:
             print("engine on PostgreSQL: skipped (no PostgreSQL binaries, no --postgres URL)")
         else:
             pg = Database.from_url(url)
-            pg_runs, _ = engine_times(pg, args.count)
+            pg_runs, _ = engine_times(*setup(pg, args.count + WARMUP))
             pg_median = describe("engine on PostgreSQL", pg_runs)
             print(f"engine on PostgreSQL vs raw sqlite3: {pg_median / raw:.2f}")
             pg.dispose()

@@ -1,12 +1,19 @@
-"""Receiving lots at goods-in through the materials facade, into a realistic inventory.
+"""Receiving lots at goods-in, and completing operations that consume lots, with a realistic
+inventory: 500 parts and 10,000 lots on hand.
 
-The plant declares 500 parts (a third with a shelf life, a fifth quarantined on receipt) and
-four locations; 10,000 lots of them are on hand before timing starts. Each timed receipt is one
-call of ``Materials.receive`` as the goods-in page and the ERP API make it: its own transaction,
-the clerk's role check, the part's unit, location and dates, the lot insert, its audit row and
-seals; every fifth one carries a 50 kB certificate of analysis, stored content-addressed. SQLite
-with WAL and the engine's sync mode, in a temporary folder.
-Last line: ``material_receive_per_s: <receipts per second>``.
+The plant is bench_engine_complete's widget line (each completion enters 10 values, evaluates 3
+gates, consumes 2 lots and captures 2 tags) with 498 more parts (a third with a shelf life, a
+fifth quarantined on receipt), four locations and strict first expiry, first out; 10,000 lots
+are on hand before timing starts, about 20 of each part, the two the widget draws among them.
+Each timed receipt is one call of ``Materials.receive`` as the goods-in page and the ERP API
+make it: its own transaction, the clerk's role check, the part's unit, location and dates, the
+lot insert, its audit row and seals; every fifth one carries a 50 kB certificate of analysis,
+stored content-addressed. Then each timed completion runs through the engine API, alternating
+with bench_engine_complete's raw-sqlite floor (the same rows written with plain sqlite3). SQLite
+with WAL and the engine's sync mode, in a temporary folder. FERRULE_BENCH_SCALE=0.1 stocks and
+times a tenth as many.
+Prints ``material_receive_per_s``; last line ``material_complete_vs_raw_sqlite: <ratio>``
+(target <= 3).
 """
 
 from __future__ import annotations
@@ -17,12 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_engine_complete as complete
+import bulk_rows
 from sqlalchemy import update
 
 from engine.access import people
 from engine.commands import materials, versions
 from engine.commands.lots import Receipt
 from engine.facade.materials import Materials
+from engine.facade.production import Ferrule
 from engine.infra.attachments import Upload
 from engine.infra.db import Database
 from engine.records.tables import User
@@ -36,50 +46,52 @@ LOCATIONS = ("goods-in", "quarantine-cage", "stores", "line-1")
 
 
 def _site() -> str:
+    """The widget line's site with the inventory: its BOLT and NUT never expire, so that under
+    strict FEFO the lots it draws are the first out."""
     lines = [
-        "site: bench",
-        "timezone: UTC",
-        "roles:",
-        "  stores: {description: Goods-in}",
         "inventory:",
         f"  locations: [{', '.join(LOCATIONS)}]",
-        "  fefo: propose",
+        "  fefo: strict",
         "parts:",
     ]
-    for index in range(PARTS):
+    for index in range(2, PARTS):
         shelf = ", shelf_life: 365 d" if index % 3 == 0 else ""
         quarantine = ", quarantine: true" if index % 5 == 0 else ""
         unit = "kg" if index % 2 else "pcs"
         lines.append(f"  P-{index:04d}: {{tracking: lot, unit: {unit}{shelf}{quarantine}}}")
-    return "\n".join(lines) + "\n"
+    site = complete.SITE.replace("parts:\n", "\n".join(lines) + "\n", 1)
+    return site.replace("devices:", "  stores: {description: Goods-in}\ndevices:", 1)
 
 
-def setup(db: Database) -> Materials:
-    """The plant deployed, a clerk, and :data:`LOTS` lots on hand."""
-    db.create_all()
-    versions.deploy(db, {"site.yaml": _site()}, actor="bench")
+def _part(index: int) -> str:
+    return ("BOLT", "NUT")[index] if index < 2 else f"P-{index:04d}"
+
+
+def setup(db: Database, lots: int, units: int) -> tuple[Materials, Ferrule, list[str]]:
+    """The plant deployed, a clerk, ``lots`` lots on hand, and a work order of ``units``."""
+    engine, items = complete.setup(db, units, site=_site())
     _, plant = versions.active_plant(db)
     with db.transaction() as session:
         people.create_user(session, "clerk", actor="bench")
         people.grant_role(session, "clerk", "stores", actor="bench", plant=plant)
         session.execute(update(User).values(password_hash="x"))
-    for start in range(0, LOTS, 1000):
+    for start in range(0, lots, 1000):
         with db.transaction() as session:
-            for index in range(start, start + 1000):
+            for index in range(start, min(lots, start + 1000)):
                 materials.receive_lot(
-                    session, plant, f"P-{index % PARTS:04d}", f"STOCK-{index:06d}",
+                    session, plant, _part(index % PARTS), f"STOCK-{index:06d}",
                     100.0 + index % 50, actor="bench", location=LOCATIONS[index % 4],
                 )  # fmt: skip
-    return Materials(db)
+    return Materials(db), engine, items
 
 
-def receive_times(stores: Materials) -> list[float]:
+def receive_times(stores: Materials, receipts: int) -> list[float]:
     """Seconds per receipt, after :data:`WARMUP` untimed ones."""
     certificate = bytes(range(256)) * 200  # 51,200 bytes
     times: list[float] = []
-    for index in range(RECEIPTS + WARMUP):
+    for index in range(receipts + WARMUP):
         receipt = Receipt(
-            part=f"P-{(index * 7) % PARTS:04d}",
+            part=_part((index * 7) % PARTS),
             supplier_lot=f"SUP-{index:06d}",
             quantity=25.0,
             supplier="Bench Supplies",
@@ -99,20 +111,30 @@ def receive_times(stores: Materials) -> list[float]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__).parse_args()
+    lots, receipts = bulk_rows.scaled(LOTS), bulk_rows.scaled(RECEIPTS)
+    completions = bulk_rows.scaled(complete.OPERATIONS)
     with tempfile.TemporaryDirectory() as folder:
-        db = Database.from_url(f"sqlite:///{Path(folder) / 'bench.db'}")
-        stores = setup(db)
-        times = receive_times(stores)
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        db = Database.from_url(url)
+        stores, engine, units = setup(db, lots, completions + complete.WARMUP)
+        receipt_times = receive_times(stores, receipts)
+        floor = complete.raw_setup(Path(folder) / "raw.db", completions + complete.WARMUP, url)
+        engine_runs, raw_runs = complete.engine_times(engine, units, floor)
         rows = stores.inventory()
+        floor.close()
         db.dispose()
     on_hand = sum(len(row.lots) for row in rows)
-    median_ms = statistics.median(times) * 1000
-    p99_ms = statistics.quantiles(times, n=100)[98] * 1000
+    median_ms = statistics.median(receipt_times) * 1000
+    p99_ms = bulk_rows.p99(receipt_times) * 1000
     print(f"inventory: {on_hand} lots of {PARTS} parts after the run")
     print(
-        f"receive latency: median {median_ms:.2f} ms, p99 {p99_ms:.2f} ms ({len(times)} receipts)"
+        f"receive latency: median {median_ms:.2f} ms, p99 {p99_ms:.2f} ms "
+        f"({len(receipt_times)} receipts)"
     )
-    print(f"material_receive_per_s: {len(times) / sum(times):.1f}")
+    print(f"material_receive_per_s: {len(receipt_times) / sum(receipt_times):.1f}")
+    raw = complete.describe("raw sqlite3 (alternating)", raw_runs)
+    engine_median = complete.describe(f"engine on SQLite, {lots:,} lots on hand", engine_runs)
+    print(f"material_complete_vs_raw_sqlite: {engine_median / raw:.2f}")
 
 
 if __name__ == "__main__":

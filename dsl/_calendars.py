@@ -1,7 +1,8 @@
 """Reading ``calendar:`` (the site's shifts) and a work centre's ``downtime:`` reason tree.
 
-The validator has checked the shapes (:data:`dsl.schema.CALENDAR`, :data:`dsl.schema.DOWNTIME`);
-here times are parsed and checked: HH:MM on the quarter-hour, breaks inside their shift.
+The validator has checked the shapes (:data:`dsl.schema.CALENDAR`, :data:`dsl.schema.DOWNTIME`)
+and the dates; here times are parsed and checked: HH:MM on the quarter-hour, breaks inside their
+shift, a dated planned stop with both a start and an end (or neither), the end after the start.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import re
 
 from dsl import _reader as r
 from dsl.calendars import (
+    DEFAULT_CODE_AFTER_S,
     GRID_MINUTES,
     WEEKDAYS,
     DowntimeReason,
+    PlannedDowntime,
     Planning,
     ReasonTree,
     Shift,
@@ -24,7 +27,6 @@ from dsl.yamlsource import YMap, YScalar, YSeq
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DAYS = ("mon", "tue", "wed", "thu", "fri")
-DEFAULT_CODE_AFTER_S = 300.0
 
 
 def calendar(report: r.Reporter, key: YScalar, value: YMap) -> ShiftCalendar | None:
@@ -35,7 +37,46 @@ def calendar(report: r.Reporter, key: YScalar, value: YMap) -> ShiftCalendar | N
         return None
     said = [d.text for d in r.items(value, "days") if isinstance(d, YScalar)]
     days = frozenset(WEEKDAYS.index(d) for d in (said or DEFAULT_DAYS) if d in WEEKDAYS)
-    return ShiftCalendar(tuple(shifts), days, key.span)
+    listed = [_planned(report, r.as_map(node)) for node in r.items(value, "planned_downtime")]
+    planned = tuple(stop for stop in listed if stop is not None)
+    if len(planned) < len(listed):
+        return None
+    return ShiftCalendar(tuple(shifts), days, key.span, planned)
+
+
+def _planned(report: r.Reporter, node: YMap) -> PlannedDowntime | None:
+    """One dated planned stop, or None when its times are wrong (reported)."""
+    day = r.date(node, "date")
+    start_node, end_node = r.scalar(node, "start"), r.scalar(node, "end")
+    if day is None:
+        return None
+    reason = r.text(node, "reason")
+    if (start_node is None) != (end_node is None):
+        given, has, lacks = (
+            (start_node, "a start", "end") if end_node is None else (end_node, "an end", "start")
+        )
+        assert given is not None  # exactly one of the two is there
+        report.error(
+            given.span,
+            f"planned downtime on {day.isoformat()} has {has} but no {lacks}",
+            "give both start and end for a window, or neither for the whole day",
+        )
+        return None
+    start, end = _time(report, start_node), _time(report, end_node)
+    if start_node is None:
+        return PlannedDowntime(day, None, None, reason)
+    if start is None or end is None:
+        return None
+    if end <= start:
+        assert end_node is not None
+        report.error(
+            end_node.span,
+            f"planned downtime on {day.isoformat()} ends at {end:%H:%M}, not after its start "
+            f"{start:%H:%M}",
+            "a window lies within one day; split one past midnight into two dates",
+        )
+        return None
+    return PlannedDowntime(day, start, end, reason)
 
 
 def reason_tree(key: YScalar, value: YMap) -> ReasonTree:

@@ -15,12 +15,14 @@ NAMED_SECTIONS = {
     "qualifications": "qualification",
     "devices": "device",
     "equipment": "equipment",
+    "tools": "tool",
     "parts": "part",
     "products": "product",
+    "event_rules": "event rule",
 }
 """Top-level sections of named definitions, with what one of their entries is called."""
 
-ONCE_SECTIONS = ("change_control", "inventory", "calendar")
+ONCE_SECTIONS = ("change_control", "inventory", "calendar", "quality", "history")
 """Top-level sections a site sets once, in one of its files."""
 
 

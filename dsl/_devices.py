@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 from dsl import _reader as r
 from dsl import scalars
+from dsl._history import tag_history
 from dsl.diagnostics import Diagnostic, Span, did_you_mean, error
 from dsl.env import tag_key
 from dsl.model import (
@@ -267,6 +268,7 @@ class DeviceBuilder:
             description=r.text(node, "description"),
             sim=sim,
             span=name.span,
+            history=tag_history(self.report, name, node, value_type, unit),
         )
 
     def _opcua_address(self, node: YMap) -> OpcUaAddress | None:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from dsl import _reader as r
+from dsl._aql import aql_sampling
 from dsl._definitions import Definitions
 from dsl._spc import field_chart, tag_chart
 from dsl.diagnostics import did_you_mean
@@ -39,6 +40,7 @@ from dsl.model import (
     Setpoint,
     SignatureRequirement,
     SpcChart,
+    ToolType,
     WorkCenter,
 )
 from dsl.rules import CompiledRule
@@ -56,6 +58,7 @@ _FIELD_KINDS: dict[str, Kind] = {
     "choice": "string",
     "bool": "bool",
     "date": "date",
+    "photo": "string",
 }
 
 
@@ -89,6 +92,7 @@ class RoutingBuilder:
         roles: Mapping[str, Role],
         parts: Mapping[str, Part],
         products: Mapping[str, Product],
+        tools: Mapping[str, ToolType],
     ) -> None:
         self.report = report
         self.defs = defs
@@ -102,6 +106,7 @@ class RoutingBuilder:
         self.roles = roles
         self.parts = parts
         self.products = products
+        self.tools = tools
 
     def build_all(self) -> dict[str, Routing]:
         routings: dict[str, Routing] = {}
@@ -264,6 +269,9 @@ class _OperationBuilder:
         work_center = r.scalar(node, "work_center")
         equipment = r.scalar(node, "equipment")
         self.report.reference(work_center, "work center", self.r.work_centers)
+        tool = r.scalar(node, "tool")
+        if tool is not None and not self.report.reference(tool, "tool", self.r.tools):
+            self.failed = True
         instructions = r.scalar(node, "instructions")
         if instructions is not None and instructions.text.strip() not in self.r.defs.present:
             self.report.error(
@@ -293,6 +301,9 @@ class _OperationBuilder:
             signatures=self.signatures(),
             span=r.scalar(node, "id").span,  # type: ignore[union-attr]
             spc=charts,
+            tool=tool.text.strip() if tool is not None else None,
+            sample=aql_sampling(node, "sample", self.report),
+            first_article=r.boolean(node, "first_article", False),
         )
         return None if self.failed else operation
 

@@ -2,7 +2,10 @@
 
 A site's ``calendar`` names its shifts (local start and end times, breaks inside them) and the
 weekdays it works; :func:`shift_windows` turns them into UTC intervals with the site's time zone,
-so a shift on the night clocks change lasts an hour more or less. Times lie on a quarter-hour grid,
+so a shift on the night clocks change lasts an hour more or less. Its ``planned_downtime`` names
+dated stops (a plant shutdown on 2026-12-24, a maintenance window 08:00-12:00 on a date), local
+too: :func:`downtime_windows` places them in UTC, a whole day lasting 23 or 25 hours when the
+clocks change that night. Times lie on a quarter-hour grid,
 the grid equipment time is kept on for OEE. A work centre's ``downtime`` reason tree sorts stops
 into planned and unplanned, then categories, then reasons; a stop longer than ``code_after`` needs
 one.
@@ -23,6 +26,8 @@ GRID_MINUTES = 15
 """Shift and break times are whole quarter-hours (the OEE buckets' size)."""
 
 Planning = Literal["planned", "unplanned"]
+DEFAULT_CODE_AFTER_S = 300.0
+"""A stop longer than this needs a reason when the reason tree does not say otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +42,32 @@ class Shift:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedDowntime:
+    """A dated planned stop: local ``day``, from ``start`` to ``end`` (both None: all day)."""
+
+    day: dt.date
+    start: dt.time | None
+    end: dt.time | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShiftCalendar:
-    """The site's shifts, on the weekdays it works (0 = Monday)."""
+    """The site's shifts, on the weekdays it works (0 = Monday), and its dated planned stops."""
 
     shifts: tuple[Shift, ...]
     workdays: frozenset[int]
     span: Span
+    planned_downtime: tuple[PlannedDowntime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DowntimeWindow:
+    """A dated planned stop in UTC, clipped to the period asked for."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +124,26 @@ def shift_windows(
         for window in (_window(shift, day, zone) for shift in calendar.shifts)
         if window.start < end and window.end > start
     ]
+    return sorted(windows, key=lambda w: w.start)
+
+
+def downtime_windows(
+    calendar: ShiftCalendar, timezone: str, start: dt.datetime, end: dt.datetime
+) -> list[DowntimeWindow]:
+    """The dated planned downtime overlapping ``start``–``end`` (UTC), clipped to it, in time
+    order. A whole day runs from local midnight to local midnight."""
+    zone = ZoneInfo(timezone)
+    windows = []
+    for stop in calendar.planned_downtime:
+        first = dt.datetime.combine(stop.day, stop.start or dt.time(), tzinfo=zone)
+        last = (
+            dt.datetime.combine(stop.day, stop.end, tzinfo=zone)
+            if stop.end is not None
+            else dt.datetime.combine(stop.day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        )
+        low, high = max(first.astimezone(dt.UTC), start), min(last.astimezone(dt.UTC), end)
+        if low < high:
+            windows.append(DowntimeWindow(low, high, stop.reason))
     return sorted(windows, key=lambda w: w.start)
 
 

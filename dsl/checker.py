@@ -15,9 +15,14 @@ from types import MappingProxyType
 
 from dsl import _calendars
 from dsl import _reader as r
+from dsl._aql import aql_sampling
 from dsl._definitions import Definitions
 from dsl._devices import DeviceBuilder
+from dsl._event_rules import EventRuleBuilder
+from dsl._history import history_policy
+from dsl._quality import quality_policy
 from dsl._routings import RoutingBuilder
+from dsl._tools import build_tools
 from dsl.calendars import ReasonTree, ShiftCalendar
 from dsl.diagnostics import Diagnostic, Span, did_you_mean
 from dsl.expressions import CONDITION
@@ -30,12 +35,16 @@ from dsl.model import (
     Device,
     Equipment,
     EquipmentState,
+    EventRule,
     Fefo,
+    HistoryPolicy,
     Inventory,
+    LabelBarcode,
     Part,
     Plant,
     Product,
     Qualification,
+    QualityPolicy,
     Role,
     Routing,
     SignatureRequirement,
@@ -118,6 +127,8 @@ class _PlantBuilder:
                 change_control=self.change_control(roles),
                 inventory=self.inventory(roles),
                 calendar=self.calendar(),
+                quality=self.quality(roles),
+                history=self.history(),
             )
         qualifications = {
             n: Qualification(
@@ -131,6 +142,7 @@ class _PlantBuilder:
         devices = self.devices(device_builder)
         tags = device_builder.symbols
         equipment = self.equipment(work_centers, devices, tags)
+        tools = build_tools(self.report, self.section("tools"), _care_interval)
         parts = self.parts()
         routing_names = {
             r.text(node, "routing"): node for node in self.defs.routings if r.text(node, "routing")
@@ -147,10 +159,14 @@ class _PlantBuilder:
             roles=roles,
             parts=parts,
             products=products,
+            tools=tools,
         ).build_all()
+        event_rules = EventRuleBuilder(
+            self.report, tags=tags, devices=devices, equipment=equipment, roles=roles
+        ).build_all(self.section("event_rules"))
         if self.has_errors or site is None or any(d.is_error for d in self.report.diagnostics):
             return None
-        self.unused(devices, equipment, parts, products, routings)
+        self.unused(devices, equipment, parts, products, routings, event_rules=event_rules)
         self.bom_balance(products, routings)
         return Plant(
             site=site,
@@ -162,6 +178,8 @@ class _PlantBuilder:
             parts=MappingProxyType(parts),
             products=MappingProxyType(products),
             routings=MappingProxyType(routings),
+            event_rules=MappingProxyType(event_rules),
+            tools=MappingProxyType(tools),
         )
 
     def unused(
@@ -171,10 +189,15 @@ class _PlantBuilder:
         parts: dict[str, Part],
         products: dict[str, Product],
         routings: dict[str, Routing],
+        *,
+        event_rules: dict[str, EventRule],
     ) -> None:
         """Warn about tags nothing reads and parts no BOM uses."""
         keys: set[str] = set()
         used: set[str] = set()
+        for event_rule in event_rules.values():
+            keys |= {*event_rule.when.keys, *(event_rule.rearm.keys if event_rule.rearm else ())}
+            used |= {a.target for a in event_rule.actions if a.kind == "write"}
         for machine in equipment.values():
             for state in machine.state_rules:
                 keys |= state.when.keys
@@ -323,7 +346,25 @@ class _PlantBuilder:
                 signatures[action.text] = SignatureRequirement(role.text, meaning, action.span)
         said = r.text(node, "fefo", "off")
         fefo: Fefo = "strict" if said == "strict" else "propose" if said == "propose" else "off"
-        return Inventory(tuple(locations), fefo, MappingProxyType(signatures), key.span)
+        barcode: LabelBarcode = (
+            "datamatrix" if r.text(node, "label_barcode") == "datamatrix" else "gs1-128"
+        )
+        return Inventory(tuple(locations), fefo, MappingProxyType(signatures), key.span, barcode)
+
+    def history(self) -> HistoryPolicy | None:
+        """``history``: the tag historian's retention and downsampling (see
+        :mod:`dsl._history`)."""
+        if "history" not in self.defs.once:
+            return None
+        key, value = self.defs.once["history"]
+        return history_policy(self.report, key, r.as_map(value))
+
+    def quality(self, roles: dict[str, Role]) -> QualityPolicy | None:
+        """``quality``: defect codes, review board and CAPA link."""
+        if "quality" not in self.defs.once:
+            return None
+        key, value = self.defs.once["quality"]
+        return quality_policy(self.report, key, r.as_map(value), roles)
 
     # ------------------------------------------------------------ devices and equipment
 
@@ -371,9 +412,41 @@ class _PlantBuilder:
                 state_rules=tuple(rules),
                 span=key.span,
                 calibration=_care_interval(node, "calibration"),
-                maintenance=_care_interval(node, "maintenance"),
+                maintenance=self._usage_counter(node, _care_interval(node, "maintenance"), tags),
             )
         return result
+
+    def _usage_counter(
+        self, node: YMap, interval: CareInterval | None, tags: dict[str, Symbol]
+    ) -> CareInterval | None:
+        """The maintenance interval with its ``counter`` tag, once checked: a declared number tag,
+        counting towards ``uses``; a calibration counts no uses."""
+        calibration = node.get("calibration")
+        if isinstance(calibration, YMap) and (wrong := calibration.key("counter")) is not None:
+            self.report.error(
+                wrong.span,
+                "a calibration is due by days only; a usage counter belongs under maintenance",
+            )
+        care = node.get("maintenance")
+        written = r.scalar(care, "counter") if isinstance(care, YMap) else None
+        if interval is None or written is None or not self.report.reference(written, "tag", tags):
+            return interval
+        name = written.text.strip()
+        kind = tags[name].kind
+        if kind != "number":
+            self.report.error(
+                written.span,
+                f"usage counter '{name}' is a {kind} tag; a counter must be a number tag",
+            )
+            return interval
+        if interval.every_uses is None:
+            self.report.error(
+                written.span,
+                f"usage counter '{name}' counts towards uses, but no `uses` is given",
+                "add how many counts make maintenance due, e.g. uses: 200000",
+            )
+            return interval
+        return dataclasses.replace(interval, counter=name)
 
     # ------------------------------------------------------------ material
 
@@ -396,6 +469,7 @@ class _PlantBuilder:
                 quarantine=r.boolean(node, "quarantine", False),
                 gtin=self._gtin(node),
                 erp_material=self._erp_material(node, f"part {name}"),
+                sample=aql_sampling(node, "sample", self.report),
             )
             for name, (key, value) in self.section("parts").items()
             for node in (r.as_map(value),)

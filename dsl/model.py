@@ -34,6 +34,11 @@ class Site:
     """Stores: locations, FEFO, lot signatures; None: no locations, no FEFO, nothing signed."""
     calendar: ShiftCalendar | None = None
     """Shifts and breaks (planned busy time for OEE); None: every hour is planned busy time."""
+    history: HistoryPolicy | None = None
+    """How long the tag historian keeps values and when it downsamples them; None: the
+    defaults of :class:`HistoryPolicy` (see docs/historian.md)."""
+    quality: QualityPolicy | None = None
+    """Defect codes, review board and CAPA link; None: any code, quality alone disposes."""
 
 
 APPROVAL_MEANING = "Approved for production"
@@ -52,7 +57,31 @@ class ChangeControl:
     span: Span
 
 
+DISPOSITION_DECISIONS = ("use_as_is", "rework", "repair", "scrap", "return_to_vendor")
+"""What a nonconformance can be dispositioned as."""
+DEFAULT_BOARD = ("quality",)
+"""Who signs a disposition the site's review board does not name roles for."""
+
+
+@dataclass(frozen=True, slots=True)
+class QualityPolicy:
+    """``quality`` of site.yaml: the defect codes a nonconformance is opened with (code ->
+    description; empty: any code), the roles that must each sign a disposition before it takes
+    effect (material review board; :data:`DEFAULT_BOARD` for a decision it does not name), and
+    the URL of a CAPA in the site's QMS with ``{capa}`` where its id goes."""
+
+    defect_codes: Mapping[str, str]
+    review_board: Mapping[str, tuple[str, ...]]
+    capa_link: str | None
+    span: Span
+
+    def signers_of(self, decision: str) -> tuple[str, ...]:
+        """The roles that must each sign a ``decision``."""
+        return self.review_board.get(decision, DEFAULT_BOARD)
+
+
 Fefo = Literal["off", "propose", "strict"]
+LabelBarcode = Literal["gs1-128", "datamatrix"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +95,8 @@ class Inventory:
     fefo: Fefo
     signatures: Mapping[str, SignatureRequirement]
     span: Span
+    label_barcode: LabelBarcode = "gs1-128"
+    """The barcode lot and serial labels print unless a print asks for another."""
 
 
 class ValueType(enum.Enum):
@@ -147,11 +178,40 @@ class Tag:
     description: str
     sim: SimBehaviour | None
     span: Span
+    history: TagHistory | None = None
+    """How the tag historian records it; None: not recorded."""
 
     @property
     def key(self) -> str:
         """``device.tag``: how rules and the adapter cache name it."""
         return f"{self.device}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TagHistory:
+    """``history`` of a tag: sampled every ``every_s`` seconds, a value stored when it moves more
+    than ``deadband`` (in the tag's own unit) from the last stored one, or its quality changes,
+    and at least every ``heartbeat_s`` seconds (docs/historian.md)."""
+
+    every_s: float
+    deadband: float
+    heartbeat_s: float
+    span: Span
+
+
+DAY_S = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPolicy:
+    """``history`` of site.yaml: recorded values are kept ``keep_s`` seconds; values older than
+    ``downsample_after_s`` are replaced by min/max/avg/last per ``downsample_to_s`` bucket
+    (no downsampling when None)."""
+
+    keep_s: float = 90 * DAY_S
+    downsample_after_s: float | None = None
+    downsample_to_s: float | None = None
+    span: Span | None = None
 
 
 SecurityPolicy = Literal["None", "Basic256Sha256"]
@@ -221,12 +281,14 @@ class StateRule:
 @dataclass(frozen=True, slots=True)
 class CareInterval:
     """How often calibration or maintenance is needed (``every_days`` after the last one, and
-    after ``every_uses`` operations completed on the machine since, when given), and how many
-    days ahead it is announced (``warn_days``)."""
+    after ``every_uses`` uses since, when given: operations completed on the machine, or counts
+    of the ``counter`` tag, ``device.tag``, when one is declared), and how many days ahead it is
+    announced (``warn_days``)."""
 
     every_days: int
     warn_days: int
     every_uses: int | None = None
+    counter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +327,23 @@ class Equipment:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolType:
+    """A kind of tool or fixture (a crimp applicator, a gauge, a mould) and its physical
+    ``units``, each tracked on its own: ``life_cycles`` completed operations before it must be
+    retired (None: no limit), a warning from ``warn_at`` of its life (a fraction), and how often
+    each unit is calibrated."""
+
+    name: str
+    kind: str
+    description: str
+    life_cycles: int | None
+    warn_at: float
+    calibration: CareInterval | None
+    units: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Role:
     name: str
     description: str
@@ -293,6 +372,34 @@ class WorkCenter:
 Tracking = Literal["serial", "lot"]
 
 
+AQLS = (
+    "0.010", "0.015", "0.025", "0.040", "0.065", "0.10", "0.15", "0.25", "0.40", "0.65", "1.0",
+    "1.5", "2.5", "4.0", "6.5", "10", "15", "25", "40", "65", "100", "150", "250", "400", "650",
+    "1000",
+)  # fmt: skip
+"""The AQLs of the ANSI/ASQ Z1.4 master tables, as printed (see engine/floor/aql_tables.py)."""
+
+AQL_LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
+"""The inspection levels of Z1.4 Table I: special S-1 to S-4, general I to III."""
+
+
+@dataclass(frozen=True, slots=True)
+class AqlSampling:
+    """``sample: {aql, level}``: lot acceptance sampling per ANSI/ASQ Z1.4 (docs/sampling.md).
+    ``aql`` as printed in the tables; ``skip_after``/``skip_every``: skip-lot (after that many
+    consecutive accepted lots, inspect one lot in ``skip_every``); ``reduced_allowed``: the
+    plant approves switching to reduced inspection; ``release``: an accepted received lot in
+    quarantine is released by the decision."""
+
+    aql: str
+    level: str
+    span: Span
+    skip_after: int | None = None
+    skip_every: int | None = None
+    reduced_allowed: bool = False
+    release: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """A purchased or made material. ``shelf_life_days`` sets a received lot's expiry."""
@@ -309,6 +416,8 @@ class Part:
     """The part's GTIN, which its lot labels carry as AI 01 ("" for none: AI 240 names it)."""
     erp_material: str = ""
     """The ERP's material id for it ("" when the ERP does not name it)."""
+    sample: AqlSampling | None = None
+    """Receiving inspection of each received lot by AQL sampling (None: no such inspection)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +453,7 @@ class Product:
 # ---------------------------------------------------------------- routings and operations
 
 
-FieldType = Literal["number", "integer", "text", "choice", "bool", "date"]
+FieldType = Literal["number", "integer", "text", "choice", "bool", "date", "photo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +612,13 @@ class Operation:
     cycle_time_s: float | None = None
     """Ideal seconds for one unit of the product (a piece, or one kg of a lot): ISO 22400's
     planned unit processing time, which the schedule plans with; None when not declared."""
+    tool: str | None = None
+    """The tool type the operator scans a unit of at start (``tool: applicator-22``)."""
+    sample: AqlSampling | None = None
+    """A lot gate: the work order's lot is accepted here by AQL sampling (docs/sampling.md)."""
+    first_article: bool = False
+    """The first unit of each work order needs a signed first-article approval here before the
+    rest may start it."""
 
     def field(self, name: str) -> DataField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -530,6 +646,54 @@ class Routing:
         return self.operations[index + 1] if index + 1 < len(ids) else None
 
 
+# ---------------------------------------------------------------- event rules
+
+EventActionKind = Literal["hold", "nonconformance", "notify", "write"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventAction:
+    """One thing an event rule's firing does: ``hold`` the equipment ``target`` (put it down),
+    open a ``nonconformance`` on the equipment ``target``, ``notify`` the role ``target``, or
+    ``write`` the tag ``target`` with ``value`` (in SI, like every rule value)."""
+
+    kind: EventActionKind
+    target: str
+    span: Span
+    value: CompiledRule | None = None
+
+    def describe(self) -> str:
+        """``hold crimp-press-1``, ``write press1.target_force = 0 N``: for people."""
+        if self.kind == "write" and self.value is not None:
+            return f"write {self.target} = {self.value.source}"
+        return f"{self.kind} {self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """``at_most: 1 per 10 min``: at most ``count`` firings within any ``per_s`` seconds."""
+
+    count: int
+    per_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """``event_rules`` of site.yaml: once ``when`` has been known true for ``for_s`` seconds the
+    rule fires ``actions`` (once per episode); it re-arms when ``rearm`` passes (None: when
+    ``when`` is known false). See docs/event-rules.md."""
+
+    name: str
+    when: CompiledRule
+    for_s: float
+    actions: tuple[EventAction, ...]
+    because: str
+    rearm: CompiledRule | None
+    at_most: RateLimit | None
+    span: Span
+
+
 # ---------------------------------------------------------------- the plant
 
 
@@ -553,6 +717,14 @@ class Plant:
     routings: Mapping[str, Routing]
     files: Mapping[str, str] = field(default_factory=_frozen)  # type: ignore[arg-type]
     content_hash: str = ""
+    tools: Mapping[str, ToolType] = field(default_factory=_frozen)  # type: ignore[arg-type]
+    """Tool types by name (``tools`` of site.yaml)."""
+    event_rules: Mapping[str, EventRule] = field(default_factory=_frozen)  # type: ignore[arg-type]
+    """Rules that act on live tags (:mod:`engine.floor.event_rules`), by name."""
+
+    def tool_type_of(self, unit: str) -> ToolType | None:
+        """The tool type a physical tool ``unit`` (its id) belongs to, None for an unknown id."""
+        return next((t for t in self.tools.values() if unit in t.units), None)
 
     def tag(self, key: str) -> Tag:
         """The tag ``device.tag``; KeyError if undeclared."""

@@ -201,6 +201,30 @@ TAG = Section(
         Key("writable", BOOL, "Setpoints may write this tag; default false."),
         Key("description", TEXT, "What this tag measures."),
         Key("sim", SIM, "How `ferrule sim` moves this value."),
+        Key(
+            "history",
+            Section(
+                (
+                    Key(
+                        "every",
+                        Scalar("quantity", dimension="time", positive=True, why="use e.g. 1 s"),
+                        "How often the historian samples it; default 1 s.",
+                    ),
+                    Key(
+                        "deadband",
+                        QUANTITY,
+                        "Store a value when it moves more than this (in the tag's unit) from the "
+                        "last stored one; default 0: every change.",
+                    ),
+                    Key(
+                        "heartbeat",
+                        Scalar("quantity", dimension="time", positive=True, why="use e.g. 10 min"),
+                        "Store a value at least this often even when it holds; default 10 min.",
+                    ),
+                )
+            ),
+            "Record this tag in the historian, e.g. {every: 1 s, deadband: 0.5 bar}.",
+        ),
     ),
     exactly_one=(("node", "holding", "input", "coil", "discrete"),),
 )
@@ -239,7 +263,14 @@ CARE_INTERVAL = Section(
         Key(
             "uses",
             Scalar("integer", minimum=1),
-            "Also due after this many operations completed on the machine since the last one.",
+            "Also due after this many uses since the last one: operations completed on the "
+            "machine, or counts of its `counter` tag when one is given.",
+        ),
+        Key(
+            "counter",
+            NAME,
+            "A number tag, device.tag, counting the machine's uses (strokes, shots, cycles) "
+            "that `uses` reads instead of completed operations; a drop is a reset or rollover.",
         ),
     )
 )
@@ -257,6 +288,26 @@ EQUIPMENT = Section(
             "states",
             ListOf("state rule", STATE_RULE),
             "State rules, tried in order; the first that holds wins; otherwise idle.",
+        ),
+    )
+)
+
+TOOL = Section(
+    (
+        Key("kind", TEXT, "What kind of tool this is, e.g. crimp applicator, gauge, mould."),
+        Key("description", TEXT, "What this tool type is."),
+        Key(
+            "life",
+            Scalar("integer", minimum=1, why="leave life out when the tool has no life limit"),
+            "Life limit in cycles (operations completed with one tool), e.g. 250000.",
+        ),
+        Key("warn_at", FRACTION, "Warn once this much of the life is used; default 90 %."),
+        Key("calibration", CARE_INTERVAL, "How often each tool is calibrated: {every: 180 d}."),
+        Key(
+            "units",
+            ListOf("tool id", NAME, 1),
+            "The physical tools of this type, by the id on their label, e.g. [A-17, A-18].",
+            required=True,
         ),
     )
 )
@@ -281,6 +332,27 @@ ERP_MAPPING = Section(
     )
 )
 
+SKIP_LOT = Section(
+    (
+        Key("after", Scalar("integer", minimum=1), "Consecutive accepted lots first.", True),
+        Key("every", Scalar("integer", minimum=2), "Then inspect one lot in this many.", True),
+    )
+)
+
+AQL_SAMPLE = Section(
+    (
+        Key("aql", Scalar("number", positive=True), "AQL of ANSI/ASQ Z1.4, e.g. 1.0.", True),
+        Key("level", TEXT, "Inspection level: I, II (usual), III or S-1 to S-4.", True),
+        Key("skip", SKIP_LOT, "Skip-lot, e.g. {after: 10, every: 3}."),
+        Key(
+            "reduced",
+            Scalar("text", allowed=("allowed", "never")),
+            "allowed: reduced inspection may follow a good record; default never.",
+        ),
+        Key("release", BOOL, "An accepted lot leaves quarantine; default false."),
+    )
+)
+
 PART = Section(
     (
         Key("description", TEXT, "What this part is."),
@@ -290,6 +362,7 @@ PART = Section(
         Key("quarantine", BOOL, "Received lots start in quarantine until quality releases them."),
         Key("gtin", TEXT, "Its GTIN (8-14 digits, quoted), carried by its lot labels as AI 01."),
         Key("erp", ERP_MAPPING, 'How the ERP names it, e.g. {material: "4711-T22"}.'),
+        Key("sample", AQL_SAMPLE, "Receiving inspection by AQL, e.g. {aql: 1.0, level: II}."),
     )
 )
 
@@ -344,6 +417,12 @@ INVENTORY = Section(
             "First-expiry-first-out: propose the lot to consume, or refuse a later-expiring one.",
         ),
         Key(
+            "label_barcode",
+            Scalar("text", allowed=("gs1-128", "datamatrix")),
+            "The barcode lot and serial labels print by default: gs1-128 (default) or a GS1 "
+            "DataMatrix.",
+        ),
+        Key(
             "sign",
             Section(tuple(Key(a, SIGNATURE, f"The signature to {a} a lot.") for a in LOT_ACTIONS)),
             "Lot status changes that need an e-signature, e.g. release: {role: quality, ...}.",
@@ -363,6 +442,28 @@ CHANGE_CONTROL = Section(
     )
 )
 
+QUALITY = Section(
+    (
+        Key(
+            "defect_codes",
+            NamedMap("defect code", TEXT),
+            "The codes a nonconformance is opened with, each with its description.",
+        ),
+        Key(
+            "review_board",
+            Section(
+                tuple(
+                    Key(d, ListOf("role", NAME, 1), f"The roles that each sign a {d} disposition.")
+                    for d in ("use_as_is", "rework", "repair", "scrap", "return_to_vendor")
+                )
+            ),
+            "Material review board: the roles that must each sign a disposition before it takes "
+            "effect; a decision not named needs quality alone.",
+        ),
+        Key("capa_link", TEXT, "URL of a CAPA in the site's QMS, with {capa} where its id goes."),
+    )
+)
+
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK = Scalar("text", why="a local time HH:MM on the quarter-hour, e.g. 06:00")
 SHIFT = Section(
@@ -374,6 +475,14 @@ SHIFT = Section(
         Key("breaks", ListOf("break", TEXT), "Planned breaks inside the shift, HH:MM-HH:MM."),
     )
 )
+PLANNED_DOWNTIME = Section(
+    (
+        Key("date", DATE, "The local day, YYYY-MM-DD.", required=True),
+        Key("start", CLOCK, "Local start time, HH:MM; without start and end, the whole day."),
+        Key("end", CLOCK, "Local end time, HH:MM, after start on the same day."),
+        Key("reason", TEXT, "Why the site stands still, e.g. plant shutdown.", required=True),
+    )
+)
 CALENDAR = Section(
     (
         Key("shifts", NamedMap("shift", SHIFT), "The shifts, by name.", required=True),
@@ -381,6 +490,11 @@ CALENDAR = Section(
             "days",
             ListOf("day", Scalar("text", allowed=WEEKDAY_NAMES)),
             "The weekdays the site works; default mon to fri.",
+        ),
+        Key(
+            "planned_downtime",
+            ListOf("planned downtime", PLANNED_DOWNTIME),
+            "Dated planned stops (a shutdown, a maintenance window): not planned busy time.",
         ),
     )
 )
@@ -396,6 +510,56 @@ WORK_CENTER = Section(
     (
         Key("description", TEXT, "What this work center is."),
         Key("downtime", DOWNTIME, "The reason tree stops here are coded with."),
+    )
+)
+
+EVENT_ACTION_KINDS = ("hold", "nonconformance", "notify", "write")
+EVENT_ACTION = Section(
+    (
+        Key("hold", NAME, "Put this equipment down (held), with the rule's because as reason."),
+        Key(
+            "nonconformance",
+            NAME,
+            "Open a nonconformance on this equipment (defect code event-RULE, the rule's because).",
+        ),
+        Key("notify", NAME, "Notify this role (the firing is listed for it)."),
+        Key("write", NAME, "Write this writable tag, device.tag, with `value`."),
+        Key("value", EXPRESSION, "The value a `write` writes (an expression)."),
+    ),
+    exactly_one=(EVENT_ACTION_KINDS,),
+)
+
+EVENT_RULE = Section(
+    (
+        Key("when", EXPRESSION, "Condition on live tags that starts an episode.", required=True),
+        Key("for", DURATION, "How long `when` must hold (known true) before firing; default 0 s."),
+        Key(
+            "then",
+            ListOf("action", EVENT_ACTION, 1),
+            "What a firing does: {hold: EQUIPMENT}, {nonconformance: EQUIPMENT}, {notify: ROLE}, "
+            "{write: device.tag, value: EXPRESSION}.",
+            required=True,
+        ),
+        Key("because", TEXT, "Why the rule exists, recorded with every firing.", required=True),
+        Key("rearm", EXPRESSION, "Condition that ends an episode; default: `when` is false."),
+        Key("at_most", TEXT, "Rate limit, e.g. '1 per 10 min'; more firings are suppressed."),
+    )
+)
+
+HISTORY_SPAN = Scalar("quantity", dimension="time", positive=True, why="use e.g. 90 d")
+HISTORY_POLICY = Section(
+    (
+        Key("keep", HISTORY_SPAN, "How long recorded values are kept; default 90 d."),
+        Key(
+            "downsample",
+            Section(
+                (
+                    Key("after", HISTORY_SPAN, "Downsample values older than this.", True),
+                    Key("to", HISTORY_SPAN, "Into buckets this long (min/max/avg/last).", True),
+                )
+            ),
+            "Replace old values by min/max/avg/last per bucket, e.g. {after: 7 d, to: 1 min}.",
+        ),
     )
 )
 
@@ -419,19 +583,31 @@ PLANT_FILE = Section(
             CALENDAR,
             "Shifts and breaks in the site's time zone, for OEE (once, in one file).",
         ),
+        Key(
+            "quality",
+            QUALITY,
+            "Defect codes, the material review board and the CAPA link (once, in one file).",
+        ),
+        Key(
+            "history",
+            HISTORY_POLICY,
+            "How long the tag historian keeps values, and when it downsamples them (once).",
+        ),
         Key("work_centers", NamedMap("work center", WORK_CENTER), "Work centers."),
         Key("roles", NamedMap("role", _described("role")), "User roles."),
         Key("qualifications", NamedMap("qualification", QUALIFICATION), "Qualifications."),
         Key("devices", NamedMap("device", DEVICE, identifier=True), "Device connections."),
         Key("equipment", NamedMap("equipment", EQUIPMENT), "Machines and tools."),
+        Key("tools", NamedMap("tool", TOOL), "Tools and fixtures with life limits, by type."),
         Key("parts", NamedMap("part", PART), "Purchased or made materials."),
         Key("products", NamedMap("product", PRODUCT), "What the plant makes."),
+        Key("event_rules", NamedMap("event rule", EVENT_RULE), "Rules acting on live tags."),
     )
 )
 
 # ---------------------------------------------------------------- routings
 
-FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date")
+FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date", "photo")
 
 SPC_CHARTS = ("i-mr", "xbar-r", "xbar-s", "p", "np", "c", "u")
 SPC_RULES = (
@@ -471,7 +647,13 @@ SPC = Section(
 
 DATA_FIELD = Section(
     (
-        Key("type", Scalar("text", allowed=FIELD_TYPES), "Kind of value entered.", required=True),
+        Key(
+            "type",
+            Scalar("text", allowed=FIELD_TYPES),
+            "Kind of value entered; a photo is taken with the tablet's camera and kept by its "
+            "SHA-256.",
+            required=True,
+        ),
         Key("unit", TEXT, "Unit of a number field, e.g. mm."),
         Key("required", BOOL, "Must be entered to complete; default false."),
         Key("min", QUANTITY, "Lowest accepted value (number and integer fields)."),
@@ -563,7 +745,24 @@ OPERATION = Section(
         ),
         Key("equipment", NAME, "Machine used; implies not-down and calibration interlocks."),
         Key("qualification", NAME, 'Implies the interlock operator.qualified("NAME").'),
+        Key(
+            "tool",
+            NAME,
+            "Tool type scanned at start; implies it is of that type, within its life, "
+            "calibrated and not held or retired.",
+        ),
         Key("instructions", PATH, "Markdown work instructions, relative to the plant folder."),
+        Key(
+            "first_article",
+            BOOL,
+            "The first unit of each work order here needs quality's signed first-article "
+            "approval before the rest may start.",
+        ),
+        Key(
+            "sample",
+            AQL_SAMPLE,
+            "Lot gate: the work order's lot is accepted here by AQL, e.g. {aql: 1.0, level: II}.",
+        ),
         Key("interlocks", ListOf("interlock", INTERLOCK), "Conditions to start."),
         Key("setpoints", ListOf("setpoint", SETPOINT), "Values written to devices at start."),
         Key("consume", ListOf("consumption", CONSUMPTION), "Components consumed."),

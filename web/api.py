@@ -17,11 +17,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from engine.access.signatures import DISPOSITION_MEANINGS
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Blocked, NotFound
 from engine.queries.audit_trail import PAGE_MAX
-from engine.records.production import DISPOSITIONS
 from web.api_dispatch import PLAN_FIELDS, plan_of
 from web.auth import require_caller, signature_input, signature_inputs
 from web.errors import BadRequest
@@ -40,7 +38,6 @@ from web.pages.nav import AUDITORS
 from web.schemas import (
     INTEGER,
     NAME,
-    NULLABLE_STRING,
     NULLABLE_TIMESTAMP,
     NUMBER,
     ROLE,
@@ -311,6 +308,12 @@ def complete_work_order(number: str) -> tuple[Response, int]:
     tag="execution",
     roles=RUNNERS,
     command=True,
+    body=obj(
+        {},
+        {"tool": {**NAME, "description": "The id of the tool scanned, for an operation that "
+                  "requires a tool (e.g. A-17)."}},
+    ),
+    body_required=False,
     responses=(
         Doc(200, "Started; every check passed.", ref("StartResult")),
         Doc(409, "Blocked by an interlock (each check in 'checks') or wrong state.", ref("Error")),
@@ -319,8 +322,9 @@ def complete_work_order(number: str) -> tuple[Response, int]:
 def start_operation(number: str, operation: str) -> tuple[Response, int]:
     try:
         result = services().ferrule.start_operation(
-            actor=_actor(), item=number, operation=operation, idempotency_key=idempotency_key()
-        )
+            actor=_actor(), item=number, operation=operation, idempotency_key=idempotency_key(),
+            tool=payload().get("tool"),
+        )  # fmt: skip
     except Blocked:
         INTERLOCK_BLOCKS.labels(operation).inc()
         raise
@@ -486,96 +490,6 @@ def wip() -> tuple[Response, int]:
 
 
 # ---------------------------------------------------------------- nonconformances
-
-
-@api_route(
-    bp,
-    "/nonconformances",
-    "GET",
-    summary="Nonconformances, newest first",
-    tag="nonconformances",
-    roles=ANYONE,
-    query={"open": {"enum": ["true", "false"]}, "item": STRING},
-    responses=(Doc(200, "Nonconformances.", array_of("Nonconformance")),),
-)
-def list_nonconformances() -> tuple[Response, int]:
-    found = services().ferrule.nonconformances(
-        open_only=request.args.get("open") == "true", item=request.args.get("item") or None
-    )
-    return _json([nc.to_json() for nc in found])
-
-
-@api_route(
-    bp,
-    "/nonconformances",
-    "POST",
-    summary="Open a nonconformance on a unit or lot",
-    tag="nonconformances",
-    roles=REPORTERS,
-    command=True,
-    body=obj({"item": NAME, "defect_code": NAME, "description": TEXT}),
-    responses=(Doc(201, "The new nonconformance.", ref("Nonconformance")),),
-)
-def open_nonconformance() -> tuple[Response, int]:
-    body = payload()
-    nc = services().ferrule.open_nonconformance(
-        actor=_actor(),
-        item=body["item"],
-        defect_code=body["defect_code"],
-        description=body["description"],
-        idempotency_key=idempotency_key(),
-    )
-    return _json(nc.to_json(), 201)
-
-
-@api_route(
-    bp,
-    "/nonconformances/<int:nc_id>",
-    "GET",
-    summary="One nonconformance",
-    tag="nonconformances",
-    roles=ANYONE,
-    responses=(Doc(200, "The nonconformance.", ref("Nonconformance")),),
-)
-def get_nonconformance(nc_id: int) -> tuple[Response, int]:
-    return _json(services().ferrule.nonconformance(nc_id).to_json())
-
-
-@api_route(
-    bp,
-    "/nonconformances/<int:nc_id>/disposition",
-    "POST",
-    summary="Disposition a nonconformance with an electronic signature (the caller signs)",
-    tag="nonconformances",
-    roles=QUALITY,
-    command=True,
-    body=obj(
-        {
-            "decision": {"enum": list(DISPOSITIONS)},
-            "reason": TEXT,
-            "signature": obj({"password": TEXT, "meaning": {"enum": list(DISPOSITION_MEANINGS)}}),
-        },
-        {"target_operation": NULLABLE_STRING},
-    ),
-    responses=(
-        Doc(200, "The decided nonconformance.", ref("Nonconformance")),
-        Doc(429, "Too many failed sign-ins of the caller; wait, then sign again.", ref("Error")),
-    ),
-)
-def disposition(nc_id: int) -> tuple[Response, int]:
-    body = payload()
-    actor = _actor()
-    signature = body["signature"]
-    nc = services().ferrule.disposition(
-        actor=actor,
-        nonconformance_id=nc_id,
-        decision=body["decision"],
-        reason=body["reason"],
-        signature=signature_input(actor, signature["password"], signature["meaning"]),
-        target_operation=body.get("target_operation"),
-        idempotency_key=idempotency_key(),
-    )
-    return _json(nc.to_json())
 
 
 # ---------------------------------------------------------------- config versions

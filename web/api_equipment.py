@@ -5,6 +5,7 @@ list or any list of units and lots, as a recall sends)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -69,7 +70,7 @@ def _json(data: Any, status: int = 200) -> tuple[Response, int]:
     return jsonify(data), status
 
 
-def _day(value: str, field: str) -> dt.date:
+def care_day(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -78,7 +79,7 @@ def _day(value: str, field: str) -> dt.date:
         ) from None
 
 
-def _own_signature(actor: str, body: dict[str, Any]) -> SignatureInput:
+def own_signature(actor: str, body: dict[str, Any]) -> SignatureInput:
     """The body's ``signature``: the caller signs their own care record."""
     signed = body["signature"]
     return signature_input(actor, signed["password"], signed["meaning"])
@@ -116,6 +117,19 @@ def get_equipment(name: str) -> tuple[Response, int]:
     return _json(services().equipment.equipment_card(name).to_json())
 
 
+def calibration_input(body: Mapping[str, Any]) -> CalibrationInput:
+    """A calibration as a request body gives it (a machine's or a tool's)."""
+    return CalibrationInput(
+        result=body["result"],
+        performed_on=care_day(body["performed_on"], "performed_on"),
+        performed_by=body["performed_by"],
+        certificate=body.get("certificate", ""),
+        certificate_sha256=body.get("certificate_sha256", ""),
+        measured=body.get("measured", {}),
+        note=body.get("note", ""),
+    )
+
+
 @api_route(
     bp,
     "/equipment/<name>/calibrations",
@@ -143,20 +157,12 @@ def get_equipment(name: str) -> tuple[Response, int]:
 def record_calibration(name: str) -> tuple[Response, int]:
     body = payload()
     actor = require_caller().username
-    given = CalibrationInput(
-        result=body["result"],
-        performed_on=_day(body["performed_on"], "performed_on"),
-        performed_by=body["performed_by"],
-        certificate=body.get("certificate", ""),
-        certificate_sha256=body.get("certificate_sha256", ""),
-        measured=body.get("measured", {}),
-        note=body.get("note", ""),
-    )
+    given = calibration_input(body)
     recorded = services().equipment.record_calibration(
         actor=actor,
         equipment_name=name,
         given=given,
-        signature=_own_signature(actor, body),
+        signature=own_signature(actor, body),
         idempotency_key=idempotency_key(),
     )
     return _json(recorded.to_json(), 201)
@@ -184,13 +190,13 @@ def record_maintenance(name: str) -> tuple[Response, int]:
     body = payload()
     actor = require_caller().username
     given = MaintenanceInput(
-        _day(body["performed_on"], "performed_on"), body["performed_by"], body["work_done"]
+        care_day(body["performed_on"], "performed_on"), body["performed_by"], body["work_done"]
     )
     recorded = services().equipment.record_maintenance(
         actor=actor,
         equipment_name=name,
         given=given,
-        signature=_own_signature(actor, body),
+        signature=own_signature(actor, body),
         idempotency_key=idempotency_key(),
     )
     return _json(recorded.to_json(), 201)

@@ -14,11 +14,12 @@ from flask import Blueprint, Response, jsonify, request
 from engine.commands.lots import Receipt
 from engine.infra.attachments import MAX_ATTACHMENT, Upload
 from engine.queries.inventory import ON_HAND
+from web.api_equipment import BULK_HOLD
 from web.auth import require_caller, signature_inputs
 from web.errors import BadRequest
 from web.openapi import api_route, idempotency_key, payload
 from web.pages.materials import materials, parse_date
-from web.pages.nav import STOCK_READERS, STORES
+from web.pages.nav import HOLDERS, STOCK_READERS, STORES
 from web.schemas import (
     BOOLEAN,
     DATE,
@@ -34,6 +35,7 @@ from web.schemas import (
     ref,
 )
 from web.schemas import Response as Doc
+from web.services import services
 
 bp = Blueprint("api_materials", __name__, url_prefix="/api")
 
@@ -347,11 +349,20 @@ def get_inventory() -> tuple[Response, int]:
     summary="The lot first-expiry-first-out proposes for each part asked (when the site uses FEFO)",
     tag=TAG,
     roles=(*STOCK_READERS, "operator"),
-    query={"part": {**STRING, "description": "Repeat for several parts."}},
+    query={
+        "part": {**STRING, "description": "Repeat for several parts."},
+        "work_order": {
+            **STRING,
+            "description": "The work order consuming: lots kept for its kit may be proposed, "
+            "lots kept for other kits are not (without it, no kept lot is).",
+        },
+    },
     responses=(Doc(200, "By part: the lot number and its expiry.", {"type": "object"}),),
 )
 def fefo() -> tuple[Response, int]:
-    proposed = materials().proposals(request.args.getlist("part"))
+    proposed = materials().proposals(
+        request.args.getlist("part"), request.args.get("work_order", "").strip()
+    )
     return _json(
         {
             part: {
@@ -408,3 +419,53 @@ def unreserve_kit(number: str) -> tuple[Response, int]:
         actor=_actor(), work_order=number, idempotency_key=idempotency_key()
     )
     return _json(kit.to_json())
+
+
+RECALLED_LOT = open_obj({"part": STRING, "number": STRING, "reason": STRING})
+
+
+@api_route(
+    bp,
+    "/recalls/hold",
+    "POST",
+    summary="Hold a recalled supplier lot as received, the lots split or merged from it, and "
+    "everything made from it (forward genealogy), in one transaction",
+    tag="holds",
+    roles=HOLDERS,
+    command=True,
+    body=obj(
+        {"reason": TEXT},
+        {
+            "supplier_lot": {**NAME, "description": "The supplier's lot number, as received."},
+            "lots": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "Lot ids to recall as well (or instead).",
+            },
+        },
+    ),
+    responses=(
+        Doc(
+            200,
+            "The material lots held and skipped (with why), and the units and lots made from "
+            "them that were held or skipped.",
+            open_obj(
+                {
+                    "lots": {"type": "array", "items": RECALLED_LOT},
+                    "skipped_lots": {"type": "array", "items": RECALLED_LOT},
+                    "made": BULK_HOLD,
+                }
+            ),
+        ),
+    ),
+)
+def hold_recall() -> tuple[Response, int]:
+    body = payload()
+    result = services().recalls.hold_supplier_lots(
+        actor=_actor(),
+        reason=body["reason"],
+        supplier_lot=body.get("supplier_lot", ""),
+        lot_ids=body.get("lots", []),
+        idempotency_key=idempotency_key(),
+    )
+    return _json(result.to_json())

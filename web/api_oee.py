@@ -1,5 +1,6 @@
 """The OEE API under ``/api/oee``: ISO 22400-2 KPIs of a machine or work centre over a period
-(whole, or per shift), a machine's stops, and coding a stop (or splitting one into parts)."""
+(whole, or per shift), its six big losses and work orders' allocation ratios, a machine's stops,
+and coding a stop (or splitting one into parts)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,24 @@ REPORT = open_obj(
         "quantities": open_obj({"produced": {"type": "number"}}),
         "kpis": KPIS,
         "losses": {"type": "array", "items": open_obj({"reason": STRING})},
+    }
+)
+SIX_LOSSES = (
+    "breakdowns_s",
+    "setup_s",
+    "small_stops_s",
+    "reduced_speed_s",
+    "startup_rejects_s",
+    "production_rejects_s",
+)
+LOSSES = open_obj(
+    {
+        "scope": STRING,
+        "losses": open_obj({name: {"type": "number"} for name in SIX_LOSSES}),
+        "orders": {
+            "type": "array",
+            "items": open_obj({"work_order": STRING, "allocation_ratio": NUMBER_OR_NULL}),
+        },
     }
 )
 STOP = open_obj(
@@ -139,6 +158,22 @@ def shifts() -> tuple[Response, int]:
 
 @api_route(
     bp,
+    "/losses",
+    "GET",
+    summary="The six big losses of a machine or work centre over a period, and the allocation "
+    "ratio (ISO 22400-2) of each work order run on it then",
+    tag="oee",
+    roles=READERS,
+    query=PERIOD,
+    responses=(Doc(200, "The losses in seconds and the work orders.", LOSSES), *PERIOD_ERRORS),
+)
+def six_losses() -> tuple[Response, int]:
+    report = performance().losses(start=instant("start"), end=instant("end"), **_scope())
+    return jsonify(report.to_json()), 200
+
+
+@api_route(
+    bp,
     "/stops/<name>",
     "GET",
     summary="A machine's stops in a period, with their reasons and which still need one",
@@ -190,7 +225,8 @@ def code(name: str) -> tuple[Response, int]:
 
 
 class OeeCollector(Collector):
-    """Prometheus gauges of each work centre's KPIs over the last 24 hours, at scrape time."""
+    """Prometheus gauges of each work centre's KPIs and six big losses over the last 24 hours,
+    at scrape time."""
 
     GAUGES = ("availability", "effectiveness", "quality_ratio", "oee_index")
 
@@ -212,3 +248,16 @@ class OeeCollector(Collector):
                 if value is not None:
                     gauge.add_metric([report.scope.removeprefix("work center ")], value)
             yield gauge
+        losses = GaugeMetricFamily(
+            "ferrule_oee_loss_seconds",
+            "Six big losses of the work centre over the last 24 h, seconds of planned busy time.",
+            labels=["work_center", "loss"],
+        )
+        for report in reports:
+            center = report.scope.removeprefix("work center ")
+            six = performance().losses(
+                start=end - dt.timedelta(days=1), end=end, work_center=center
+            )
+            for loss in SIX_LOSSES:
+                losses.add_metric([center, loss.removesuffix("_s")], getattr(six.losses, loss))
+        yield losses

@@ -30,20 +30,29 @@ from engine.facade.access import Access
 from engine.facade.config import BundleTester, Config
 from engine.facade.dispatch import Dispatch
 from engine.facade.equipment import EquipmentCare
+from engine.facade.inspection import Inspection
 from engine.facade.labels import Labels
 from engine.facade.materials import Materials
 from engine.facade.production import Ferrule
+from engine.facade.recalls import Recalls
+from engine.facade.tools import Tools
 from engine.floor.tagsource import SetpointWriter, TagSource
 from engine.infra.db import Database
 from web.api import bp as api_bp
 from web.api_dispatch import bp as api_dispatch_bp
 from web.api_equipment import bp as api_equipment_bp
 from web.api_erp import bp as api_erp_bp
+from web.api_event_rules import bp as api_event_rules_bp
 from web.api_events import bp as api_events_bp
+from web.api_history import bp as api_history_bp
+from web.api_inspection import bp as api_inspection_bp
+from web.api_maintenance import bp as api_maintenance_bp
 from web.api_materials import bp as api_materials_bp
 from web.api_oee import bp as api_oee_bp
+from web.api_quality import bp as api_quality_bp
 from web.api_records import bp as api_records_bp
 from web.api_spc import bp as api_spc_bp
+from web.api_tools import bp as api_tools_bp
 from web.api_users import bp as api_users_bp
 from web.auth import init_auth
 from web.errors import register_error_handlers
@@ -142,6 +151,9 @@ def create_app(
         labels=Labels(database),
         equipment=EquipmentCare(database, tag_source, setpoints),
         materials=Materials(database),
+        tools=Tools(database, tag_source, setpoints),
+        recalls=Recalls(database),
+        inspection=Inspection(database, tag_source, setpoints),
     )
     register_error_handlers(app)
     init_limits(app)
@@ -152,12 +164,18 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(api_records_bp)
     app.register_blueprint(api_spc_bp)
+    app.register_blueprint(api_history_bp)
     app.register_blueprint(api_users_bp)
     app.register_blueprint(api_dispatch_bp)
     app.register_blueprint(api_equipment_bp)
+    app.register_blueprint(api_maintenance_bp)
     app.register_blueprint(api_events_bp)
     app.register_blueprint(api_erp_bp)
+    app.register_blueprint(api_event_rules_bp)
     app.register_blueprint(api_materials_bp)
+    app.register_blueprint(api_tools_bp)
+    app.register_blueprint(api_inspection_bp)
+    app.register_blueprint(api_quality_bp)
     app.register_blueprint(api_oee_bp)
     app.register_blueprint(labels_api_bp)
     app.register_blueprint(labels_bp)

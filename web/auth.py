@@ -3,12 +3,13 @@ tokens, and the role checks every page and endpoint declares with :func:`require
 
 A browser signs in with a password and gets a signed session cookie naming the user and the
 sign-in's audit row, so any worker serves any request; it expires after the configured minutes of
-inactivity, and ends on the server at once when the user signs out anywhere or their password,
-roles or account change (:mod:`engine.access.sessions`). Every form carries a CSRF token
-(``{{ csrf_field() }}``); scripts calling the API from a signed-in page send it as the
-``X-CSRF-Token`` header. Machine clients send ``Authorization: Bearer <token>``; a token acts as
-its user but only within its roles. Roles and the session's end are read from the database on
-each request (one query, through the access facade), so a revoked role takes effect at once.
+inactivity (a live-update stream a board keeps open is not activity), and ends on the server at
+once when the user signs out anywhere or their password, roles or account change
+(:mod:`engine.access.sessions`). Every form carries a CSRF token (``{{ csrf_field() }}``); scripts
+calling the API from a signed-in page send it as the ``X-CSRF-Token`` header. Machine clients send
+``Authorization: Bearer <token>``; a token acts as its user but only within its roles. Roles and
+the session's end are read from the database on each request (one query, through the access
+facade), so a revoked role takes effect at once.
 """
 
 from __future__ import annotations
@@ -124,9 +125,15 @@ def _load_caller() -> Caller | None:
         session.clear()
         g.session_ended = True
         return None
-    if now - seen > SEEN_REFRESH_S:
+    if now - seen > SEEN_REFRESH_S and not _live_stream():
         session["seen"] = now
     return Caller(username, roles, "session")
+
+
+def _live_stream() -> bool:
+    """Whether the request is a live-update stream (server-sent events, which the browser
+    reopens on its own): not activity, so a board left open does not keep its session alive."""
+    return "text/event-stream" in request.headers.get("Accept", "")
 
 
 def _token_caller(header: str) -> Caller:

@@ -159,6 +159,18 @@ COMMANDS = {
         "Deliver the event outbox to MQTT and webhooks until stopped.",
         command_at("engine.cli.publish:publish_command"),
     ),
+    "historian": LazyCommand(
+        "Record the deployed plant's historised tags from the tag cache until stopped.",
+        command_at("web.historian_process:historian_command"),
+    ),
+    "history": LazyCommand(
+        "Values the tag historian recorded: export as CSV or Parquet.",
+        command_at("web.historian_process:history_group"),
+    ),
+    "rules": LazyCommand(
+        "Evaluate the deployed plant's event rules on live tags until stopped.",
+        command_at("web.event_rules_process:rules_command"),
+    ),
     "erp": LazyCommand(
         "Production orders from the ERP: watch a folder for B2MML or JSON.",
         command_at("engine.cli.erp:erp_group"),
@@ -178,6 +190,10 @@ COMMANDS = {
     "demo": LazyCommand(
         "Run the demo plant with simulator, adapters and web server.",
         command_at("web.demo:demo_command"),
+    ),
+    "maintenance": LazyCommand(
+        "Preventive maintenance orders: open the ones that have come due.",
+        command_at("web.maintenance_cli:maintenance_command"),
     ),
     "tokens": LazyCommand(
         "API tokens for machine clients, scoped to roles of their user.",

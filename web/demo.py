@@ -1,17 +1,19 @@
 """``ferrule demo`` (what ``make run`` starts): the demo plant on SQLite with simulated devices.
 
 It prepares ``var/`` (schema, the acme-harness config, demo users with roles and qualifications,
-material in stock, a released work order), then runs four children — the device simulator, the
-adapter process, the web server and the event publisher — until Ctrl-C, and stops them all within
-a bounded time.
+material in stock, a released work order), then runs five children — the device simulator, the
+adapter process, the web server, the event publisher and the event rules process — until Ctrl-C,
+and stops them all within a bounded time. It prints the URL only once the web server answers
+``/readyz`` (or says that it did not within :data:`READY_TIMEOUT_S`), with how to pick another
+port and a unit and a lot to try.
 
-It watches them (:func:`supervise`): the adapter process and the publisher are restarted when
-they die, up to :data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`; when any other child
-dies, or one of those keeps dying, it says so, stops the rest and exits non-zero. The publisher
-delivers events to the broker and webhook the FERRULE_MQTT_* and FERRULE_WEBHOOK_* variables
-name (docs/events.md); without them it waits idle. The demo serves plain HTTP on
-127.0.0.1, so its session cookie is not marked Secure. Production runs each process under systemd
-instead (docs/operations.md).
+It watches them (:func:`supervise`): the adapter process, the publisher and the event rules
+process are restarted when they die, up to :data:`MAX_RESTARTS` times in
+:data:`RESTART_WINDOW_S`; when any other child dies, or one of those keeps dying, it says so,
+stops the rest and exits non-zero. The publisher delivers events to the broker and webhook the
+FERRULE_MQTT_* and FERRULE_WEBHOOK_* variables name (docs/events.md); without them it waits idle.
+The demo serves plain HTTP on 127.0.0.1, so its session cookie is not marked Secure. Production
+runs each process under systemd instead (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -56,11 +59,22 @@ LOTS = (
 STOP_TIMEOUT_S = 10.0
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 60.0
+READY_TIMEOUT_S = 60.0
+"""How long the demo waits for the web server to answer ``/readyz`` before saying it did not."""
 
 
-def prepare(db: Database, plant_dir: Path) -> None:
+@dataclass(frozen=True, slots=True)
+class Tryout:
+    """What a newcomer can try first: a unit of a released work order and a received lot."""
+
+    unit: str
+    part: str
+    lot: str
+
+
+def prepare(db: Database, plant_dir: Path) -> Tryout:
     """Schema, config, users, lots and two released work orders, one of them more than today
-    allows (each only if missing)."""
+    allows (each only if missing); a waiting unit and a lot to try."""
     config = Config(db)
     config.upgrade_schema()
     config.deploy(actor="ada", source=plant_dir, note="ferrule demo")
@@ -89,6 +103,66 @@ def prepare(db: Database, plant_dir: Path) -> None:
                 actor="sam", product="HA-100", quantity=quantity, plan=plan
             )
             ferrule.release_work_order(actor="sam", number=order.number)
+    waiting = ferrule.items_in_status("queued")
+    part, lot, _ = LOTS[0]
+    return Tryout(waiting[0].number if waiting else "", part, lot)
+
+
+def answers(url: str, timeout_s: float = 1.0) -> bool:
+    """Whether ``url`` answers 200 within ``timeout_s``."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (our http URL)
+            return bool(response.status == 200)
+    except (OSError, ValueError):  # refused, timed out, 503 (HTTPError is an OSError)
+        return False
+
+
+@dataclass
+class Announcement:
+    """What the demo says once its web server answers ``ready_url`` — or, when it does not
+    within ``timeout_s``, that it did not (the children keep running either way)."""
+
+    ready_url: str
+    lines: tuple[str, ...]
+    timeout_s: float = READY_TIMEOUT_S
+    began: float = field(default_factory=time.monotonic)
+    done: bool = False
+
+    def poll(self) -> None:
+        """Ask once; print the lines when the server answers, or the warning at the deadline."""
+        if self.done:
+            return
+        if answers(self.ready_url):
+            self.done = True
+            click.echo("\n".join(self.lines))
+        elif time.monotonic() - self.began > self.timeout_s:
+            self.done = True
+            click.echo(
+                f"the web server did not answer {self.ready_url} within {self.timeout_s:g} s; "
+                "see the messages above (is the port taken? try ferrule demo --port 8001)",
+                err=True,
+            )
+
+
+def welcome(port: int, tryout: Tryout) -> tuple[str, ...]:
+    """The lines printed once the demo answers: where, how to move it, logins, what to try."""
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        f"\nFerrule is running at {base}/  (Ctrl-C stops everything)",
+        "another port: ferrule demo --port 8001 (the simulated devices' ports are in the plant's "
+        "site.yaml)",
+        f"demo logins (password '{PASSWORD}'):",
+        *(f"  {u:<6} {name:<16} {', '.join(roles)}" for u, name, roles, _ in USERS),
+    ]
+    if tryout.unit:
+        lines.append(
+            f"try: sign in as anna and pick unit {tryout.unit} from the cutting queue, or scan it "
+            f"at {base}/station/"
+        )
+    lines.append(
+        f"     lot {tryout.lot} of {tryout.part}: {base}/materials/lots/{tryout.part}/{tryout.lot}"
+    )
+    return tuple(lines)
 
 
 def _ferrule() -> str:
@@ -119,10 +193,17 @@ class Child:
     restart: bool = False
 
 
-def supervise(children: Sequence[Child], env: Mapping[str, str], *, poll_s: float = 0.5) -> int:
+def supervise(
+    children: Sequence[Child],
+    env: Mapping[str, str],
+    *,
+    poll_s: float = 0.5,
+    announcement: Announcement | None = None,
+) -> int:
     """Run ``children`` until one that is not restarted stops, or a restarted one stops more than
     :data:`MAX_RESTARTS` times in :data:`RESTART_WINDOW_S`: then stop them all and return its exit
-    code (1 for a clean exit: the demo did not end by itself). Ctrl-C or SIGTERM: 0."""
+    code (1 for a clean exit: the demo did not end by itself). Ctrl-C or SIGTERM: 0. The
+    ``announcement`` is polled on every round until it has spoken."""
     # a pipe for stdin: the simulator listens for fault commands there, and the terminal's
     # keystrokes belong to this process (Ctrl-C)
     running = {
@@ -133,6 +214,8 @@ def supervise(children: Sequence[Child], env: Mapping[str, str], *, poll_s: floa
     try:
         while True:
             time.sleep(poll_s)
+            if announcement is not None:
+                announcement.poll()
             for child in children:
                 code = running[child.name].poll()
                 if code is None:
@@ -194,7 +277,7 @@ def demo_command(port: int, workers: int, plant_dir: Path) -> None:
     settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database.from_url(settings.database_url)
     click.echo(f"preparing {db.url} with {plant_dir} …")
-    prepare(db, plant_dir)
+    tryout = prepare(db, plant_dir)
     db.dispose()
     ferrule = _ferrule()
     children = (
@@ -206,12 +289,14 @@ def demo_command(port: int, workers: int, plant_dir: Path) -> None:
         ),
         Child("serve", [ferrule, "serve", "--port", str(port), "--workers", str(workers)]),
         Child("publish", [ferrule, "publish"], restart=True),
+        Child("rules", [ferrule, "rules", "--cache", str(settings.tag_cache)], restart=True),
+        Child(
+            "historian", [ferrule, "historian", "--cache", str(settings.tag_cache)], restart=True
+        ),
     )
-    click.echo(f"\nFerrule is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
-    click.echo(f"demo logins (password '{PASSWORD}'):")
-    for username, full_name, roles, _ in USERS:
-        click.echo(f"  {username:<6} {full_name:<16} {', '.join(roles)}")
+    click.echo(f"starting; the URL follows once the web server answers on port {port} …")
     env = child_environment(os.environ, settings.var_dir, settings.database_url)
-    code = supervise(children, env)
+    ready = Announcement(f"http://127.0.0.1:{port}/readyz", welcome(port, tryout))
+    code = supervise(children, env, announcement=ready)
     if code:
         raise SystemExit(code)

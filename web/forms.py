@@ -31,6 +31,7 @@ _INPUT_TYPES = {
     "choice": "select",
     "bool": "select",
     "date": "date",
+    "photo": "file",
 }
 
 

@@ -3,22 +3,26 @@
 ticket) as PDF. What they say and what their barcodes carry is the engine's
 (:mod:`engine.queries.labels`); this module only draws it.
 
-The barcode is GS1-128: Code 128 starting with FNC1, each variable-length field but the last
-ended by FNC1, so the station's scanner reads the part, lot, expiry and serial back
-(:mod:`engine.floor.gs1`). reportlab draws it (its Code 128 widget writes FNC1 as ``\\xf1``) and
-makes the PDF and the SVG from one drawing; ZPL is written here, with the printer drawing the
-barcode itself (``^BC``, FNC1 as ``>8``).
+A label's barcode is GS1-128 or, with ``?symbol=datamatrix``, a GS1 DataMatrix; both start
+with FNC1 and end each variable-length field but the last with FNC1, so the station's scanner
+reads the part, lot, expiry and serial back (:mod:`engine.floor.gs1`). reportlab draws the
+GS1-128 (its Code 128 widget writes FNC1 as ``\\xf1``) and makes the PDF and the SVG from one
+drawing; the DataMatrix's modules come from zxing-cpp's writer (GS1 mode: ECC 200, FNC1 first,
+read back as ``]d2``), since reportlab's DataMatrix cannot write FNC1. ZPL is written here,
+with the printer drawing the barcode itself (``^BC`` with FNC1 as ``>8``, or ``^BX`` with FNC1
+as the escape sequence `` `1``). A traveller's barcodes are GS1-128.
 """
 
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response
+import zxingcpp
+from flask import Blueprint, Response, request
 from reportlab.graphics import renderPDF, renderSVG
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.graphics.barcode.widgets import BarcodeCode128
-from reportlab.graphics.shapes import Drawing, String, UserNode
+from reportlab.graphics.shapes import Drawing, Group, Rect, String, UserNode
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -28,8 +32,10 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from dsl.units import format_number
 from engine.queries.labels import Label, Traveller
 from web.auth import requires
+from web.errors import BadRequest
 from web.openapi import api_route
 from web.schemas import Response as Doc
+from web.schemas import ref
 from web.services import services
 
 bp = Blueprint("labels", __name__)
@@ -46,6 +52,10 @@ MARGIN = 4 * mm
 BAR_HEIGHT = 16 * mm
 MAX_MODULE = 0.33 * mm  # narrowest bar: 0.25-0.33 mm suits a 203 dpi printer and any scanner
 ZPL_DOTS_PER_MM = 8  # 203 dpi
+SYMBOLS = ("gs1-128", "datamatrix")
+DATAMATRIX_SIDE = 20 * mm  # the symbol's side on a PDF or SVG label
+ZPL_MODULE_DOTS = 6  # a DataMatrix module on a 203 dpi printer: 0.75 mm
+ZPL_ESCAPE = "`"  # ^BX's escape character: never in GS1 data (character set 82)
 
 
 # ---------------------------------------------------------------- drawing
@@ -75,6 +85,41 @@ def barcode(element_string: str, x: float, y: float, width: float, height: float
     return widget
 
 
+def datamatrix_modules(label: Label) -> list[list[bool]]:
+    """The modules of a square GS1 DataMatrix of a label's elements, row by row (True: dark),
+    as zxing-cpp's writer encodes it (AIs in square brackets: lot numbers may hold round ones)."""
+    bracketed = "".join(f"[{e.ai}]{e.value}" for e in label.elements)
+    symbol = zxingcpp.create_barcode(
+        bracketed, zxingcpp.BarcodeFormat.DataMatrix, gs1=True, forceSquare=True
+    )
+    image = zxingcpp.write_barcode_to_image(symbol, add_quiet_zones=False)
+    rows, columns = image.shape[:2]
+    # one byte a module, 0 dark and 255 light (Image exports a buffer; its stub does not say so)
+    pixels = memoryview(image).tobytes()  # type: ignore[arg-type]
+    return [[pixels[r * columns + c] < 128 for c in range(columns)] for r in range(rows)]
+
+
+def datamatrix(label: Label, x: float, y: float, side: float) -> Group:
+    """A label's GS1 DataMatrix with its lower left corner at (x, y), ``side`` square; each run
+    of dark modules in a row is one rectangle."""
+    modules = datamatrix_modules(label)
+    size = side / len(modules)
+    group = Group()
+    for index, row in enumerate(modules):
+        top = y + side - (index + 1) * size
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            run = next((i for i in range(column, len(row)) if not row[i]), len(row)) - column
+            bar = Rect(x + column * size, top, run * size, size)
+            bar.fillColor, bar.strokeColor, bar.strokeWidth = colors.black, None, 0
+            group.add(bar)
+            column += run
+    return group
+
+
 def _number_caption(label: Label) -> str:
     return ("Serial " if label.kind == "unit" else "Lot ") + label.number
 
@@ -88,28 +133,33 @@ def label_lines(label: Label) -> list[str]:
     return lines
 
 
-def label_drawing(label: Label) -> Drawing:
-    """A label as one drawing, from which the PDF and the SVG are made."""
+def label_drawing(label: Label, symbol: str = "gs1-128") -> Drawing:
+    """A label as one drawing, from which the PDF and the SVG are made; ``symbol`` is one of
+    :data:`SYMBOLS`."""
     drawing = Drawing(LABEL_WIDTH, LABEL_HEIGHT)
     top = LABEL_HEIGHT - MARGIN - 10
     for index, line in enumerate(label_lines(label)):
         size = 11 if index == 0 else 9
         font = "Helvetica-Bold" if index == 0 else "Helvetica"
         drawing.add(String(MARGIN, top - index * 13, line, fontName=font, fontSize=size))
-    drawing.add(barcode(label.barcode, MARGIN, MARGIN + 10, LABEL_WIDTH - 2 * MARGIN, BAR_HEIGHT))
+    if symbol == "datamatrix":
+        drawing.add(datamatrix(label, MARGIN, MARGIN + 10, DATAMATRIX_SIDE))
+    else:
+        width = LABEL_WIDTH - 2 * MARGIN
+        drawing.add(barcode(label.barcode, MARGIN, MARGIN + 10, width, BAR_HEIGHT))
     drawing.add(String(MARGIN, MARGIN, label.printed, fontName="Courier", fontSize=7))
     return drawing
 
 
-def label_pdf(label: Label) -> bytes:
+def label_pdf(label: Label, symbol: str = "gs1-128") -> bytes:
     out = io.BytesIO()
-    renderPDF.drawToFile(label_drawing(label), out, title=_number_caption(label))
+    renderPDF.drawToFile(label_drawing(label, symbol), out, title=_number_caption(label))
     return out.getvalue()
 
 
-def label_svg(label: Label) -> bytes:
+def label_svg(label: Label, symbol: str = "gs1-128") -> bytes:
     out = io.StringIO()
-    renderSVG.drawToFile(label_drawing(label), out)
+    renderSVG.drawToFile(label_drawing(label, symbol), out)
     return out.getvalue().encode()
 
 
@@ -127,7 +177,26 @@ def zpl_barcode_data(element_string: str) -> str:
     return ">:>8" + element_string.replace(">", "><").replace(GS, ">8")
 
 
-def label_zpl(label: Label) -> bytes:
+def zpl_datamatrix_data(element_string: str) -> str:
+    """The ``^BX`` field data of a GS1 DataMatrix: FNC1 first and for each separator, written as
+    the escape sequence :data:`ZPL_ESCAPE` + ``1`` (GS1 data holds no ``^``, ``~`` or escape)."""
+    fnc1 = ZPL_ESCAPE + "1"
+    return fnc1 + element_string.replace(GS, fnc1)
+
+
+def _zpl_symbol(label: Label, symbol: str, left: int, top: int) -> str:
+    if symbol == "datamatrix":
+        return (
+            f"^FO{left},{top}^BXN,{ZPL_MODULE_DOTS},200,0,0,6,{ZPL_ESCAPE},1^FD"
+            f"{zpl_datamatrix_data(label.barcode)}^FS"
+        )
+    return (
+        f"^FO{left},{top}^BY2^BCN,{16 * ZPL_DOTS_PER_MM},N,N,N^FH^FD"
+        f"{zpl_field_text(zpl_barcode_data(label.barcode))}^FS"
+    )
+
+
+def label_zpl(label: Label, symbol: str = "gs1-128") -> bytes:
     """A label for a 203 dpi thermal printer, 100 x 60 mm, in UTF-8 (``^CI28``)."""
     dots = ZPL_DOTS_PER_MM
     left = 4 * dots
@@ -137,8 +206,7 @@ def label_zpl(label: Label) -> bytes:
             f"^FO{left},{(10 + 5 * i) * dots}^A0N,26,26^FH^FD{zpl_field_text(line)}^FS"
             for i, line in enumerate(label_lines(label)[1:])
         ),
-        f"^FO{left},{22 * dots}^BY2^BCN,{16 * dots},N,N,N^FH^FD"
-        f"{zpl_field_text(zpl_barcode_data(label.barcode))}^FS",
+        _zpl_symbol(label, symbol, left, 22 * dots),
         f"^FO{left},{52 * dots}^A0N,22,22^FH^FD{zpl_field_text(label.printed)}^FS",
     ]
     head = f"^XA^CI28^PW{100 * dots}^LL{60 * dots}"
@@ -242,14 +310,25 @@ def _sent(data: bytes, fmt: str, name: str) -> Response:
     return response
 
 
+def _symbol(label: Label) -> str:
+    """The barcode the request asks for (``?symbol=``), by default the site's."""
+    symbol = request.args.get("symbol", label.symbol)
+    if symbol not in SYMBOLS:
+        raise BadRequest(
+            f"symbol: '{symbol}' is no barcode Ferrule prints; use {' or '.join(SYMBOLS)}.",
+            field="symbol",
+        )
+    return symbol
+
+
 def _lot_label(lot_id: int, fmt: str) -> Response:
     label = services().labels.lot_label(lot_id)
-    return _sent(RENDERERS[fmt](label), fmt, f"lot-{label.number}")
+    return _sent(RENDERERS[fmt](label, _symbol(label)), fmt, f"lot-{label.number}")
 
 
 def _item_label(number: str, fmt: str) -> Response:
     label = services().labels.item_label(number)
-    return _sent(RENDERERS[fmt](label), fmt, label.number)
+    return _sent(RENDERERS[fmt](label, _symbol(label)), fmt, label.number)
 
 
 def _traveller(number: str) -> Response:
@@ -281,6 +360,19 @@ def _binary(fmt: str, what: str) -> Doc:
     return Doc(200, f"{what} as {fmt.upper()}.", {"type": "string"}, MEDIA_TYPES[fmt])
 
 
+SYMBOL_QUERY = {
+    "symbol": {
+        "enum": list(SYMBOLS),
+        "description": "The barcode: GS1-128 or a GS1 DataMatrix (FNC1 first, read back as "
+        "]d2), each carrying the part, lot or serial and expiry as GS1 AIs; default the site's "
+        "inventory.label_barcode (gs1-128 unless it says otherwise).",
+    }
+}
+
+
+NO_SUCH_SYMBOL = Doc(400, "The symbol asked for is none Ferrule prints.", ref("Error"))
+
+
 def _declare_api_routes() -> None:
     """The same documents under /api, one route per format (each its own media type)."""
     for fmt in RENDERERS:
@@ -296,19 +388,21 @@ def _declare_api_routes() -> None:
             api_bp,
             f"/labels/lot/<int:lot_id>.{fmt}",
             "GET",
-            summary=f"A received lot's label as {fmt.upper()}, with its GS1-128 barcode",
+            summary=f"A received lot's label as {fmt.upper()}, with its GS1 barcode",
             tag="labels",
             roles=PRINTERS,
-            responses=(_binary(fmt, "The label"),),
+            query=SYMBOL_QUERY,
+            responses=(_binary(fmt, "The label"), NO_SUCH_SYMBOL),
         )(lot)
         api_route(
             api_bp,
             f"/labels/item/<number>.{fmt}",
             "GET",
-            summary=f"A unit's or made lot's label as {fmt.upper()}, with its GS1-128 barcode",
+            summary=f"A unit's or made lot's label as {fmt.upper()}, with its GS1 barcode",
             tag="labels",
             roles=PRINTERS,
-            responses=(_binary(fmt, "The label"),),
+            query=SYMBOL_QUERY,
+            responses=(_binary(fmt, "The label"), NO_SUCH_SYMBOL),
         )(item)
 
 

@@ -46,6 +46,7 @@ class ApiOperation:
     responses: tuple[Response, ...]
     command: bool
     query: Mapping[str, Schema] = field(default_factory=dict)
+    body_required: bool = True
 
     @property
     def path(self) -> str:
@@ -71,11 +72,13 @@ def api_route(
     body: Schema | None = None,
     command: bool = False,
     query: Mapping[str, Schema] | None = None,
+    body_required: bool = True,
 ) -> Callable[[View], View]:
     """Declare, guard, validate and register one API route (see the module docstring).
 
     ``command`` routes change state and honour the ``Idempotency-Key`` header
-    (:func:`idempotency_key`). ``body`` routes get the validated JSON from :func:`payload`.
+    (:func:`idempotency_key`). ``body`` routes get the validated JSON from :func:`payload`
+    (an empty object when the body is not ``body_required`` and the request sends none).
     """
     validator = _validator(body) if body is not None else None
 
@@ -93,13 +96,16 @@ def api_route(
                 responses=responses,
                 command=command,
                 query=dict(query or {}),
+                body_required=body_required,
             )
         )
 
         @functools.wraps(view)
         def validated(*args: Any, **kwargs: Any) -> Any:
-            if validator is not None:
+            if validator is not None and (body_required or request.get_data(cache=True)):
                 g.payload = _validated_body(validator)
+            elif validator is not None:
+                g.payload = {}
             return view(*args, **kwargs)
 
         guarded = requires(*roles)(validated)
@@ -253,7 +259,7 @@ def _operation(op: ApiOperation) -> dict[str, Any]:
     }
     if op.body is not None:
         entry["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": dict(op.body)}},
         }
     has_params = bool(_CONVERTER.search(op.rule))

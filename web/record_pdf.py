@@ -2,11 +2,12 @@
 record, its status and its content hash, and footed with "Page x of y".
 
 The text is set in Bitstream Vera, which reportlab ships, embedded as a subset (so Ω, ±, µ and ≥
-print as they were recorded). The document is not PDF/A: open-source reportlab writes neither the
-XMP metadata nor the output intent that PDF/A asks for. Sections follow the record view: the
-header, the review, the exceptions, then each operation, holds, nonconformances and the audit
-trail. Table cells are plain lines broken to their column's width (:func:`_fit`), which sets
-several times faster than a Paragraph each; only headings are Paragraphs.
+print as they were recorded), and no other font is referenced; :func:`web.pdf_archive.as_pdf_a`
+then adds the XMP metadata and the output intent that make it PDF/A-2b. Sections follow the
+record view: the header, the review, the exceptions, then each operation, holds,
+nonconformances and the audit trail. Table cells are plain lines broken to their column's width
+(:func:`_fit`), which sets several times faster than a Paragraph each; only headings are
+Paragraphs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from reportlab.platypus import (
 )
 
 from engine.floor.record_content import BatchRecord, SignatureLine, Step
+from web.pdf_archive import as_pdf_a
 
 FONT, BOLD = "FerruleVera", "FerruleVera-Bold"
 _FONTS = Path(reportlab.__file__).parent / "fonts"
@@ -171,13 +173,19 @@ def render_pdf(record: BatchRecord, *, generated: dt.datetime) -> bytes:
         title=f"{header.title} {header.number}",
         author="Ferrule",
         subject=f"content SHA-256 {review.content_hash}",
+        initialFontName=FONT,
     )
     story = [*_front(record, generated), *_steps(record.steps), *_tail(record)]
     document.build(
         story,
         canvasmaker=lambda *a, **k: _NumberedCanvas(*a, heading=heading, **k),
     )
-    return buffer.getvalue()
+    return as_pdf_a(
+        buffer.getvalue(),
+        title=f"{header.title} {header.number}",
+        description=f"content SHA-256 {review.content_hash}",
+        created=generated,
+    )
 
 
 def _front(record: BatchRecord, generated: dt.datetime) -> list[Flowable]:
@@ -265,6 +273,7 @@ def _steps(steps: Sequence[Step]) -> list[Flowable]:
 def _step(number: int, s: Step) -> Flowable:
     """One operation as one table: its title, who/when/where, then its data rows."""
     where = f" on {s.equipment}" if s.equipment else ""
+    where += f" with tool {s.tool}" if s.tool else ""
     calibration = ""
     if s.calibration_due is not None:
         state = "ok" if s.calibration_ok else "OVERDUE"

@@ -244,10 +244,60 @@ COMPONENTS: dict[str, Schema] = {
         # control-chart signals the completion raised (docs/spc.md), each with its message
         {"spc": {"type": "array", "items": open_obj({"rule": STRING, "message": STRING})}},
     ),
+    "Deviation": open_obj(
+        {
+            "id": INTEGER,
+            "number": STRING,
+            "product": STRING,
+            "operation": STRING,
+            "gate": STRING,
+            "subject": STRING,
+            "low": NUMBER,
+            "high": NUMBER,
+            "unit": STRING,
+            "work_orders": {"type": "array", "items": STRING},
+            "valid_from": TIMESTAMP,
+            "valid_until": TIMESTAMP,
+            "reason": STRING,
+            "created_by": STRING,
+            "created_at": TIMESTAMP,
+            "withdrawn_at": NULLABLE_TIMESTAMP,
+            "withdrawn_by": NULLABLE_STRING,
+        }
+    ),
     "Nonconformance": open_obj(
         {
             "id": INTEGER,
-            "item": STRING,
+            "item": {**NULLABLE_STRING, "description": "The unit or lot being made, if on one."},
+            "lot": {**NULLABLE_STRING, "description": "part/number of a lot of material."},
+            "equipment": NULLABLE_STRING,
+            "subject": STRING,
+            "quantity": {"type": ["number", "null"]},
+            "capa": NULLABLE_STRING,
+            "capa_url": NULLABLE_STRING,
+            "photos": {"type": "array", "items": STRING},
+            "dispositions": {
+                "type": "array",
+                "items": open_obj(
+                    {
+                        "decision": STRING,
+                        "status": {"enum": ["pending", "effective", "rejected"]},
+                        "required_roles": {"type": "array", "items": STRING},
+                        "missing_roles": {"type": "array", "items": STRING},
+                        "signatures": {
+                            "type": "array",
+                            "items": open_obj(
+                                {
+                                    "username": STRING,
+                                    "role": STRING,
+                                    "meaning": STRING,
+                                    "signed_at": TIMESTAMP,
+                                }
+                            ),
+                        },
+                    }
+                ),
+            },
             "operation": NULLABLE_STRING,
             "gate": NULLABLE_STRING,
             "defect_code": STRING,

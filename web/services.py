@@ -15,9 +15,12 @@ from engine.facade.access import Access
 from engine.facade.config import Config
 from engine.facade.dispatch import Dispatch
 from engine.facade.equipment import EquipmentCare
+from engine.facade.inspection import Inspection
 from engine.facade.labels import Labels
 from engine.facade.materials import Materials
 from engine.facade.production import Ferrule
+from engine.facade.recalls import Recalls
+from engine.facade.tools import Tools
 from engine.floor.tagsource import TagSource
 from web.settings import Settings
 
@@ -36,6 +39,9 @@ class Services:
     labels: Labels
     equipment: EquipmentCare  # calibration, maintenance, impact lists, bulk holds
     materials: Materials  # goods-in, lot status, inventory, kits
+    tools: Tools  # tools and fixtures: life, calibration, status, units made with a tool
+    recalls: Recalls  # holds of recalled supplier lots and what was made from them
+    inspection: Inspection  # AQL lot inspection: plans, samples, decisions, switching
 
 
 def services() -> Services:

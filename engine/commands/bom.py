@@ -23,6 +23,7 @@ from dsl.diagnostics import did_you_mean
 from dsl.model import Consumption as ConsumeLine
 from dsl.model import Operation, Plant
 from dsl.units import format_number, from_si, parse_unit, same_dimension, to_si
+from engine.commands.kitting import check_reserved, draw_down, reserved_on
 from engine.commands.lots import check_fefo
 from engine.commands.materials import AVAILABLE, CONSUMED, EPSILON, EXPIRED, QUARANTINE, take
 from engine.errors import Conflict, Invalid, NotFound
@@ -47,6 +48,7 @@ _LOT_COLUMNS = select(
     _lots.c.status,
     _lots.c.expires_on,
     _lots.c.hold_reason,
+    reserved_on(_lots.c.id),
 ).order_by(_lots.c.id)
 _lots_numbered: dict[int, Statement] = {}
 _LOT = Statement(_LOT_COLUMNS.where(_lots.c.id == bindparam("lot_id")))
@@ -72,6 +74,7 @@ class _LotRow(NamedTuple):
     status: str
     expires_on: dt.date | None
     hold_reason: str
+    reserved: float  # what kits keep of it
 
 
 class _MadeItem(NamedTuple):
@@ -92,6 +95,7 @@ class PlannedConsumption:
     lot_id: int | None = None
     component_item_id: int | None = None
     serial: bool = False
+    reserved: bool = False  # some kit keeps part of the lot: consuming draws its reservation
 
     @property
     def label(self) -> str:
@@ -203,6 +207,7 @@ def plan_consumptions(
                     scanned=scanned,
                     quantity=quantity,
                     today=today,
+                    work_order_id=item.work_order_id,
                 )
             )
     _scanned_once(planned)
@@ -287,8 +292,10 @@ def _plan_lot(
     scanned: ConsumptionInput,
     quantity: float,
     today: dt.date,
+    work_order_id: int,
 ) -> PlannedConsumption:
-    """Check one scanned lot (``lots``: the lots with its number, of any part)."""
+    """Check one scanned lot (``lots``: the lots with its number, of any part) for an item of
+    work order ``work_order_id``."""
     lot = next((row for row in lots if row.part == line.part), None)
     if lot is None:
         if lots:
@@ -308,11 +315,18 @@ def _plan_lot(
         unit=lot.unit,
         lot_id=lot.id,
         serial=serial,
+        reserved=lot.reserved > EPSILON,
     )
     _usable(sql, lot, plan, today)
+    if plan.reserved:
+        check_reserved(
+            sql, lot_id=lot.id, label=plan.label, left=lot.quantity, taken=plan.quantity,
+            unit=lot.unit, work_order_id=work_order_id,
+        )  # fmt: skip
     check_fefo(
-        sql, plant, part=line.part, number=lot.number, expires_on=lot.expires_on, today=today
-    )
+        sql, plant, part=line.part, number=lot.number, expires_on=lot.expires_on, today=today,
+        work_order_id=work_order_id,
+    )  # fmt: skip
     return plan
 
 
@@ -437,6 +451,11 @@ def apply_consumptions(
         old = {"quantity": round(left + plan.quantity, 9), "status": "available"}
         new = {"quantity": left, "status": status}
         changes.append(audit.Change(actor, "consume", "lot", lot_id, old, new, reason))
+        if plan.reserved:
+            changes += draw_down(
+                sql, lot_id=lot_id, taken=plan.quantity, work_order_id=item.work_order_id,
+                actor=actor, reason=reason,
+            )  # fmt: skip
     return changes
 
 

@@ -4,23 +4,30 @@ Each item is held by :func:`engine.commands.quality.hold_item`, all in the calle
 transaction (every hold or none), each with its hold event and audit row, and one audit row for
 the bulk hold naming how many were held and why. An item a hold does not apply to (already on
 hold, scrapped, or with an open nonconformance) is skipped and reported with the reason.
+
+A recall of a supplier's lot (:func:`hold_recall`) holds the received lots themselves (by the
+supplier's lot number or by id, with every lot split or merged from them) through
+:func:`engine.commands.materials.hold_lot`, and everything made from them, which the caller
+finds by forward genealogy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.people import require_role
+from engine.commands.materials import hold_lot
 from engine.commands.quality import HOLD_ROLES, hold_item
 from engine.errors import Conflict, Invalid, NotFound
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
 from engine.records.production import Item
+from engine.records.tables import Lot, LotLink
 
 BULK_MAX = 2_000  # items one bulk hold may name (a few seconds of holds, within a web request)
 
@@ -63,12 +70,7 @@ def hold_items(
             field="items",
         )
     require_role(session, actor, HOLD_ROLES, f"put {len(wanted):,} units and lots on hold")
-    if not reason.strip():
-        raise Invalid(
-            "Give a reason to hold these units and lots; it goes into each record and the audit "
-            "trail.",
-            field="reason",
-        )
+    _need_reason(reason)
     _all_exist(session, wanted)
     held: list[str] = []
     skipped: list[SkippedItem] = []
@@ -87,6 +89,111 @@ def hold_items(
         new=new, reason=reason.strip(),
     )  # fmt: skip
     return BulkHoldResult(tuple(held), tuple(skipped))
+
+
+def _need_reason(reason: str) -> None:
+    if not reason.strip():
+        raise Invalid(
+            "Give a reason to hold these units and lots; it goes into each record and the audit "
+            "trail.",
+            field="reason",
+        )
+
+
+# ---------------------------------------------------------------- recalls of supplier lots
+
+
+@dataclass(frozen=True, slots=True)
+class RecalledLot(Jsonable):
+    """A material lot a recall held, or skipped (``reason`` says why)."""
+
+    part: str
+    number: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecallHold(Jsonable):
+    """What a recall held: the received lots (and those split or merged from them), and the
+    units and lots made from them (``made.remaining``: beyond :data:`BULK_MAX`, still to hold
+    by calling again)."""
+
+    lots: tuple[RecalledLot, ...]
+    skipped_lots: tuple[RecalledLot, ...]
+    made: BulkHoldResult
+
+
+def recalled_lots(session: Session, *, supplier_lot: str, lot_ids: Sequence[int]) -> list[Lot]:
+    """The received lots with the supplier's lot number ``supplier_lot`` and those with an id
+    in ``lot_ids``, then every lot split or merged from them, at any depth."""
+    wanted = supplier_lot.strip()
+    if not wanted and not lot_ids:
+        raise Invalid("Name the supplier's lot number or the lots to recall.", field="supplier_lot")
+    found = (
+        list(session.scalars(select(Lot).where(Lot.supplier_lot == wanted).order_by(Lot.id)))
+        if wanted
+        else []
+    )
+    if wanted and not found:
+        raise NotFound(
+            f"No lot was received with the supplier's lot number '{wanted}'; check the number on "
+            "the supplier's notice."
+        )
+    for lot_id in dict.fromkeys(lot_ids):
+        lot = session.get(Lot, lot_id)
+        if lot is None:
+            raise NotFound(f"There is no lot {lot_id}; check the list. Nothing was held.")
+        found.append(lot)
+    ids = list(dict.fromkeys(lot.id for lot in found))
+    frontier = ids
+    while frontier:
+        children = session.scalars(select(LotLink.child_id).where(LotLink.parent_id.in_(frontier)))
+        frontier = [child for child in dict.fromkeys(children) if child not in ids]
+        ids += frontier
+    return [lot for lot in (session.get(Lot, lot_id) for lot_id in ids) if lot is not None]
+
+
+def hold_recall(
+    session: Session,
+    *,
+    lots: Sequence[Lot],
+    made: Sequence[str],
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    source: str,
+) -> RecallHold:
+    """Hold the recalled ``lots`` (a lot that is not available is skipped with why) and the
+    first :data:`BULK_MAX` of the units and lots ``made`` from them; ``source`` names the
+    recall in the audit trail (``supplier lot S-1``)."""
+    require_role(session, actor, HOLD_ROLES, "hold a recalled supplier lot")
+    _need_reason(reason)
+    held: list[RecalledLot] = []
+    skipped: list[RecalledLot] = []
+    for lot in lots:
+        try:
+            hold_lot(session, lot.part, lot.number, actor=actor, reason=reason.strip())
+        except Conflict as refused:
+            if refused.code != Conflict.default_code:  # changed meanwhile: not a refusal
+                raise
+            skipped.append(RecalledLot(lot.part, lot.number, refused.message))
+        else:
+            held.append(RecalledLot(lot.part, lot.number))
+    wanted = list(dict.fromkeys(made))
+    items = (
+        hold_items(
+            session, numbers=wanted[:BULK_MAX], actor=actor, reason=reason, now=now, source=source
+        )
+        if wanted
+        else BulkHoldResult((), ())
+    )
+    new = {"lots_held": len(held), "lots_skipped": len(skipped), "source": source}
+    audit.record(
+        session, actor=actor, action="recall_hold", entity="lots", entity_id=source, new=new,
+        reason=reason.strip(),
+    )  # fmt: skip
+    made_held = replace(items, remaining=max(0, len(wanted) - BULK_MAX))
+    return RecallHold(tuple(held), tuple(skipped), made_held)
 
 
 def _all_exist(session: Session, numbers: Sequence[str]) -> None:

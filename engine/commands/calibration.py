@@ -122,7 +122,16 @@ def check_performed(
     target: CareTarget, *, performed_on: dt.date, performed_by: str, now: dt.datetime, what: str
 ) -> None:
     """The day is not in the future at the site, and someone performed it."""
-    today = site_today(target.plant, now)
+    check_performed_at(
+        target.plant, performed_on=performed_on, performed_by=performed_by, now=now, what=what
+    )
+
+
+def check_performed_at(
+    plant: Plant, *, performed_on: dt.date, performed_by: str, now: dt.datetime, what: str
+) -> None:
+    """The day is not in the future at the site of ``plant``, and someone performed it."""
+    today = site_today(plant, now)
     if performed_on > today:
         raise Invalid(
             f"The {what} cannot be dated {performed_on}, after today ({today}) at the site.",
@@ -179,10 +188,6 @@ def check_calibration(
         meaning=meaning,
         doing=f"record a calibration of {name}",
     )
-    if given.result not in CALIBRATION_RESULTS:
-        raise Invalid(
-            f"'{given.result}' is not a calibration result; use pass or fail.", field="result"
-        )
     check_performed(
         target,
         performed_on=given.performed_on,
@@ -190,6 +195,23 @@ def check_calibration(
         now=now,
         what="calibration",
     )
+    check_calibration_content(given)
+    if given.result == "pass" and target.config.calibration is None:
+        raise Invalid(
+            f"Equipment {name} declares no calibration interval, so the next due date is "
+            f"unknown; add `calibration: {{every: 180 d}}` under {name} in site.yaml and deploy.",
+            field="equipment",
+        )
+    return target
+
+
+def check_calibration_content(given: CalibrationInput) -> None:
+    """The result is pass or fail, a certificate is named or attached, the measured values fit,
+    and a failure says what was out of tolerance (of a machine's or a tool's calibration)."""
+    if given.result not in CALIBRATION_RESULTS:
+        raise Invalid(
+            f"'{given.result}' is not a calibration result; use pass or fail.", field="result"
+        )
     if not given.certificate.strip() and not given.certificate_sha256:
         raise Invalid(
             "Give the calibration certificate's reference or attach its file.",
@@ -205,13 +227,6 @@ def check_calibration(
         raise Invalid(
             "A failed calibration needs a note saying what was out of tolerance.", field="note"
         )
-    if given.result == "pass" and target.config.calibration is None:
-        raise Invalid(
-            f"Equipment {name} declares no calibration interval, so the next due date is "
-            f"unknown; add `calibration: {{every: 180 d}}` under {name} in site.yaml and deploy.",
-            field="equipment",
-        )
-    return target
 
 
 def _check_measured(measured: Mapping[str, float | str]) -> None:

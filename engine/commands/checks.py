@@ -195,6 +195,8 @@ def step_facts(
         down = _equipment_reason(session, plant, equipment, readings, now)
         if down:
             reasons["equipment.state"] = down
+        if equipment.maintenance_unknown:
+            reasons["equipment.maintenance_due"] = equipment.maintenance_unknown
     return RuleFacts(readings, env, reasons)
 
 

@@ -27,6 +27,7 @@ from dsl.rules import Outcome
 from dsl.units import format_number
 from engine.access.people import full_name
 from engine.access.signatures import Signed, Signer, content_hash, cover, store
+from engine.commands import deviations
 from engine.commands.bom import (
     ConsumptionInput,
     PlannedConsumption,
@@ -37,6 +38,7 @@ from engine.commands.bom import (
 from engine.commands.checks import RuleFacts, state_problem, step_facts
 from engine.commands.explanations import rule_json, what_was_seen
 from engine.commands.spc_signals import SpcSignalInfo, chart_completion
+from engine.commands.tools import count_cycle
 from engine.errors import Blocked, Conflict
 from engine.floor.environment import (
     reading_quality,
@@ -51,10 +53,11 @@ from engine.floor.runtime import (
 from engine.floor.sampling import decide as sample
 from engine.floor.tagsource import TagValue
 from engine.floor.validation import FieldValue, validate
-from engine.infra import audit
+from engine.infra import attachments, audit
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, insert_rows
 from engine.records.production import (
+    ITEM_SUBJECT,
     GateResult,
     HoldEvent,
     Measurement,
@@ -81,7 +84,8 @@ _INSERT_NC = insert_rows(_ncs, returning=_ncs.c.id)
 
 @dataclass(frozen=True, slots=True)
 class GateVerdict(Jsonable):
-    """One gate at a completion: ``outcome`` is pass, fail or skipped (not sampled)."""
+    """One gate at a completion: ``outcome`` is pass, fail, skipped (not sampled) or deviation
+    (failed, but accepted under a planned deviation that ``because`` names)."""
 
     gate: str
     outcome: str
@@ -143,6 +147,37 @@ def _gate_verdicts(
         details.append(data)
         failed.append(gate)
     return verdicts, details, failed
+
+
+def _under_deviation(
+    session: Session,
+    item: ItemRow,
+    operation: Operation,
+    facts: RuleFacts,
+    now: dt.datetime,
+    *,
+    verdicts: list[GateVerdict],
+    details: list[dict[str, Any]],
+    failed: list[Gate],
+) -> list[Gate]:
+    """The failed gates a planned deviation in force does not accept; each one it accepts is
+    recorded as ``deviation`` with the deviation's number (``verdicts`` and ``details`` are
+    updated in place)."""
+    found = deviations.in_force(
+        session, product=item.product, operation=operation.id,
+        work_order_id=item.work_order_id, now=now,
+    )  # fmt: skip
+    still: list[Gate] = []
+    for gate in failed:
+        accepted = deviations.accepted_by(found, gate.name, facts.env)
+        if accepted is None:
+            still.append(gate)
+            continue
+        at = next(i for i, v in enumerate(verdicts) if v.gate == gate.name)
+        verdicts[at] = replace(verdicts[at], outcome="deviation", because=accepted.summary())
+        checks = [*details[at].get("checks", []), {"deviation": accepted.number}]
+        details[at] = {**details[at], "checks": checks}
+    return still
 
 
 def _text_of(value: object) -> str:
@@ -252,6 +287,8 @@ def _check(
         raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
     full_name(sql, actor)
     values = validate(operation, data, units)
+    for photo in (v for v in values if v.field.type == "photo"):
+        attachments.require_photo(session, str(photo.value), field=photo.field.name)
     current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
     planned = plan_consumptions(
         sql,
@@ -329,6 +366,10 @@ def complete_operation(
         current=checked.current,
     )
     verdicts, details, failed = _gate_verdicts(operation.gates, item, facts, operation)
+    if failed:
+        failed = _under_deviation(
+            session, item, operation, facts, now, verdicts=verdicts, details=details, failed=failed
+        )
     decision = decide(checked.routing, operation, failed, item.rework_counts)
     captures = _capture_rows(plant, operation, facts.readings, now)
     result = _write_completion(
@@ -345,6 +386,11 @@ def complete_operation(
         decision=decision,
         signed=signed,
     )
+    if operation.tool is not None:
+        count_cycle(
+            session, start_attempt_id=item.start_attempt_id, run_id=result.run_id,
+            item_number=item.number, actor=actor, now=now,
+        )  # fmt: skip
     if not operation.spc:
         return result
     charted = chart_completion(
@@ -519,6 +565,7 @@ def _route_records(
     nc_id: int = sql.scalar(
         _INSERT_NC,
         {
+            **ITEM_SUBJECT,
             "item_id": item.id,
             "run_id": run_id,
             "operation": operation.id,

@@ -79,14 +79,34 @@ class Coding(Jsonable):
 def add_state_time(
     session: Session, equipment: str, state: str, start: dt.datetime, end: dt.datetime
 ) -> None:
-    """Count ``start``–``end`` in ``state`` into the machine's quarter-hour buckets."""
-    for bucket, seconds in kpis.quarter_hours(start, end):
-        row = session.get(EquipmentStateBucket, (equipment, bucket, state))
+    """Count ``start``–``end`` in ``state`` into the machine's quarter-hour buckets: one read of
+    the buckets the span already has (a machine idle for a long weekend spans hundreds of
+    quarter-hours); the writes go with the transaction's flush, after its audit row, as every
+    command's do (one lock order: no deadlock between two state changes)."""
+    spans = list(kpis.quarter_hours(start, end))
+    if not spans:
+        return
+    found = session.scalars(
+        select(EquipmentStateBucket).where(
+            EquipmentStateBucket.equipment == equipment,
+            EquipmentStateBucket.state == state,
+            EquipmentStateBucket.start.between(spans[0][0], spans[-1][0]),
+        )
+    )
+    existing = {_utc(row.start): row for row in found}
+    for bucket, seconds in spans:
+        row = existing.get(_utc(bucket))
         if row is None:
-            session.add(EquipmentStateBucket(equipment=equipment, start=bucket, state=state,
-                                             seconds=seconds))  # fmt: skip
+            session.add(
+                EquipmentStateBucket(equipment=equipment, start=bucket, state=state, seconds=seconds)
+            )
         else:
             row.seconds += seconds
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as an aware UTC time (a database may hand it back naive)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def rebuild_buckets(session: Session, equipment: str) -> int:

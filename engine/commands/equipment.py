@@ -163,10 +163,11 @@ def record_state_change(
             f"Equipment '{name}' has been {record.state} since {record.state_since.isoformat()}; "
             f"a change at {at.isoformat()} would be older than that. Record changes in time order."
         )
+    previous, since = record.state, record.state_since
     session.add(
         EquipmentStateChange(
             equipment=name,
-            previous=record.state,
+            previous=previous,
             state=state,
             at=at,
             source=source,
@@ -175,19 +176,19 @@ def record_state_change(
             cause=cause,
         )
     )
+    downtime.add_state_time(session, name, previous, since, at)
+    record.state, record.state_since, record.updated_at = state, at, utcnow()
+    session.flush()  # the machine's row is locked before the audit chain's head, as everywhere
     audit.record(
         session,
         actor=actor,
         action="state_change",
         entity="equipment",
         entity_id=name,
-        old={"state": record.state},
+        old={"state": previous},
         new={"state": state, "at": at, "cause": cause},
         reason=reason,
     )
-    downtime.add_state_time(session, name, record.state, record.state_since, at)
-    record.state, record.state_since, record.updated_at = state, at, utcnow()
-    session.flush()
     return True
 
 

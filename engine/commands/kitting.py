@@ -3,31 +3,53 @@
 A work order needs, of each BOM line of its product, the line's quantity per product unit times
 the order's quantity. Reserving picks available, unexpired lots first-expiry-first-out, taking
 only what other kits have not reserved; what cannot be covered is the shortage, shown before the
-order is released. Reservations are given back with :func:`unreserve` (they hold nothing at the
-station: consumption still draws the lot the operator scans).
+order is released. Reservations are given back with :func:`unreserve`.
+
+A reservation binds consumption: what other work orders keep of a lot cannot be consumed for
+this one (:func:`check_reserved`, named in the refusal), consuming for the order draws its own
+reservation down (:func:`draw_down`), and first-expiry-first-out proposes only lots with
+something not kept for another order (:func:`kept_for_others`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from dsl.model import BomLine, Plant
+from dsl.units import format_number
 from engine.access.people import require_role
 from engine.commands.materials import AVAILABLE, EPSILON
 from engine.commands.versions import plant_for_version
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.floor.environment import site_today
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
-from engine.records.production import WorkOrder
+from engine.infra.statements import Sql, Statement
+from engine.records.production import WorkOrder, table
 from engine.records.tables import Lot, LotReservation
 
 KIT_ROLES = ("stores", "supervisor")
 KITTABLE = ("created", "released")  # work-order statuses a kit may still change in
+NO_ORDER = 0  # the work-order id given when nothing is consumed for an order (no id is 0)
+
+_reservations = table(LotReservation)
+_orders = table(WorkOrder)
+_ON_LOT = Statement(
+    select(_reservations.c.id, _orders.c.id, _reservations.c.work_order, _reservations.c.quantity)
+    .select_from(_reservations.outerjoin(_orders, _orders.c.number == _reservations.c.work_order))
+    .where(_reservations.c.lot_id == bindparam("lot_id"), _reservations.c.active.is_(True))
+    .order_by(_reservations.c.id)
+)
+_DRAW_DOWN = Statement(
+    update(_reservations)
+    .where(_reservations.c.id == bindparam("reservation_id"))
+    .values(quantity=bindparam("quantity"), active=bindparam("active"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +95,11 @@ def _order(session: Session, number: str) -> WorkOrder:
     if order is None:
         raise NotFound(f"There is no work order '{number}'; check the number.")
     return order
+
+
+def order_id(session: Session, number: str) -> int:
+    """The id of work order ``number``; NotFound when there is none."""
+    return _order(session, number).id
 
 
 def _reserved_by_lot(session: Session, part: str) -> dict[int, float]:
@@ -199,6 +226,100 @@ def unreserve(session: Session, number: str, *, actor: str, now: dt.datetime) ->
     )
     plant = plant_for_version(session, order.config_version_id)
     return _kit(session, plant, order, site_today(plant, now))
+
+
+# ---------------------------------------------------------------- reservations at consumption
+
+
+class _Reservation(NamedTuple):
+    id: int
+    order_id: int | None
+    work_order: str
+    quantity: float
+
+
+def _on_lot(sql: Sql, lot_id: int) -> list[_Reservation]:
+    return [_Reservation(*row) for row in sql.all(_ON_LOT, {"lot_id": lot_id})]
+
+
+def kept_for_others(
+    lot_id: ColumnElement[int], work_order_id: ColumnElement[int]
+) -> ColumnElement[float]:
+    """What active reservations of other work orders than ``work_order_id`` keep of the lot
+    ``lot_id`` (0 for none), as a correlated subquery for a statement over lots."""
+    return (
+        select(func.coalesce(func.sum(_reservations.c.quantity), 0.0))
+        .select_from(_reservations.join(_orders, _orders.c.number == _reservations.c.work_order))
+        .where(
+            _reservations.c.lot_id == lot_id,
+            _reservations.c.active.is_(True),
+            _orders.c.id != work_order_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def reserved_on(lot_id: ColumnElement[int]) -> ColumnElement[float]:
+    """What active reservations of any work order keep of the lot ``lot_id`` (0 for none), as a
+    correlated subquery: consumption looks closer only at a lot some kit keeps."""
+    return (
+        select(func.coalesce(func.sum(_reservations.c.quantity), 0.0))
+        .where(_reservations.c.lot_id == lot_id, _reservations.c.active.is_(True))
+        .scalar_subquery()
+    )
+
+
+def check_reserved(
+    sql: Sql, *, lot_id: int, label: str, left: float, taken: float, unit: str, work_order_id: int
+) -> None:
+    """Invalid when taking ``taken`` from a lot holding ``left`` would eat into what kits of
+    other work orders than ``work_order_id`` keep of it; the refusal names them."""
+    others = [r for r in _on_lot(sql, lot_id) if r.order_id != work_order_id]
+    kept = round(sum(r.quantity for r in others), 9)
+    free = max(round(left - kept, 9), 0.0)
+    if not others or taken <= free + EPSILON:
+        return
+    orders = list(dict.fromkeys(f"'{r.work_order}'" for r in others))
+    noun = "work order" if len(orders) == 1 else "work orders"
+    raise Invalid(
+        f"{label} is reserved for {noun} {', '.join(orders)} ({format_number(kept)} of its "
+        f"{format_number(left)} {unit}); {format_number(free)} {unit} are free, "
+        f"{format_number(taken)} {unit} needed. Scan a lot kitted for this work order or a free "
+        "one, or ask stores to give back that kit.",
+        field="consume",
+    )
+
+
+def draw_down(
+    sql: Sql, *, lot_id: int, taken: float, work_order_id: int, actor: str, reason: str
+) -> list[audit.Change]:
+    """Draw the reservations of ``work_order_id`` on a lot down by what it consumed, oldest
+    first; one used up is closed (inactive, keeping the quantity it had). The audit changes."""
+    changes: list[audit.Change] = []
+    rest = taken
+    for reservation in _on_lot(sql, lot_id):
+        if rest <= EPSILON:
+            break
+        if reservation.order_id != work_order_id:
+            continue
+        drawn = min(reservation.quantity, rest)
+        rest = round(rest - drawn, 9)
+        left = round(reservation.quantity - drawn, 9)
+        closed = left <= EPSILON
+        sql.execute(
+            _DRAW_DOWN,
+            {
+                "reservation_id": reservation.id,
+                "quantity": reservation.quantity if closed else left,
+                "active": not closed,
+            },
+        )
+        old = {"quantity": reservation.quantity, "active": True}
+        new = {"quantity": reservation.quantity if closed else left, "active": not closed}
+        changes.append(
+            audit.Change(actor, "draw_down", "lot_reservation", reservation.id, old, new, reason)
+        )
+    return changes
 
 
 def _kittable(order: WorkOrder) -> None:

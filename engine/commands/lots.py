@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import String, bindparam, case, or_, select
+from sqlalchemy import Integer, String, bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from dsl.model import Plant, SignatureRequirement
@@ -25,6 +25,7 @@ from engine.access import signatures
 from engine.access.people import require_role
 from engine.access.signatures import Signer
 from engine.commands import materials
+from engine.commands.kitting import NO_ORDER, kept_for_others
 from engine.commands.materials import (
     AVAILABLE,
     CONSUMED,
@@ -62,7 +63,8 @@ _FIRST_TO_EXPIRE = Statement(
     .where(
         _lots.c.part == bindparam("part", type_=String()),
         _lots.c.status == AVAILABLE,
-        _lots.c.quantity > EPSILON,
+        _lots.c.quantity - kept_for_others(_lots.c.id, bindparam("work_order_id", type_=Integer()))
+        > EPSILON,
         or_(_lots.c.expires_on.is_(None), _lots.c.expires_on > bindparam("today")),
     )
     .order_by(case((_lots.c.expires_on.is_(None), 1), else_=0), _lots.c.expires_on, _lots.c.id)
@@ -472,10 +474,13 @@ def lot_links(session: Session, lot_id: int) -> list[tuple[str, str, str, float]
 # ---------------------------------------------------------------- first expiry, first out
 
 
-def first_to_expire(source: Session | Sql, part: str, today: dt.date) -> FefoLot | None:
-    """The available, unexpired lot of ``part`` with something left that expires first (lots
-    that never expire come last)."""
-    row = Sql.of(source).first(_FIRST_TO_EXPIRE, {"part": part, "today": today})
+def first_to_expire(
+    source: Session | Sql, part: str, today: dt.date, work_order_id: int = NO_ORDER
+) -> FefoLot | None:
+    """The available, unexpired lot of ``part`` that expires first (lots that never expire come
+    last) with something left that no kit of another work order than ``work_order_id`` keeps."""
+    values = {"part": part, "today": today, "work_order_id": work_order_id}
+    row = Sql.of(source).first(_FIRST_TO_EXPIRE, values)
     return None if row is None else FefoLot(str(row[0]), row[1])
 
 
@@ -487,12 +492,14 @@ def check_fefo(
     number: str,
     expires_on: dt.date | None,
     today: dt.date,
+    work_order_id: int = NO_ORDER,
 ) -> None:
-    """Under strict FEFO, Invalid when another lot of ``part`` expires before lot ``number``."""
+    """Under strict FEFO, Invalid when another lot of ``part`` that is not kept for another work
+    order than ``work_order_id`` expires before lot ``number``."""
     inventory = plant.site.inventory
     if inventory is None or inventory.fefo != "strict":
         return
-    first = first_to_expire(source, part, today)
+    first = first_to_expire(source, part, today, work_order_id)
     if first is None or first.number == number or first.expires_on is None:
         return
     if expires_on is not None and expires_on <= first.expires_on:

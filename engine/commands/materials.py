@@ -371,8 +371,8 @@ def _changed(name: str) -> Conflict:
 
 
 def said(status: str) -> str:
-    """A status as words (``on hold``)."""
-    return status.replace("_", " ")
+    """A status as words (``on hold``, ``in quarantine``)."""
+    return "in quarantine" if status == QUARANTINE else status.replace("_", " ")
 
 
 def lot_info(lot: Lot) -> LotInfo:

@@ -41,7 +41,7 @@ from engine.floor.validation import FieldValue
 from engine.infra import audit
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, insert_rows
-from engine.records.production import HoldEvent, Nonconformance, table
+from engine.records.production import ITEM_SUBJECT, HoldEvent, Nonconformance, table
 from engine.records.spc import SpcAcknowledgement, SpcLimits, SpcObservation, SpcPoint, SpcSignal
 
 ACKNOWLEDGE_ROLES = ("quality",)
@@ -323,7 +323,8 @@ def _react(
         nc_id: int = sql.scalar(
             _INSERT_NC,
             {
-                "item_id": item.id, "run_id": run_id, "operation": operation.id, "gate": None,
+                **ITEM_SUBJECT, "item_id": item.id, "run_id": run_id,
+                "operation": operation.id, "gate": None,
                 "defect_code": f"spc-{signal.rule}", "description": signal.message,
                 "continue_at": item.current_operation, "opened_by": actor, "opened_at": now,
                 "config_version_id": item.config_version_id,

@@ -19,10 +19,13 @@ from dsl.model import Operation, Plant, Setpoint, ValueType
 from dsl.rules import Unavailable
 from dsl.units import format_number, from_si
 from engine.access.people import full_name
+from engine.commands import first_articles
 from engine.commands.checks import interlock_checks, state_problem
 from engine.commands.explanations import describe_failure
 from engine.commands.spc_signals import start_checks
+from engine.commands.tools import record_scan, tool_checks
 from engine.errors import Conflict
+from engine.floor.environment import site_today
 from engine.floor.items import ItemRow, move, read_item
 from engine.floor.runtime import Runtime, operation_of
 from engine.floor.tagsource import Scalar
@@ -59,6 +62,8 @@ class StartDecision:
     env: Mapping[str, Any]
     checks: tuple[dict[str, Any], ...]
     written: Mapping[str, Scalar] = dataclasses.field(default_factory=dict)
+    tool: str | None = None
+    """The tool scanned for an operation that requires one."""
 
     @property
     def failing(self) -> list[dict[str, Any]]:
@@ -73,8 +78,10 @@ def decide(
     operation_id: str,
     actor: str,
     now: dt.datetime,
+    tool: str | None = None,
 ) -> StartDecision:
-    """Read the item and evaluate every interlock of ``operation_id`` (in a read session)."""
+    """Read the item and evaluate every interlock of ``operation_id`` (in a read session), and
+    the checks of the ``tool`` scanned when the operation requires one."""
     sql = Sql(session)
     item = read_item(sql, item_number)
     plant = runtime.plants(session, item.config_version_id)
@@ -88,7 +95,11 @@ def decide(
     )
     if any(chart.on_signal == "block" for chart in operation.spc):
         checks += start_checks(session, routing.name, operation.id)
-    return StartDecision(item, operation, plant, env, tuple(checks))
+    if operation.tool is not None:
+        checks += tool_checks(session, plant, operation, tool, site_today(plant, now))
+    if operation.first_article:
+        checks += first_articles.start_checks(session, item, operation)
+    return StartDecision(item, operation, plant, env, tuple(checks), tool=tool)
 
 
 def _setpoint(
@@ -189,6 +200,12 @@ def record(
             "start_attempt_id": attempt_id,
         },
     )
+    if operation.tool is not None and decision.tool is not None:
+        record_scan(
+            session, plant=decision.plant, attempt_id=attempt_id, item_id=item.id,
+            item_number=item.number, operation=operation.id, tool=decision.tool.strip(),
+            actor=actor, now=now, version_id=item.config_version_id,
+        )  # fmt: skip
     message = f"Started '{operation.id}' on {item.label}."
     return StartResult(item.number, operation.id, True, checks, message, moved.revision)
 

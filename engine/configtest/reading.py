@@ -14,9 +14,11 @@ from dsl.model import ValueType
 from dsl.units import from_si, parse_unit, same_dimension, to_si
 from dsl.yamlsource import YMap, YNode, YScalar, YSeq, describe
 
-CASE_KEYS = ("name", "product", "quantity", "today", "operator", "lots", "tags", "equipment")
-STEP_KINDS = ("start", "complete", "hold", "release", "disposition")
-STEP_KEYS = (*STEP_KINDS, "expect", "unit", "tags", "today", "data", "consume", "sign", "reason")
+CASE_KEYS = ("name", "product", "quantity", "today", "operator", "lots", "tags", "equipment",
+             "tools")  # fmt: skip
+STEP_KINDS = ("start", "complete", "hold", "release", "disposition", "first_article")
+STEP_KEYS = (*STEP_KINDS, "expect", "unit", "tags", "today", "data", "consume", "sign", "reason",
+             "tool")  # fmt: skip
 EXPECT_WORDS = ("started", "completed", "held", "nonconformance", "scrapped")
 EXPECT_KEYS = ("blocked", "next", "held", "nonconformance", "rework", "error")
 

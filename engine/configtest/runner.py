@@ -21,13 +21,14 @@ from sqlalchemy import update
 from dsl import scalars
 from dsl.diagnostics import Diagnostic, did_you_mean, error
 from dsl.loader import load_files, read_folder
-from dsl.model import Plant
+from dsl.model import DEFAULT_BOARD, Plant
 from dsl.yamlsource import YMap, YNode, YScalar, parse_yaml
 from engine.access import people
 from engine.access.signatures import SignatureInput
 from engine.commands import materials, versions
 from engine.commands.bom import ConsumptionInput
 from engine.commands.equipment import record_state_change
+from engine.commands.first_articles import APPROVED as FIRST_ARTICLE_APPROVED
 from engine.configtest.reading import (
     CASE_KEYS,
     STEP_KEYS,
@@ -50,6 +51,7 @@ from engine.facade.production import Ferrule
 from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource, TagReading
 from engine.infra.db import Database
 from engine.records.tables import EquipmentRecord, Lot, User
+from engine.records.tools import ToolCalibration
 
 PASSWORD = "config-test-password"  # noqa: S105  (test users of the throwaway database)
 LEAD = "test-lead"
@@ -140,6 +142,7 @@ class CaseRunner:
             self._people(session, plant, defaults, case, world=world, day=day)
             self._lots(session, plant, defaults, case, day)
             self._equipment(session, plant, defaults, case)
+            self._tools(session, plant, defaults, case)
             session.execute(update(User).values(password_hash=self.password_hash))
         for key, node in merged(defaults.get("tags"), case.get("tags"), "tags", case.span):
             _tag_value(plant, key, node, world)
@@ -241,6 +244,27 @@ class CaseRunner:
                 except DomainError as refused:
                     raise BadCase(spec.span, refused.message) from None
 
+    def _tools(self, session: Any, plant: Plant, defaults: YMap, case: YMap) -> None:
+        """``tools: {TG-601: {calibrated: 2026-10-01}}``: a passed calibration of the tool on
+        that day, as if recorded (and signed) before the case."""
+        for key, node in merged(defaults.get("tools"), case.get("tools"), "tools", case.span):
+            tool_type = plant.tool_type_of(key.text)
+            if tool_type is None:
+                hint = did_you_mean(key.text, [u for t in plant.tools.values() for u in t.units])
+                raise BadCase(key.span, f"unknown tool '{key.text}'", hint)
+            spec = map_of(node, key.text, key.span)
+            check_keys(spec, ("calibrated",), f"tool {key.text}")
+            if spec.get("calibrated") is not None:
+                day = date_of(spec.get("calibrated"), "calibrated", spec.span)
+                version_id, _ = versions.active_plant(session)
+                session.add(
+                    ToolCalibration(
+                        tool=key.text, result="pass", performed_on=day, performed_by=LEAD,
+                        certificate="config test", next_due=None, recorded_by=LEAD,
+                        recorded_at=_moment(plant, day), config_version_id=version_id,
+                    )
+                )  # fmt: skip
+
     def run_case(self, plant: Plant, path: str, defaults: YMap, case: YMap) -> CaseResult:
         name_node = case.get("name")
         name = text_of(name_node, "case name", case.span)
@@ -317,7 +341,10 @@ class CaseRunner:
         try:
             if kind == "start":
                 operation = text_of(step.get("start"), "start", step.span)
-                engine.start_operation(actor=world.operator, item=item, operation=operation)
+                tool = text_of(step.get("tool"), "tool", step.span) if step.get("tool") else None
+                engine.start_operation(
+                    actor=world.operator, item=item, operation=operation, tool=tool
+                )
                 return Outcome("started", operation)
             if kind == "complete":
                 return self._complete(world, step, item)
@@ -331,6 +358,8 @@ class CaseRunner:
                     actor=LEAD, item=item, reason=text_of(step.get("release"), "release", step.span)
                 )
                 return _where(engine.item(item))
+            if kind == "first_article":
+                return self._first_article(world, step, item)
             return self._disposition(world, step, item, reason)
         except Blocked as blocked:
             names: list[str] = []
@@ -391,6 +420,15 @@ class CaseRunner:
         )  # fmt: skip
         return _route_outcome(result.route, result.next_operation, result.reason)
 
+    def _first_article(self, world: _World, step: YMap, item: str) -> Outcome:
+        """``first_article: OPERATION``: quality approves the unit as the first article there."""
+        operation = text_of(step.get("first_article"), "first_article", step.span)
+        world.engine.decide_first_article(
+            actor="test-quality", item=item, operation=operation,
+            signature=SignatureInput("test-quality", PASSWORD, FIRST_ARTICLE_APPROVED),
+        )  # fmt: skip
+        return _where(world.engine.item(item))
+
     def _disposition(self, world: _World, step: YMap, item: str, reason: str) -> Outcome:
         node = step.get("disposition")
         target: str | None = None
@@ -404,11 +442,18 @@ class CaseRunner:
         if not open_ncs:
             return Outcome("error", reason=f"{item} has no open nonconformance to disposition")
         meaning = "Disposition approved"
+        policy = world.plant.site.quality
+        proposer, *board = policy.signers_of(decision) if policy else DEFAULT_BOARD
         world.engine.disposition(
-            actor="test-quality", nonconformance_id=open_ncs[0].id, decision=decision,
-            reason=reason, signature=SignatureInput("test-quality", PASSWORD, meaning),
+            actor=f"test-{proposer}", nonconformance_id=open_ncs[0].id, decision=decision,
+            reason=reason, signature=SignatureInput(f"test-{proposer}", PASSWORD, meaning),
             target_operation=target,
         )  # fmt: skip
+        for role in board:  # the rest of the site's review board signs in turn
+            world.engine.sign_disposition(
+                actor=f"test-{role}", nonconformance_id=open_ncs[0].id,
+                signature=SignatureInput(f"test-{role}", PASSWORD, meaning),
+            )  # fmt: skip
         view = world.engine.item(item)
         if decision == "rework":
             return Outcome("rework", view.current_operation)

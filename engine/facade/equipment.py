@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from engine.access.signatures import SignatureInput, Signer
-from engine.commands import calibration, equipment, maintenance, versions
+from engine.commands import calibration, equipment, maintenance, maintenance_orders, versions
 from engine.commands.bulk_hold import BULK_MAX, BulkHoldResult, hold_items
 from engine.commands.calibration import CalibrationInfo, CalibrationInput
 from engine.commands.equipment import EquipmentStatus
 from engine.commands.maintenance import DueWork, MaintenanceInfo, MaintenanceInput
+from engine.commands.maintenance_orders import MaintenanceOrderInfo
 from engine.errors import Conflict
-from engine.facade.production import Ferrule
+from engine.facade.maintenance_orders import MaintenanceOrders
 from engine.floor import usage
 from engine.infra.idempotency import JsonResult
 from engine.infra.jsonable import Jsonable
@@ -77,15 +78,20 @@ class EquipmentCard(Jsonable):
     calibration_every_days: int | None
     maintenance_every_days: int | None
     maintenance_every_uses: int | None
-    uses_since_maintenance: int | None  # operations completed on it since its last maintenance
+    uses_since_maintenance: int | None  # uses since its last maintenance (None: not counted)
     due: tuple[DueWork, ...]
     calibrations: tuple[CalibrationInfo, ...]
     maintenance: tuple[MaintenanceInfo, ...]
     states: tuple[StateEntry, ...]
+    usage_counter: str | None = None  # the usage counter tag, when maintenance counts one
+    counter_value: float | None = None  # its value now, when it can be read
+    usage_unknown: str = ""  # why the uses cannot be counted now (the interlock blocks)
+    orders: tuple[MaintenanceOrderInfo, ...] = ()  # its maintenance orders, newest first
 
 
-class EquipmentCare(Ferrule):
-    """Calibration, maintenance and bulk holds, over the production facade's plumbing."""
+class EquipmentCare(MaintenanceOrders):
+    """Calibration, maintenance, maintenance orders and bulk holds, over the production
+    facade's plumbing."""
 
     def record_calibration(
         self,
@@ -126,12 +132,32 @@ class EquipmentCare(Ferrule):
         """Signed maintenance (see :func:`engine.commands.maintenance.record_maintenance`)."""
         check_names(actor=actor, equipment=equipment_name, performed_by=given.performed_by)
         check_texts(work_done=given.work_done)
+        with self.db.session() as session:
+            readings = self.counter_readings(versions.active_plant(session)[1])
+
+        def check(
+            session: Session, *, name: str, actor: str, given: MaintenanceInput, signer: str,
+            meaning: str, now: dt.datetime,
+        ) -> object:  # fmt: skip
+            return maintenance.check_maintenance(
+                session, name=name, actor=actor, given=given, signer=signer, meaning=meaning,
+                now=now, readings=readings,
+            )  # fmt: skip
+
+        def record(
+            session: Session, *, name: str, actor: str, given: MaintenanceInput, signer: Signer,
+            now: dt.datetime,
+        ) -> MaintenanceInfo:  # fmt: skip
+            return maintenance.record_maintenance(
+                session, name=name, actor=actor, given=given, signer=signer, now=now,
+                readings=readings,
+            )  # fmt: skip
+
         return self._record_care(
             "maintenance", actor=actor, equipment_name=equipment_name, given=given,
             request_given=[given.performed_on.isoformat(), given.performed_by, given.work_done],
             signature=signature, idempotency_key=idempotency_key,
-            check=maintenance.check_maintenance, record=maintenance.record_maintenance,
-            load=MaintenanceInfo.from_json,
+            check=check, record=record, load=MaintenanceInfo.from_json,
         )  # fmt: skip
 
     def _record_care(
@@ -254,7 +280,8 @@ class EquipmentCare(Ferrule):
         """See :func:`engine.commands.maintenance.due_list`."""
         with self.db.session() as session:
             _, plant = versions.active_plant(session)
-            return maintenance.due_list(session, plant, self.clock())
+            readings = self.counter_readings(plant)
+            return maintenance.due_list(session, plant, readings, self.clock())
 
     def equipment_card(self, name: str) -> EquipmentCard:
         """A machine's status, what is due, and its calibrations, maintenance and states."""
@@ -262,8 +289,10 @@ class EquipmentCare(Ferrule):
         with self.db.session() as session:
             target = calibration.care_target(session, name)
             config = target.config
-            due = maintenance.due_list(session, target.plant, self.clock())
-            used = usage.maintenance_usage(session, config)
+            now = self.clock()
+            readings = self.counter_readings(target.plant)
+            due = maintenance.due_list(session, target.plant, readings, now)
+            used = usage.maintenance_usage(session, target.plant, config, readings, now)
             states = equipment.state_history(session, name)
             return EquipmentCard(
                 status=equipment.status(session, name),
@@ -283,6 +312,10 @@ class EquipmentCare(Ferrule):
                     StateEntry(s.at, s.previous, s.state, s.source, s.actor, s.reason)
                     for s in reversed(states[-50:])
                 ),
+                usage_counter=used.counter if used else None,
+                counter_value=used.reading if used else None,
+                usage_unknown=used.unknown if used else "",
+                orders=tuple(maintenance_orders.orders(session, equipment=name, limit=20)),
             )
 
     def _zone(self, session: Session) -> ZoneInfo:

@@ -13,7 +13,7 @@ from engine.infra.db import Database
 from engine.infra.jsonable import Jsonable
 from engine.infra.limits import check_names
 from engine.queries import labels
-from engine.queries.labels import Label, Traveller
+from engine.queries.labels import Label, ScannedDelivery, Traveller
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,17 @@ class Labels:
             return Scanned(text, False, "", "", None)
         number = gs1.scanned_number(text)
         data = gs1.parse(text)
-        part = data.product_id or ""
-        if data.gtin:
-            _, plant = versions.active_plant(self.db)
-            gtins = [(p.name, p.gtin) for p in plant.parts.values()]
-            gtins += [(p.name, p.gtin) for p in plant.products.values()]
-            part = next((n for n, g in gtins if g and gs1.gtin14(g) == data.gtin), "")
+        part = labels.part_named(versions.active_plant(self.db)[1], data)
         return Scanned(number, True, part, data.gtin or "", data.expiry)
+
+    def scanned_delivery(self, text: str) -> ScannedDelivery:
+        """What a supplier's GS1 label fills in at goods-in (see
+        :func:`engine.queries.labels.delivery`); NotGs1 (Invalid) when the scan is no valid GS1
+        element string."""
+        check_names(scan=text.replace(gs1.GS, " "))
+        if not gs1.looks_like_gs1(text):
+            raise gs1.NotGs1(
+                f"'{text}' is not a GS1 label; scan the supplier's GS1 barcode, or type the part "
+                "and the lot below."
+            )
+        return labels.delivery(versions.active_plant(self.db)[1], gs1.parse(text))

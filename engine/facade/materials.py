@@ -333,11 +333,13 @@ class Materials:
                 statuses=statuses,
             )  # fmt: skip
 
-    def proposals(self, parts: Sequence[str]) -> dict[str, FefoLot]:
+    def proposals(self, parts: Sequence[str], work_order: str = "") -> dict[str, FefoLot]:
         """The lot first-expiry-first-out proposes for each part, when the site asks for FEFO
-        (empty otherwise)."""
+        (empty otherwise), passing over lots kept for kits of other work orders than
+        ``work_order`` (all kits when none is given)."""
         for part in parts:
             check_names(part=part)
+        check_names(work_order=work_order)
         if not parts:
             return {}
         with self.db.session() as session:
@@ -345,7 +347,8 @@ class Materials:
             if plant.site.inventory is None or plant.site.inventory.fefo == "off":
                 return {}
             today = site_today(plant, self.clock())
-            found = {part: lots.first_to_expire(session, part, today) for part in parts}
+            order = kitting.order_id(session, work_order) if work_order else kitting.NO_ORDER
+            found = {part: lots.first_to_expire(session, part, today, order) for part in parts}
             return {part: lot for part, lot in found.items() if lot is not None}
 
     def plant(self) -> Plant:

@@ -1,7 +1,9 @@
-"""The plant-performance facade: stops and their reasons, OEE and the ISO 22400-2 KPIs.
+"""The plant-performance facade: stops and their reasons, OEE and the ISO 22400-2 KPIs, the six
+big losses and each work order's allocation ratio.
 
-The work is done in :mod:`engine.commands.downtime` (stops, coding, state buckets) and
-:mod:`engine.queries.oee` (KPIs over a period); :mod:`engine.floor.kpis` holds the definitions.
+The work is done in :mod:`engine.commands.downtime` (stops, coding, state buckets),
+:mod:`engine.queries.oee` (KPIs over a period) and :mod:`engine.queries.losses` (rejects and
+allocation from the runs); :mod:`engine.floor.kpis` holds the definitions.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from dsl.calendars import DEFAULT_CODE_AFTER_S
 from dsl.model import Plant
 from engine.commands import downtime, versions
-from engine.commands.downtime import Coding, Stop, TimelineBand
+from engine.commands.downtime import STOP_STATES, Coding, Stop, TimelineBand
 from engine.facade.production import Ferrule
+from engine.floor import kpis
+from engine.floor.kpis import SixBigLosses
 from engine.infra.jsonable import Jsonable
 from engine.infra.limits import check_names, check_texts
-from engine.queries import oee
+from engine.queries import losses, oee
+from engine.queries.losses import OrderAllocation
 from engine.queries.oee import OeeReport
 
 
@@ -38,8 +44,64 @@ class StopPart(Jsonable):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class LossReport(Jsonable):
+    """The six big losses of ``equipment`` from ``start`` to ``end``, and the allocation ratio of
+    each work order run on it then."""
+
+    scope: str
+    equipment: tuple[str, ...]
+    start: dt.datetime
+    end: dt.datetime
+    losses: SixBigLosses
+    orders: tuple[OrderAllocation, ...]
+
+
+def code_after_s(plant: Plant, equipment: str) -> float:
+    """How long a stop of the machine may last before it needs a reason."""
+    config = plant.equipment[equipment]
+    center = plant.work_centers.get(config.work_center or "")
+    tree = center.downtime if center is not None else None
+    return tree.code_after_s if tree is not None else DEFAULT_CODE_AFTER_S
+
+
 class Performance(Ferrule):
     """Downtime coding and KPIs, over the production facade's plumbing."""
+
+    def losses(
+        self,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        equipment: str | None = None,
+        work_center: str | None = None,
+    ) -> LossReport:
+        """The six big losses (see :mod:`engine.floor.kpis`) and the work orders' allocation
+        ratios (see :mod:`engine.queries.losses`) of one machine or a work centre's machines."""
+        check_names(equipment=equipment, work_center=work_center)
+        now = self.clock()
+        plant = self._summarized(now)
+        names = oee.scope_equipment(plant, equipment=equipment, work_center=work_center)
+        scope = equipment or f"work center {work_center}"
+        upto = min(end, max(now, start))
+        with self.db.session() as session:
+            report = oee.oee(
+                session, plant, scope=scope, equipment=names, start=start, end=end, now=now
+            )
+            busy = oee.planned_busy(plant, start, upto)
+            small_s = 0.0
+            for name in names:
+                counted = kpis.subtract(busy, oee.planned_codings(session, name, start, upto))
+                spans = downtime.state_spans(session, name, start, upto)
+                short = kpis.short_stops(spans, STOP_STATES, code_after_s(plant, name))
+                small_s += kpis.overlap_s(short, counted)
+            found = losses.runs(session, names, start, end)
+        startup, production = losses.rejects(plant, found)
+        six = kpis.six_big_losses(
+            report.times, ideal_s=report.quantities.ideal_s, small_stops_s=small_s,
+            startup=startup, production=production,
+        )  # fmt: skip
+        return LossReport(scope, tuple(names), start, end, six, losses.allocations(found))
 
     def oee(
         self,

@@ -28,11 +28,13 @@ from engine.commands import bom, equipment, materials, quality, start, versions,
 from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult, check_completion, complete_operation
 from engine.commands.preview import StartPreview, preview_start
-from engine.commands.quality import NonconformanceInfo
 from engine.commands.start import StartResult
 from engine.commands.workorders import UNPLANNED, WorkOrderInfo, WorkOrderPlan
 from engine.errors import Blocked, DomainError
 from engine.facade.commands import Clock, Commands
+from engine.facade.deviations import DeviationDesk
+from engine.facade.first_articles import FirstArticleDesk
+from engine.facade.nonconformances import NonconformanceDesk
 from engine.floor import gs1
 from engine.floor.environment import ReadingSeen, reading_seen
 from engine.floor.items import ItemState, find_item
@@ -49,7 +51,7 @@ from engine.records.base import utcnow
 R = TypeVar("R", bound=JsonResult)
 
 
-class Ferrule:
+class Ferrule(NonconformanceDesk, DeviationDesk, FirstArticleDesk):
     """The engine, bound to a database, a tag source and (optionally) a setpoint writer."""
 
     def __init__(
@@ -148,14 +150,19 @@ class Ferrule:
         item: str,
         operation: str,
         idempotency_key: str | None = None,
+        tool: str | None = None,
     ) -> StartResult:
         """Start an operation; a blocked start is recorded, then raised as :class:`Blocked`.
+        ``tool`` is the id of the tool scanned for an operation that requires one.
 
         Decide (read), write the setpoints (no transaction open), record (a short transaction
         guarded by the item's revision): see :mod:`engine.commands.start`. A replay returns the
         stored result without writing to a device again."""
         check_names(actor=actor, item=item, operation=operation)
-        request = {"actor": actor, "item": item, "operation": operation}
+        request: dict[str, str] = {"actor": actor, "item": item, "operation": operation}
+        if tool is not None:
+            check_names(tool=tool)
+            request["tool"] = tool
         now = self.clock()
 
         def work() -> StartResult:
@@ -167,7 +174,7 @@ class Ferrule:
             with self.db.session() as session:
                 decision = start.decide(
                     session, self.runtime, item_number=item, operation_id=operation,
-                    actor=actor, now=now,
+                    actor=actor, now=now, tool=tool,
                 )  # fmt: skip
             decision = start.write_setpoints(self.runtime, decision)
             try:
@@ -303,80 +310,6 @@ class Ferrule:
             ItemState.from_json,
         )
 
-    def open_nonconformance(
-        self,
-        *,
-        actor: str,
-        item: str,
-        defect_code: str,
-        description: str,
-        idempotency_key: str | None = None,
-    ) -> NonconformanceInfo:
-        """See :func:`engine.commands.quality.open_nonconformance`."""
-        check_names(actor=actor, item=item, defect_code=defect_code)
-        check_texts(description=description)
-        request = {"actor": actor, "item": item, "code": defect_code, "text": description}
-        return self.commands.run(
-            "open_nonconformance",
-            request,
-            idempotency_key,
-            lambda s, now: quality.open_nonconformance(
-                s, item_number=item, actor=actor, defect_code=defect_code,
-                description=description, now=now,
-            ),
-            NonconformanceInfo.from_json,
-        )  # fmt: skip
-
-    def disposition(
-        self,
-        *,
-        actor: str,
-        nonconformance_id: int,
-        decision: str,
-        reason: str,
-        signature: SignatureInput,
-        target_operation: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> NonconformanceInfo:
-        """A signed disposition (see :func:`engine.commands.quality.disposition`): the request
-        is checked (:func:`engine.commands.quality.check_disposition`) before the signer's
-        password is."""
-        check_names(actor=actor, decision=decision, target_operation=target_operation)
-        check_texts(reason=reason)
-        self.commands.check_signatures([signature])
-        meaning = signature.meaning.strip()
-        request = {
-            "actor": actor,
-            "nc": nonconformance_id,
-            "decision": decision,
-            "reason": reason,
-            "target": target_operation,
-            "signer": [signature.username, meaning],
-        }
-
-        def check(session: Session, now: dt.datetime) -> None:
-            quality.check_disposition(
-                session, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
-                decision=decision, reason=reason, signer=signature.username, meaning=meaning,
-                target_operation=target_operation,
-            )  # fmt: skip
-
-        def record(
-            session: Session, now: dt.datetime, signers: tuple[Signer, ...]
-        ) -> NonconformanceInfo:
-            (signer,) = signers
-            return quality.disposition(
-                session, self.runtime, nonconformance_id=nonconformance_id, actor=actor,
-                decision=decision, reason=reason, signer=signer, now=now,
-                target_operation=target_operation,
-            )  # fmt: skip
-
-        return self.commands.signed(
-            "disposition", request, idempotency_key, check=check,
-            sign=lambda: self.commands.signers([signature], f"nonconformance/{nonconformance_id}"),
-            fn=record, load=NonconformanceInfo.from_json,
-        )  # fmt: skip
-
     # ------------------------------------------------------------ queries
 
     def item(self, number: str) -> ItemView:
@@ -394,17 +327,6 @@ class Ferrule:
         check_names(status=status)
         with self.db.session() as session:
             return workorders.work_orders(session, status=status)
-
-    def nonconformance(self, nonconformance_id: int) -> NonconformanceInfo:
-        with self.db.session() as session:
-            return quality.nonconformance(session, nonconformance_id)
-
-    def nonconformances(
-        self, *, open_only: bool = False, item: str | None = None
-    ) -> list[NonconformanceInfo]:
-        check_names(item=item)
-        with self.db.session() as session:
-            return quality.nonconformances(session, open_only=open_only, item_number=item)
 
     def wip(self) -> list[WipRow]:
         """See :func:`engine.queries.items.wip`."""

@@ -43,6 +43,7 @@ class EquipmentFacts:
     state: str
     calibration_due: dt.date | None
     maintenance_due: dt.date | None
+    maintenance_unknown: str = ""  # why the uses, so the maintenance due date, are unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,14 @@ def needs_of(plant: Plant, operation: Operation, *, starting: bool) -> Operation
         else frozenset()
     )
     read_by_rules = rule_tags(rule_keys)
-    tags = read_by_rules | rule_tags(state_keys) | (set() if starting else set(operation.capture))
+    counter = equipment.maintenance.counter if equipment and equipment.maintenance else None
+    counted = {counter} if counter and "equipment.maintenance_due" in rule_keys else set()
+    tags = (
+        read_by_rules
+        | rule_tags(state_keys)
+        | counted
+        | (set() if starting else set(operation.capture))
+    )
     own_fields = keys.field_key(operation.id, "")
     needs = OperationNeeds(
         keys=rule_keys,

@@ -24,9 +24,14 @@ SYMBOLOGY_PREFIXES = ("]C1", "]e0", "]d2", "]Q3", "]J1")
 
 GTIN = "01"
 LOT = "10"
+PRODUCED = "11"
 EXPIRY = "17"
 SERIAL = "21"
 PRODUCT_ID = "240"
+CUSTOMER_PART = "241"
+COUNTS = ("30", "37")
+# net measures: AI 31xd carries the value with d decimals, in the unit of its first three digits
+MEASURES = {"310": "kg", "311": "m", "315": "l"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,23 @@ class Gs1:
         text = self.get(EXPIRY)
         return gs1_date(text) if text is not None else None
 
+    @property
+    def produced(self) -> dt.date | None:
+        text = self.get(PRODUCED)
+        return gs1_date(text) if text is not None else None
+
+    @property
+    def quantity(self) -> tuple[float, str] | None:
+        """The count (AI 30 or 37, unit "") or the net measure (AI 310d kg, 311d m, 315d l) a
+        label carries, whichever comes first; None when it carries neither."""
+        for element in self.elements:
+            if element.ai in COUNTS:
+                return float(int(element.value)), ""
+            unit = MEASURES.get(element.ai[:3])
+            if unit is not None and len(element.ai) == 4:
+                return int(element.value) / 10 ** int(element.ai[3]), unit
+        return None
+
 
 class NotGs1(Invalid):
     """A scan that looks like a GS1 element string but is not a valid one."""
@@ -181,8 +203,9 @@ def _checked(element: Element) -> Element:
     return element
 
 
-def _ordered(elements: Sequence[Element]) -> list[Element]:
-    """Fixed-length fields first (they need no separator), in the order given otherwise."""
+def ordered(elements: Sequence[Element]) -> list[Element]:
+    """The elements checked, fixed-length fields first (they need no separator), in the order
+    given otherwise: the order a barcode carries them in."""
     checked = [_checked(e) for e in elements]
     return sorted(checked, key=lambda e: not AIS[e.ai].fixed)
 
@@ -190,18 +213,18 @@ def _ordered(elements: Sequence[Element]) -> list[Element]:
 def encode(elements: Sequence[Element], separator: str = GS) -> str:
     """The element string a barcode carries, without its leading FNC1: each variable-length field
     but the last ends with ``separator`` (the FNC1). Invalid names the first bad field."""
-    ordered = _ordered(elements)
+    in_order = ordered(elements)
     parts: list[str] = []
-    for index, element in enumerate(ordered):
+    for index, element in enumerate(in_order):
         parts.append(element.ai + element.value)
-        if not AIS[element.ai].fixed and index < len(ordered) - 1:
+        if not AIS[element.ai].fixed and index < len(in_order) - 1:
             parts.append(separator)
     return "".join(parts)
 
 
 def human_readable(elements: Sequence[Element]) -> str:
     """The text printed under a barcode: ``(01)09501101530003(10)L-42``."""
-    return "".join(f"({e.ai}){e.value}" for e in _ordered(elements))
+    return "".join(f"({e.ai}){e.value}" for e in ordered(elements))
 
 
 # ---------------------------------------------------------------- parsing

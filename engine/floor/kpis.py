@@ -3,8 +3,8 @@
 Times are seconds within the period asked for, summed over the equipment in scope (ISO 22400-2
 names in brackets):
 
-- planned busy time (PBT): shift time without breaks and without planned downtime (PDOT, stops
-  coded with a planned reason);
+- planned busy time (PBT): shift time without breaks and without planned downtime (PDOT: the
+  calendar's dated planned downtime, and stops coded with a planned reason);
 - actual production time (APT): time ``running`` in the planned busy time;
 - actual unit setup time (AUST): time in ``setup`` in the planned busy time;
 - actual unit delay time (ADET): the rest of the planned busy time (``down``, ``idle`` and
@@ -13,6 +13,20 @@ names in brackets):
 and quantities are the units completed on that equipment in the period: produced (PQ), good (GQ,
 routed on or finished), scrap (SQ), rework (RQ), and the ideal time for them (PRI × PQ: the
 operation's ``cycle_time`` times the unit's quantity, summed).
+
+The six big losses split the planned busy time by what it was lost to (:func:`six_big_losses`):
+
+- breakdowns: unplanned stops (ADET) longer than the work centre's ``code_after`` — the stops
+  that need a reason, whatever reason they got;
+- setup and adjustments: time in ``setup`` (AUST);
+- small stops: unplanned stops no longer than ``code_after`` (too short to need a reason);
+- reduced speed: production time beyond the ideal time of what was produced (APT − PRI × PQ);
+- startup rejects: the ideal time of rejected units (not routed on or finished) at the first run
+  of their work order's operation on the machine, after its changeover;
+- production rejects: the ideal time of the other rejected units;
+
+and what is left is fully productive time, the ideal time of the good units. The six and it add up
+to the planned busy time.
 """
 
 from __future__ import annotations
@@ -31,7 +45,7 @@ class TimeModel(Jsonable):
     """ISO 22400-2 times of a period, in seconds."""
 
     planned_busy_s: float  # PBT
-    planned_downtime_s: float  # PDOT inside shifts (coded planned stops)
+    planned_downtime_s: float  # PDOT inside shifts (dated planned downtime, coded planned stops)
     production_s: float  # APT
     setup_s: float  # AUST
     delay_s: float  # ADET
@@ -91,7 +105,68 @@ def kpis(times: TimeModel, quantities: Quantities) -> Kpis:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SixBigLosses(Jsonable):
+    """The six big losses of a period, in seconds of planned busy time; rejects also in units."""
+
+    breakdowns_s: float
+    setup_s: float
+    small_stops_s: float
+    reduced_speed_s: float
+    startup_rejects_s: float
+    production_rejects_s: float
+    startup_rejects: float
+    production_rejects: float
+    fully_productive_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejects:
+    """Rejected units and their ideal time."""
+
+    quantity: float = 0.0
+    ideal_s: float = 0.0
+
+
+def six_big_losses(
+    times: TimeModel,
+    *,
+    ideal_s: float,
+    small_stops_s: float,
+    startup: Rejects,
+    production: Rejects,
+) -> SixBigLosses:
+    """The six big losses from the time model, the ideal time of all units produced (PRI × PQ),
+    the unplanned stop time in short stops, and the rejects (see the module docstring)."""
+    return SixBigLosses(
+        breakdowns_s=times.delay_s - small_stops_s,
+        setup_s=times.setup_s,
+        small_stops_s=small_stops_s,
+        reduced_speed_s=times.production_s - ideal_s,
+        startup_rejects_s=startup.ideal_s,
+        production_rejects_s=production.ideal_s,
+        startup_rejects=startup.quantity,
+        production_rejects=production.quantity,
+        fully_productive_s=ideal_s - startup.ideal_s - production.ideal_s,
+    )
+
+
 # ---------------------------------------------------------------- intervals
+
+
+def short_stops(
+    spans: Sequence[tuple[dt.datetime, dt.datetime, str]], stopped: frozenset[str], most_s: float
+) -> list[Span]:
+    """The stops (runs of touching spans in a ``stopped`` state) no longer than ``most_s``."""
+    stops: list[Span] = []
+    for start, end, state in spans:
+        if state not in stopped:
+            continue
+        if stops and stops[-1][1] == start:
+            stops[-1] = (stops[-1][0], end)
+        else:
+            stops.append((start, end))
+    return [(s, e) for s, e in stops if (e - s).total_seconds() <= most_s]
 
 
 Span = tuple[dt.datetime, dt.datetime]
@@ -141,6 +216,17 @@ def subtract(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
                 cut.append((hole_end, end))
         result = cut
     return sorted(result)
+
+
+def merge(spans: Sequence[Span]) -> list[Span]:
+    """``spans`` as disjoint spans in time order, overlapping or touching ones joined."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def paint(layers: Sequence[tuple[Span, str]]) -> list[tuple[Span, str]]:

@@ -59,6 +59,8 @@ class EnteredValue(Jsonable):
     high: float | None
     unit: str | None
     outcome: str
+    photo: bool = False
+    """The value is the SHA-256 of a stored photo (a ``photo`` field)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,8 @@ class Step(Jsonable):
     gates: tuple[GateLine, ...]
     materials: tuple[MaterialLine, ...]
     signatures: tuple[SignatureLine, ...]
+    tool: str | None = None
+    """The tool scanned for the run (``applicator-22 A-17``), None when it needed none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +334,8 @@ def _step_exceptions(s: Step) -> list[RecordException]:
     for g in s.gates:
         if g.outcome == "fail":
             add(f"gate:{g.gate}", "gate_failed", f"gate '{g.gate}' failed ({g.evidence})")
+        elif g.outcome == "deviation":
+            add(f"gate:{g.gate}", "deviation", f"gate '{g.gate}' failed ({g.evidence})")
     if s.route == "rework":
         add("rework", "rework", f"sent to rework at '{s.route_operation}': {s.route_reason}")
     if s.calibration_ok is False or (

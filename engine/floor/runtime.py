@@ -83,11 +83,13 @@ def equipment_facts(
     else:
         state = recorded_state
     maintenance_due = record.maintenance_due if record else config.maintenance_due
+    used = usage.maintenance_usage(session, plant, config, readings, now)
     return EquipmentFacts(
         name,
         state,
         record.calibration_due if record else config.calibration_due,
-        usage.maintenance_due(session, config, maintenance_due, site_today(plant, now)),
+        usage.maintenance_due(used, maintenance_due, site_today(plant, now)),
+        used.unknown if used else "",
     )
 
 

@@ -1,6 +1,7 @@
 """Checking the data an operator enters against the operation's ``collect`` fields.
 
-Each value is checked for type, required, limits and choices; a number sent in another unit of
+Each value is checked for type, required, limits and choices (a photo is the SHA-256 of a stored
+photo, which the completion checks is stored); a number sent in another unit of
 the same dimension (``units={"length": "in"}``) is converted to the field's unit first; numbers
 must be finite, and text obeys :mod:`engine.infra.limits` (newlines only in text fields). Every
 problem is reported at once, each naming its field and saying how to put it right.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from engine.infra.limits import TEXT_MAX, problem
 
 Value = float | int | str | bool | dt.date
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -161,6 +164,11 @@ def _accept(field: DataField, raw: object, unit: str | None) -> FieldValue:
     if not isinstance(raw, str):
         raise ValueError(f"{field.name}: expected text, got {raw!r}")
     text = raw.strip()
+    if field.type == "photo" and not _SHA256.fullmatch(text):
+        raise ValueError(
+            f"{field.name}: take the photo first; the value is the stored photo's SHA-256 "
+            "(64 hex digits)"
+        )
     if field.type == "choice" and text not in field.choices:
         hint = did_you_mean(text, field.choices)
         options = ", ".join(field.choices)

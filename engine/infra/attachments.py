@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Invalid, NotFound
+from engine.infra.jsonable import Jsonable
 from engine.records.tables import NAME, Attachment
 
 MAX_ATTACHMENT = 8 * 1024 * 1024  # bytes: a scanned document or a photo, not a video
@@ -83,3 +84,52 @@ def stored_name(session: Session, sha256: str) -> str:
         return ""
     name = session.scalar(select(Attachment.filename).where(Attachment.sha256 == sha256))
     return str(name or "")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto(Jsonable):
+    """A photo as stored: the SHA-256 a record holds, its type (told by its bytes) and size."""
+
+    sha256: str
+    media_type: str
+    size: int
+
+
+PHOTO_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def photo_type(content: bytes) -> str | None:
+    """The media type of a JPEG, PNG or WebP photo, told by its first bytes (never by what the
+    upload claims); None for anything else."""
+    for magic, media_type in PHOTO_SIGNATURES:
+        if content.startswith(magic):
+            return media_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def store_photo(
+    session: Session, upload: Upload, *, actor: str, now: dt.datetime, field: str
+) -> str:
+    """Store a photo (its type told by its bytes) like :func:`store`; Invalid for anything that
+    is not a JPEG, PNG or WebP image."""
+    kind = photo_type(upload.content)
+    if kind is None:
+        raise Invalid(
+            f"'{upload.filename}' is not a JPEG, PNG or WebP photo; take the photo again or "
+            "convert it.",
+            field=field,
+        )
+    photo = Upload(upload.filename, kind, upload.content)
+    return store(session, photo, actor=actor, now=now, what="The photo", field=field)
+
+
+def require_photo(session: Session, sha256: str, *, field: str) -> None:
+    """Invalid unless a photo with this hash is stored."""
+    media_type = session.scalar(select(Attachment.media_type).where(Attachment.sha256 == sha256))
+    if media_type is None or not str(media_type).startswith("image/"):
+        raise Invalid(
+            f"{field}: no photo with SHA-256 {sha256[:12]}… is stored; upload the photo first.",
+            field=field,
+        )

@@ -109,6 +109,7 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
     pending = list(changes)
     if not pending:
         return []
+    _flush_pending(sql)  # lock the rows written first, the chain's head last: one lock order
     seq, prev_hash = _lock_head(sql)
     first = seq + 1
     at = utcnow()
@@ -138,12 +139,17 @@ def append(sql: Sql, changes: Iterable[Change]) -> list[int]:
     return list(range(first, seq + 1))
 
 
+def _flush_pending(sql: Sql) -> None:
+    """Send the ORM's pending writes of this transaction to the database."""
+    if sql.session is not None and (sql.session.new or sql.session.dirty or sql.session.deleted):
+        sql.session.flush()
+
+
 def _take_seals(sql: Sql) -> dict[str, Any]:
     """The seals of the rows this transaction wrote (flushing the ORM's pending writes first)."""
     if sql.info is None:
         return {}
-    if sql.session is not None and (sql.session.new or sql.session.dirty or sql.session.deleted):
-        sql.session.flush()
+    _flush_pending(sql)
 
     def fetch(table: Table, key: Sequence[Any]) -> Mapping[str, Any] | None:
         columns = table.primary_key.columns

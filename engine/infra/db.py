@@ -166,6 +166,13 @@ TABLE_MODULES = (
     "engine.records.batch_records",
     "engine.records.spc",
     "engine.records.downtime",
+    "engine.records.historian",
+    "engine.records.event_rules",
+    "engine.records.tools",
+    "engine.records.quality",
+    "engine.records.deviations",
+    "engine.records.first_articles",
+    "engine.records.inspection",
 )
 
 

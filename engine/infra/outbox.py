@@ -31,6 +31,7 @@ PUBLISHED = frozenset(
         "equipment",  # state changes, calibration and maintenance dates
         "config_version",  # deployed, activated, rolled back
         "audit_anchor",  # signed checkpoints of the audit chain
+        "event_rule",  # an event rule fired, or its rate limit suppressed a firing
     }
 )
 _HEAD = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

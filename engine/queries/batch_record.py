@@ -46,6 +46,7 @@ from engine.floor.record_content import (
     hash_content,
     record_id,
 )
+from engine.floor.review_board import board_status
 from engine.queries.history import shown_value
 from engine.records.batch_records import (
     AMENDMENT_RECORD,
@@ -71,6 +72,7 @@ from engine.records.production import (
     table,
 )
 from engine.records.tables import AuditRecord, ConfigVersion, Lot
+from engine.records.tools import ToolUse
 
 PlantOf = Callable[[Session, int], Plant]
 
@@ -250,6 +252,14 @@ def _steps(
     gates = _grouped(session, _gates, scope)
     materials = _materials(session, scope)
     calibration = _calibration_at_start(session, scope)
+    tools = {
+        run_id: f"{tool_type} {tool}"
+        for run_id, tool_type, tool in session.execute(
+            select(ToolUse.run_id, ToolUse.tool_type, ToolUse.tool).where(
+                ToolUse.run_id.in_(scope.run_ids)
+            )
+        )
+    }
     ordinal = {i.id: i.ordinal for i in scope.items}
     products = {i.id: i.product for i in scope.items}
     steps = []
@@ -283,6 +293,7 @@ def _steps(
                 ),
                 materials=tuple(materials.get(r.id, [])),
                 signatures=tuple(signatures.get(("operation_run", r.id), [])),
+                tool=tools.get(r.id),
             )
         )
     return tuple(steps)
@@ -305,16 +316,19 @@ def _entered(operation: Operation | None, row: dict[str, Any]) -> EnteredValue:
         inside = (low is None or value >= low) and (high is None or value <= high)
         outcome = "pass" if inside else "fail"
     label = field.label if field is not None else row["field"]
-    return EnteredValue(row["field"], label, shown_value(row), low, high, row["unit"], outcome)
+    photo = field is not None and field.type == "photo"
+    return EnteredValue(
+        row["field"], label, shown_value(row), low, high, row["unit"], outcome, photo=photo
+    )
 
 
 def _evidence(gate: Mapping[str, Any]) -> str:
-    """The readings a gate's checks saw, as text: ``length = 500.8 mm``."""
-    return "; ".join(
-        f"{reading['name']} = {reading['display']}"
-        for check in gate["checks"] or []
-        for reading in check.get("readings", [])
-    )
+    """The readings a gate's checks saw, as text: ``length = 500.8 mm``, and the planned
+    deviation it was accepted under, if any."""
+    checks = gate["checks"] or []
+    seen = [f"{r['name']} = {r['display']}" for check in checks for r in check.get("readings", [])]
+    seen += [f"accepted under {c['deviation']}" for c in checks if "deviation" in c]
+    return "; ".join(seen)
 
 
 def _materials(session: Session, scope: _Scope) -> dict[int, list[MaterialLine]]:
@@ -415,6 +429,7 @@ def _nonconformances(
             _ncs,
             _dispositions.c.id.label("disposition_id"),
             _dispositions.c.decision,
+            _dispositions.c.required_roles,
             _dispositions.c.target_operation,
             _dispositions.c.reason,
             _dispositions.c.actor.label("decided_by"),
@@ -424,15 +439,34 @@ def _nonconformances(
         .where(_ncs.c.item_id.in_(scope.item_ids))
         .order_by(_ncs.c.id)
     )
-    return tuple(
-        NonconformanceLine(
-            n.id, numbers[n.item_id], n.operation, n.gate, n.defect_code, n.description,
-            n.opened_by, n.opened_at, n.decision, n.target_operation, n.reason or "",
-            n.decided_by, n.decided_at,
-            tuple(signatures.get(("disposition", n.disposition_id), [])),
-        )
-        for n in rows
-    )  # fmt: skip
+    lines: list[NonconformanceLine] = []
+    for n in rows:
+        signed = tuple(signatures.get(("disposition", n.disposition_id), []))
+        lines.append(
+            NonconformanceLine(
+                n.id, numbers[n.item_id], n.operation, n.gate, n.defect_code, n.description,
+                n.opened_by, n.opened_at, _decision(n.decision, n.required_roles, signed),
+                n.target_operation, n.reason or "", n.decided_by, n.decided_at, signed,
+            )
+        )  # fmt: skip
+    return tuple(lines)
+
+
+def _decision(
+    decision: str | None, required: list[str] | None, signed: tuple[SignatureLine, ...]
+) -> str | None:
+    """The decision as the record shows it: as it is once in effect, else with where it
+    stands with the review board ("use_as_is (waiting for engineer)", "repair (rejected)")."""
+    if decision is None:
+        return None
+    status, missing = board_status(tuple(required or ()), ((s.role, s.meaning) for s in signed))
+    if status == "effective":
+        return decision
+    return (
+        f"{decision} (rejected)"
+        if status == "rejected"
+        else (f"{decision} (waiting for {', '.join(missing)})")
+    )
 
 
 def _audit_lines(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.floor.items import ItemRow, find_item
 from engine.infra.jsonable import Jsonable
 from engine.queries.spc import signals, spc_summary
+from engine.queries.tools import tools_by_run
 from engine.records.production import (
     Disposition,
     GateResult,
@@ -65,10 +66,12 @@ def item_history(session: Session, number: str) -> list[Event]:
     values = values_by_run(session, _measurements, [r.id for r in runs])
     gates = values_by_run(session, _gates, [r.id for r in runs])
     captures = values_by_run(session, _captures, [r.id for r in runs])
+    tools = tools_by_run(session, [r.id for r in runs])
     for r in runs:
         detail = {
             "run": r.id,
             "equipment": r.equipment,
+            "tool": tools.get(r.id),
             "route": r.route,
             "route_operation": r.route_operation,
             "reason": r.route_reason,

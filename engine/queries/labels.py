@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dsl.model import Plant, Product
+from dsl.model import LabelBarcode, Plant, Product
 from engine.errors import NotFound
 from engine.floor import gs1
 from engine.floor.gs1 import Element
@@ -30,11 +30,22 @@ PlantOf = Callable[[int], Plant]  # a config version's plant
 
 
 @dataclass(frozen=True, slots=True)
+class LabelElement(Jsonable):
+    """One GS1 application identifier of a label and its data."""
+
+    ai: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Label(Jsonable):
     """A lot or serial label: what it reads and what its barcode carries.
 
     ``barcode`` is the GS1 element string with FNC1 written as the group separator (without the
-    leading FNC1 every GS1 barcode starts with); ``printed`` is the same data as people read it.
+    leading FNC1 every GS1 barcode starts with); ``printed`` is the same data as people read it;
+    ``elements`` are its AIs and their data in barcode order, for an encoder that takes them
+    one by one (a GS1 DataMatrix); ``symbol`` is the barcode the site prints by default
+    (``inventory.label_barcode``: gs1-128 or datamatrix).
     """
 
     kind: str  # lot (received material), unit (a serial being made), batch (a lot being made)
@@ -47,6 +58,8 @@ class Label(Jsonable):
     gtin: str
     barcode: str
     printed: str
+    elements: tuple[LabelElement, ...]
+    symbol: LabelBarcode
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +90,16 @@ class Traveller(Jsonable):
     labels: tuple[Label, ...]
 
 
+def _symbol(plant: Plant) -> LabelBarcode:
+    """The barcode the site prints labels with by default."""
+    inventory = plant.site.inventory
+    return inventory.label_barcode if inventory is not None else "gs1-128"
+
+
 def _label(
     kind: str,
     *,
+    symbol: LabelBarcode,
     part: str,
     description: str,
     gtin: str,
@@ -104,6 +124,8 @@ def _label(
         gtin=gtin,
         barcode=gs1.encode(elements),
         printed=gs1.human_readable(elements),
+        elements=tuple(LabelElement(e.ai, e.value) for e in gs1.ordered(elements)),
+        symbol=symbol,
     )
 
 
@@ -115,6 +137,7 @@ def lot_label(session: Session, plant: Plant, lot_id: int) -> Label:
     part = plant.parts.get(lot.part)
     return _label(
         "lot",
+        symbol=_symbol(plant),
         part=lot.part,
         description=part.description if part else "",
         gtin=part.gtin if part else "",
@@ -129,15 +152,23 @@ def lot_label(session: Session, plant: Plant, lot_id: int) -> Label:
 def item_label(session: Session, plant_of: PlantOf, number: str) -> Label:
     """The label of a unit or a lot being made, by the product of its own config version."""
     item = find_item(session, number)
-    product = plant_of(item.config_version_id).products.get(item.product)
-    return _item_label(item.number, item.product, item.kind, item.quantity, product)
+    plant = plant_of(item.config_version_id)
+    product = plant.products.get(item.product)
+    return _item_label(item.number, item.product, item.kind, item.quantity, product, plant=plant)
 
 
 def _item_label(
-    number: str, product_name: str, kind: str, quantity: float, product: Product | None
+    number: str,
+    product_name: str,
+    kind: str,
+    quantity: float,
+    product: Product | None,
+    *,
+    plant: Plant,
 ) -> Label:
     return _label(
         "unit" if kind == "unit" else "batch",
+        symbol=_symbol(plant),
         part=product_name,
         description=product.description if product else "",
         gtin=product.gtin if product else "",
@@ -183,5 +214,52 @@ def traveller(session: Session, plant_of: PlantOf, number: str) -> Traveller:
         routing=order.routing,
         config_version_id=order.config_version_id,
         steps=steps,
-        labels=tuple(_item_label(n, order.product, kind, qty, product) for n, kind, qty in items),
+        labels=tuple(
+            _item_label(n, order.product, kind, qty, product, plant=plant) for n, kind, qty in items
+        ),
+    )
+
+
+# ---------------------------------------------------------------- a supplier's label at goods-in
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedDelivery(Jsonable):
+    """What a supplier's GS1 label tells goods-in: the part (by GTIN, or by AI 240 or 241 when
+    it names one of the site's parts; "" when it names none), the supplier's lot, the quantity
+    with its unit ("": the part's), the dates, and the GTIN as scanned."""
+
+    part: str
+    supplier_lot: str
+    quantity: float | None
+    unit: str
+    expires_on: dt.date | None
+    manufactured_on: dt.date | None
+    gtin: str
+
+
+def part_named(plant: Plant, data: gs1.Gs1) -> str:
+    """The part or product a GS1 label names: by its GTIN, else by AI 240 or 241 (the label's
+    AI 240 as it is when it matches nothing, "" when the label names no part)."""
+    if data.gtin:
+        gtins = [(p.name, p.gtin) for p in plant.parts.values()]
+        gtins += [(p.name, p.gtin) for p in plant.products.values()]
+        return next((name for name, g in gtins if g and gs1.gtin14(g) == data.gtin), "")
+    named = data.get(gs1.CUSTOMER_PART)
+    if named is not None and named in plant.parts:
+        return named
+    return data.product_id or ""
+
+
+def delivery(plant: Plant, data: gs1.Gs1) -> ScannedDelivery:
+    """The goods-in fields a supplier's label fills."""
+    quantity = data.quantity
+    return ScannedDelivery(
+        part=part_named(plant, data),
+        supplier_lot=data.lot or "",
+        quantity=quantity[0] if quantity else None,
+        unit=quantity[1] if quantity else "",
+        expires_on=data.expiry,
+        manufactured_on=data.produced,
+        gtin=data.gtin or "",
     )

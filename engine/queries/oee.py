@@ -3,9 +3,10 @@
 Periods start and end on the quarter-hour (days and shifts always do). Equipment time comes from
 the quarter-hour state buckets (a month is ~3,000 rows a machine, not millions of changes) plus
 the machine's current state since its last change; a bucket counts when it lies in a shift and
-not in a break (the site's calendar; every hour counts without one). Stops coded with a planned
-reason are planned downtime, taken out of the planned busy time; unplanned codings make the
-downtime Pareto. Quantities are the operation runs completed on the machines in the period. See
+not in a break (the site's calendar; every hour counts without one). The calendar's dated planned
+downtime (a shutdown, a maintenance window) and stops coded with a planned reason are planned
+downtime, taken out of the planned busy time; unplanned codings make the downtime Pareto.
+Quantities are the operation runs completed on the machines in the period. See
 :mod:`engine.floor.kpis` for the definitions.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from dsl.calendars import ShiftWindow, shift_windows
+from dsl.calendars import ShiftWindow, downtime_windows, shift_windows
 from dsl.model import Plant
 from engine.errors import Invalid, NotFound
 from engine.floor import kpis
@@ -89,6 +90,15 @@ def busy_windows(plant: Plant, start: dt.datetime, end: dt.datetime) -> list[Spa
     return spans
 
 
+def dated_downtime(plant: Plant, start: dt.datetime, end: dt.datetime) -> list[Span]:
+    """The calendar's dated planned downtime inside ``start``–``end``, merged where it overlaps."""
+    calendar = plant.site.calendar
+    if calendar is None:
+        return []
+    found = downtime_windows(calendar, plant.site.timezone, start, end)
+    return kpis.merge([(w.start, w.end) for w in found])
+
+
 def shifts(plant: Plant, start: dt.datetime, end: dt.datetime) -> list[ShiftWindow]:
     """The site's shifts overlapping ``start``–``end``."""
     calendar = plant.site.calendar
@@ -113,7 +123,11 @@ def oee(
             f"to {end.isoformat()} does not.",
             field="start",
         )
-    busy = busy_windows(plant, start, min(end, max(now, start)))
+    upto = min(end, max(now, start))
+    shift_time = busy_windows(plant, start, upto)
+    dated = dated_downtime(plant, start, upto)
+    busy = planned_busy(plant, start, upto)
+    dated_s = kpis.overlap_s(shift_time, dated) * len(equipment)
     seconds = _state_seconds(session, equipment, start=start, end=end, now=now, busy=busy)
     codings = _codings(session, equipment, start, end)
     planned_s, unplanned = 0.0, defaultdict[str, float](float)
@@ -135,7 +149,7 @@ def oee(
     )
     times = TimeModel(
         planned_busy_s=busy_s - planned_s,
-        planned_downtime_s=planned_s,
+        planned_downtime_s=planned_s + dated_s,
         production_s=seconds.get("running", 0.0),
         setup_s=seconds.get("setup", 0.0),
         delay_s=delay_s,
@@ -198,6 +212,19 @@ def _busy_seconds(windows: int) -> TextClause:
     return text(summed).bindparams(bindparam("equipment", expanding=True), *stamps)
 
 
+def planned_busy(plant: Plant, start: dt.datetime, end: dt.datetime) -> list[Span]:
+    """Shift time without breaks and without the calendar's dated planned downtime."""
+    return kpis.subtract(busy_windows(plant, start, end), dated_downtime(plant, start, end))
+
+
+def planned_codings(
+    session: Session, equipment: str, start: dt.datetime, end: dt.datetime
+) -> list[Span]:
+    """The stretches of the machine coded with a planned reason (the newest coding holds)."""
+    layers = [((c.start, c.end), c.reason) for c in _codings(session, [equipment], start, end)]
+    return [span for span, reason in kpis.paint(layers) if reason.startswith("planned/")]
+
+
 def _codings(
     session: Session, equipment: list[str], start: dt.datetime, end: dt.datetime
 ) -> list[DowntimeCoding]:
@@ -257,11 +284,11 @@ def _quantities(
             first_good += first_quantity
         scrap += quantity if route == "scrap" else 0.0
         rework += quantity if route == "rework" else 0.0
-        ideal += _cycle_time(plant, routing, operation) * quantity
+        ideal += cycle_time(plant, routing, operation) * quantity
     return Quantities(produced, good, scrap, rework, first, first_good, ideal)
 
 
-def _cycle_time(plant: Plant, routing: str, operation: str) -> float:
+def cycle_time(plant: Plant, routing: str, operation: str) -> float:
     """The operation's ideal seconds per unit (0 when the config declares none)."""
     config = plant.routings.get(routing)
     if config is None:

@@ -13,7 +13,9 @@ The algorithm (docs/dispatch.md says it for people):
    each able to run one job at a time; an operation with neither is not capacity-bound. A piece
    of equipment that is down now is assumed back after :data:`DOWN_ASSUMED` (noted): the schedule
    is computed afresh on every request, so it re-plans as soon as equipment goes down, comes back
-   or an order is added. The calendar is 24/7 until shift calendars exist.
+   or an order is added. The calendar is 24/7 until shift calendars exist, except for the
+   site calendar's dated planned downtime (a shutdown, a maintenance window): no resource works
+   then, and a job that does not fit before it starts after it.
 4. **Order.** Work orders are taken one by one, most urgent first: priority (1 first), then
    earliest due date (none last), then the oldest. Each order's operations are placed in routing
    order, each at the earliest gap of its resource long enough to hold it, no earlier than it can
@@ -37,6 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dsl.calendars import downtime_windows
 from dsl.model import Operation, Plant
 from engine.infra.jsonable import Jsonable
 from engine.queries.items import ACTIVE
@@ -48,6 +51,8 @@ _orders = table(WorkOrder)
 
 DOWN_ASSUMED = dt.timedelta(hours=1)
 """How long a piece of equipment that is down now is assumed to stay down."""
+CLOSED_LOOKAHEAD = dt.timedelta(days=366)
+"""How far ahead the calendar's dated planned downtime is read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,15 +208,21 @@ def _due_end(due: dt.date, zone: ZoneInfo) -> dt.datetime:
 class _Planner:
     """Places jobs on the resources' timelines (step 4 of the module's algorithm)."""
 
-    def __init__(self, now: dt.datetime, down: frozenset[str]) -> None:
+    def __init__(
+        self, now: dt.datetime, down: frozenset[str], closed: Sequence[tuple[float, float]] = ()
+    ) -> None:
         self.now = now
         self.down = down
+        self.closed = closed
         self.timelines: dict[str, _Timeline] = {}
 
     def timeline(self, resource: str) -> _Timeline:
+        """The resource's timeline, its planned downtime booked from the start."""
         if resource not in self.timelines:
             assumed = DOWN_ASSUMED.total_seconds() if resource in self.down else 0.0
-            self.timelines[resource] = _Timeline(free_from=assumed)
+            self.timelines[resource] = _Timeline(
+                assumed, [s for s, _ in self.closed], [e for _, e in self.closed]
+            )
         return self.timelines[resource]
 
     def job(
@@ -269,6 +280,22 @@ class _Planner:
         )
 
 
+def _closed(plants: Mapping[int, Plant], now: dt.datetime) -> list[tuple[float, float]]:
+    """The newest plant's dated planned downtime ahead, as disjoint (start, end) seconds from
+    ``now``."""
+    site = plants[max(plants)].site if plants else None
+    if site is None or site.calendar is None:
+        return []
+    closed: list[tuple[float, float]] = []
+    for window in downtime_windows(site.calendar, site.timezone, now, now + CLOSED_LOOKAHEAD):
+        start, end = ((at - now).total_seconds() for at in (window.start, window.end))
+        if closed and start <= closed[-1][1]:
+            closed[-1] = (closed[-1][0], max(end, closed[-1][1]))
+        else:
+            closed.append((start, end))
+    return closed
+
+
 def schedule(
     demand: Sequence[Demand],
     plants: Mapping[int, Plant],
@@ -278,7 +305,7 @@ def schedule(
 ) -> Schedule:
     """The finite-capacity plan of ``demand`` from ``now`` (the module's algorithm); ``plants``
     holds the plant of each order's config version, ``down`` the equipment down now."""
-    planner = _Planner(now, down)
+    planner = _Planner(now, down, _closed(plants, now))
     orders = tuple(
         planner.order(order, plants[order.config_version_id]) for order in sorted(demand, key=_rank)
     )

@@ -11,13 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.records.base import APPEND_ONLY, Base, sealed
+from engine.records.base import APPEND_ONLY, CURRENT_STATE, Base, sealed
 from engine.records.tables import NAME
 
 CALIBRATION_RESULTS = ("pass", "fail")
+ORDER_STATUSES = ("open", "in_progress", "done", "cancelled")
 
 
 class CalibrationRecord(Base):
@@ -60,6 +72,8 @@ class MaintenanceRecord(Base):
     performed_by: Mapped[str] = mapped_column(String(NAME))
     work_done: Mapped[str] = mapped_column(Text)
     next_due: Mapped[dt.date] = mapped_column(Date)
+    counter_at: Mapped[float | None] = mapped_column(Float)
+    """The machine's usage counter tag at the maintenance, when its config declares one."""
     recorded_by: Mapped[str] = mapped_column(String(NAME))
     recorded_at: Mapped[dt.datetime]
     config_version_id: Mapped[int] = mapped_column(ForeignKey("config_versions.id"))
@@ -67,4 +81,36 @@ class MaintenanceRecord(Base):
     __table_args__ = (
         Index("ix_equipment_maintenance_equipment", "equipment", "performed_on"),
         sealed(APPEND_ONLY),
+    )
+
+
+class MaintenanceOrder(Base):
+    """A preventive maintenance order: opened when a machine's maintenance comes within its
+    warning period or falls due, at most once per cycle (``cycle`` is the id of the maintenance
+    record the due follows, 0 before the first), then open → in_progress → done (closed by the
+    maintenance record ``maintenance_id``) or cancelled with a reason. Updated in place."""
+
+    __tablename__ = "maintenance_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(NAME), unique=True)
+    equipment: Mapped[str] = mapped_column(ForeignKey("equipment.name"))
+    cycle: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    due: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime]
+    opened_by: Mapped[str] = mapped_column(String(NAME))
+    started_at: Mapped[dt.datetime | None]
+    started_by: Mapped[str] = mapped_column(String(NAME), default="")
+    closed_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str] = mapped_column(String(NAME), default="")
+    maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("equipment_maintenance.id"))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_progress', 'done', 'cancelled')", name="status"),
+        UniqueConstraint("equipment", "cycle", name="uq_maintenance_orders_cycle"),
+        Index("ix_maintenance_orders_status", "status", "equipment"),
+        sealed(CURRENT_STATE),
     )

@@ -34,7 +34,14 @@ from engine.records.tables import NAME
 WORK_ORDER_STATUSES = ("created", "released", "cancelled", "completed", "closed")
 DEFAULT_PRIORITY = 5  # 1 is the most urgent, 9 the least
 ITEM_STATUSES = ("queued", "in_progress", "on_hold", "nonconforming", "completed", "scrapped")
-DISPOSITIONS = ("use_as_is", "rework", "scrap", "return_to_vendor")
+DISPOSITIONS = ("use_as_is", "rework", "repair", "scrap", "return_to_vendor")
+NC_SUBJECT = (
+    "(CASE WHEN item_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN lot_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN equipment IS NULL THEN 0 ELSE 1 END) = 1"
+)
+"""A nonconformance is about exactly one item, lot or machine."""
+ITEM_SUBJECT = {"lot_id": None, "equipment": None, "quantity": None}
+"""The columns of a nonconformance found on an item by the engine (a gate, an SPC signal)."""
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -209,7 +216,10 @@ class Consumption(Base):
     __table_args__ = (
         CheckConstraint("(lot_id IS NULL) <> (component_item_id IS NULL)", name="source"),
         Index("ix_consumptions_item", "item_id"),
-        Index("ix_consumptions_lot", "lot_id"),
+        # A recall (engine.queries.genealogy.forward) reads only these two indexes: a lot's
+        # items, then up through sub-assemblies to the items built from them.
+        Index("ix_consumptions_lot", "lot_id", "item_id"),
+        Index("ix_consumptions_component", "component_item_id", "item_id"),
         sealed(APPEND_ONLY),
     )
 
@@ -252,12 +262,16 @@ class HoldEvent(Base):
 
 
 class Nonconformance(Base):
-    """A defect found on an item; open until it has a disposition."""
+    """A defect found on an item, a lot (a received supplier lot too) or a machine, with the
+    quantity affected; open until a disposition takes effect."""
 
     __tablename__ = "nonconformances"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
+    equipment: Mapped[str | None] = mapped_column(String(NAME))
+    quantity: Mapped[float | None] = mapped_column(Float)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("operation_runs.id"))
     operation: Mapped[str | None] = mapped_column(String(NAME))
     gate: Mapped[str | None] = mapped_column(String(NAME))
@@ -268,17 +282,26 @@ class Nonconformance(Base):
     opened_at: Mapped[dt.datetime]
     config_version_id: Mapped[int] = _version()
 
-    __table_args__ = (Index("ix_nonconformances_item", "item_id"), sealed(APPEND_ONLY))
+    __table_args__ = (
+        Index("ix_nonconformances_item", "item_id"),
+        CheckConstraint(NC_SUBJECT, name="subject"),
+        CheckConstraint("quantity IS NULL OR quantity > 0", name="quantity"),
+        sealed(APPEND_ONLY),
+    )
 
 
 class Disposition(Base):
-    """The quality decision on a nonconformance (one per nonconformance), signed."""
+    """A decision proposed on a nonconformance. It takes effect once every role in
+    ``required_roles`` (the site's review board for the decision) has signed it, each by a
+    different person; one signature that rejects it voids it."""
 
     __tablename__ = "dispositions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    nonconformance_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), unique=True)
+    nonconformance_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
     decision: Mapped[str] = mapped_column(String(20))
+    required_roles: Mapped[list[str]] = mapped_column(JSON)
+    quantity: Mapped[float | None] = mapped_column(Float)
     target_operation: Mapped[str | None] = mapped_column(String(NAME))
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(NAME))

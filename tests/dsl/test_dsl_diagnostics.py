@@ -43,7 +43,7 @@ CASES = [
             '          pressure: {nod: "ns=2;s=Press.Pressure", unit: bar, max_age: 2 s}\n'
             "                     ^^^\n"
             "  hint: allowed keys: node, holding, input, coil, discrete, type, word_ord"
-            "er, scale, offset, unit, max_age, writable, description, sim"
+            "er, scale, offset, unit, max_age, writable, description, sim, history"
         ),
         id="unknown_key_in_flow_mapping",
     ),

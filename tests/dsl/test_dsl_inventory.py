@@ -64,3 +64,20 @@ def test_inventory_mistakes_are_all_reported_with_a_fix(
         "      locations: [goods-in, stores, stores]",
         "                                    ^^^^^^",
     ]
+
+
+def test_the_label_barcode_is_gs1_128_unless_the_site_asks_for_datamatrix(
+    load_plant: Callable[..., LoadResult], base_files: dict[str, str]
+) -> None:
+    site = base_files["site.yaml"]
+    plain = load_plant({"site.yaml": site + INVENTORY})
+    assert plain.plant is not None and plain.plant.site.inventory is not None
+    assert plain.plant.site.inventory.label_barcode == "gs1-128"
+    datamatrix = INVENTORY.replace("fefo: strict", "fefo: strict\n  label_barcode: datamatrix")
+    chosen = load_plant({"site.yaml": site + datamatrix})
+    assert chosen.plant is not None and chosen.plant.site.inventory is not None
+    assert chosen.plant.site.inventory.label_barcode == "datamatrix"
+    wrong = load_plant({"site.yaml": site + datamatrix.replace("datamatrix", "qr")})
+    assert [d.message for d in wrong.diagnostics] == [
+        "'label_barcode' must be gs1-128 or datamatrix, found 'qr'"
+    ]

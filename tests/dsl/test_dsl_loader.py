@@ -40,7 +40,7 @@ def test_tags_get_addresses_types_and_defaults(acme: dsl.Plant) -> None:
     )
     assert pressure.sim == SimBehaviour("walk", value=70.0, low=66.0, high=74.0)
     assert acme.tag("press1.fault").value_type is ValueType.BOOL
-    assert acme.tag("press1.strokes").sim == SimBehaviour("counter", value=0.0, rate_per_s=0.5)
+    assert acme.tag("press1.strokes").sim == SimBehaviour("counter", value=18000.0, rate_per_s=0.5)
     assert acme.tag("press1.target_force").writable is True
     assert acme.tag("tester.resistance").address == ModbusAddress(
         RegisterKind.HOLDING, 100, "float32"

@@ -178,7 +178,10 @@ def test_a_disposition_is_checked_before_its_signature(
 ) -> None:
     (unit,) = line.release(1)
     nc = line.engine.open_nonconformance(
-        actor=line.operator, item=unit, defect_code="DMG", description="insulation nicked"
+        actor=line.operator,
+        item=unit,
+        defect_code="nicked-insulation",
+        description="insulation nicked",
     )
     checks = _password_checks(line, monkeypatch)
 
@@ -197,7 +200,8 @@ def test_a_disposition_is_checked_before_its_signature(
     with pytest.raises(Invalid) as decision:
         decide(nc.id, "bin it", "guess", "Disposition approved")
     assert decision.value.message == (
-        "'bin it' is not a disposition; use one of use_as_is, rework, scrap, return_to_vendor"
+        "'bin it' is not a disposition; use one of use_as_is, rework, repair, scrap, "
+        "return_to_vendor"
     )
     with pytest.raises(Invalid) as meaning:
         decide(nc.id, "scrap", "guess", "Scrap approved")

@@ -182,7 +182,7 @@ def test_a_change_after_release_is_accepted_only_by_a_signed_amendment(line: Lin
         signature=_sign(line),
     )  # fmt: skip
     line.engine.open_nonconformance(
-        actor=line.quality, item=unit, defect_code="D-17", description="Customer found a burr"
+        actor=line.quality, item=unit, defect_code="burr", description="Customer found a burr"
     )
     record = records.record("item", unit)
     assert record.review.changed_since_signed

@@ -159,7 +159,7 @@ def test_change_control_is_set_once_and_names_an_approver() -> None:
         (
             "plants/acme/site.yaml",
             "'change_control' is set twice",
-            "first set at plants/acme/materials.yaml:33:1; keep one of them",
+            "first set at plants/acme/materials.yaml:34:1; keep one of them",
         )
     ]
     missing = load_files(_acme_with("\nchange_control: {two_person: true}\n"), "plants/acme")

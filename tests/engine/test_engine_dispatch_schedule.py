@@ -110,3 +110,19 @@ def test_equipment_that_is_down_is_planned_from_when_it_is_assumed_back(line: Li
     assert _times((crimp,)) == [("crimp", "crimp-press-1", 1.0, 3600, 3625)]
     assert crimp.note == "crimp-press-1 is down; assumed back in 1:00:00"
     assert _times(order.operations[2:]) == [("test", "tester-1", 1.0, 3625, 3685)]
+
+
+def test_no_job_is_planned_in_the_calendars_dated_planned_downtime(line: Line) -> None:
+    # acme-harness stops for maintenance on 2027-03-31 06:00-08:00 Berlin (CEST: 04:00-06:00 UTC)
+    before = dt.datetime(2027, 3, 31, 3, 58, tzinfo=dt.UTC)
+    _order(line, 2, WorkOrderPlan(due_date=dt.date(2027, 3, 31)))
+    (order,) = Dispatch(line.engine.db, clock=lambda: before).schedule().orders
+    assert [
+        (
+            j.operation,
+            int((j.start - before).total_seconds()),
+            int((j.finish - before).total_seconds()),
+        )
+        for j in order.operations
+    ] == [("cut", 0, 80), ("crimp", 7_320, 7_370), ("test", 7_370, 7_490)]
+    assert not order.late

@@ -43,7 +43,10 @@ def test_performance_reports_each_operation_its_lots_and_the_good_and_scrapped_o
     line.test(good)
     line.cut(scrapped)
     nc = line.engine.open_nonconformance(
-        actor=line.operator, item=scrapped, defect_code="DMG", description="insulation nicked"
+        actor=line.operator,
+        item=scrapped,
+        defect_code="nicked-insulation",
+        description="insulation nicked",
     )
     line.engine.disposition(
         actor=line.quality, nonconformance_id=nc.id, decision="scrap", reason="not repairable",

@@ -215,7 +215,10 @@ def test_nonconformance_disposition_rework_with_signature(line: Line) -> None:
 def test_manual_nonconformance_and_scrap(line: Line) -> None:
     (unit,) = line.release(1)
     nc = line.engine.open_nonconformance(
-        actor=line.operator, item=unit, defect_code="DMG", description="insulation nicked"
+        actor=line.operator,
+        item=unit,
+        defect_code="nicked-insulation",
+        description="insulation nicked",
     )
     assert nc.open and nc.operation == "cut"
     for meaning, said in (

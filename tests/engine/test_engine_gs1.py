@@ -128,3 +128,19 @@ def test_a_value_a_barcode_cannot_carry_is_refused_when_encoding() -> None:
     )
     with pytest.raises(Invalid, match="longer than the 20 characters"):
         gs1.encode([Element("21", "S" * 21)])
+
+
+def test_a_suppliers_label_gives_its_quantity_and_production_date() -> None:
+    weighed = gs1.parse("(01)09501101020917(10)S-77(17)270131(11)260901(3102)012550")
+    assert (weighed.quantity, weighed.produced, weighed.expiry) == (
+        (125.5, "kg"),
+        dt.date(2026, 9, 1),
+        dt.date(2027, 1, 31),
+    )
+    counted = gs1.parse("]C1" + "11260901241TERM-22" + gs1.GS + "10S-88" + gs1.GS + "30500")
+    assert (counted.quantity, counted.get(gs1.CUSTOMER_PART), counted.lot) == (
+        (500.0, ""),
+        "TERM-22",
+        "S-88",
+    )
+    assert gs1.parse("(10)S-1").quantity is None

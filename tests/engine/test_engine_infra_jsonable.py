@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from dsl.diagnostics import Diagnostic, Severity, Span
 from engine.commands.complete import CompleteResult, GateVerdict
+from engine.commands.nonconformances import NonconformanceInfo
 from engine.commands.preview import InterlockPreview, StartPreview
-from engine.commands.quality import NonconformanceInfo
 from engine.commands.versions import Deployment, VersionInfo
 from engine.commands.workorders import WorkOrderInfo
 from engine.floor.environment import ReadingSeen

@@ -20,11 +20,13 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
-from engine_exec_support import GOOD_TAGS, Line, line  # noqa: F401
+from engine_exec_support import CRIMP_DATA, GOOD_TAGS, Line, line  # noqa: F401
 
+from engine.commands.bom import ConsumptionInput
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.facade.audit import AuditTrail
 from engine.facade.performance import Performance, StopPart
+from engine.floor.kpis import Span
 from engine.floor.tagsource import RecordingSetpointWriter, StaticTagSource
 from engine.queries.oee import Loss, OeeReport
 
@@ -250,3 +252,98 @@ def test_rebuilt_buckets_give_the_same_kpis(perf: Performance, line: Line, clock
     before = perf.oee(equipment=PRESS, start=FRIDAY[0], end=FRIDAY[1])
     assert perf.rebuild_state_buckets(PRESS) == 8
     assert perf.oee(equipment=PRESS, start=FRIDAY[0], end=FRIDAY[1]) == before
+
+
+def test_dated_planned_downtime_is_planned_downtime_not_planned_busy_time(
+    perf: Performance, line: Line, clock: Clock
+) -> None:
+    # acme-harness: maintenance on Wednesday 2027-03-31 06:00-08:00 (summer time: 04:00-06:00 UTC)
+    _states(perf, line.supervisor, [(local(31, 6), "running"), (local(31, 22), "idle")])
+    clock.now = local(31, 23)
+    wednesday = perf.day(dt.date(2027, 3, 31))
+    report = perf.oee(equipment=PRESS, start=wednesday[0], end=wednesday[1])
+    assert report.times.planned_downtime_s == 7_200
+    assert report.times.planned_busy_s == 53_100 - 7_200
+    assert (report.times.production_s, report.times.delay_s) == (53_100 - 7_200, 0)
+    assert report.kpis.availability == 1.0
+    early, late = perf.oee_per_shift(equipment=PRESS, start=wednesday[0], end=wednesday[1])
+    assert _busy(early.report) == (26_100 - 7_200, 7_200, 26_100 - 7_200, 0)
+    assert _busy(late.report) == (27_000, 0, 27_000, 0)
+    assert AuditTrail(line.engine.db).verify().ok
+
+
+def test_a_plant_shutdown_day_has_no_planned_busy_time(
+    perf: Performance, line: Line, clock: Clock
+) -> None:
+    eve = dt.datetime(2026, 12, 24, 6, tzinfo=BERLIN).astimezone(dt.UTC)
+    _states(perf, line.supervisor, [(eve, "running")])
+    clock.now = eve + dt.timedelta(days=1)
+    start, end = perf.day(dt.date(2026, 12, 24))
+    report = perf.oee(equipment=PRESS, start=start, end=end)
+    assert _busy(report) == (0, 53_100, 0, 0)  # running in a shutdown is not production time
+    assert (report.kpis.availability, report.kpis.oee_index) == (None, None)
+
+
+def _crimp(
+    perf: Performance, line: Line, clock: Clock, unit: str, times: Span, height: float
+) -> None:
+    """Crimp ``unit`` from ``times[0]`` to ``times[1]`` with the given crimp height."""
+    clock.now = times[0]
+    perf.start_operation(actor=line.operator, item=unit, operation="crimp")
+    clock.now = times[1]
+    perf.complete_operation(
+        actor=line.operator, item=unit, operation="crimp",
+        data={**CRIMP_DATA, "crimp_height": height}, consume=[ConsumptionInput("TERM-22", "T-001")],
+    )  # fmt: skip
+
+
+def test_the_six_big_losses_and_allocation_ratios_add_up_from_a_known_early_shift(
+    perf: Performance, line: Line, clock: Clock
+) -> None:
+    """Thursday 25 March 2027, early shift 06:00-14:00 (26,100 s without breaks): set-up until
+    06:30, a 30 min press fault at 07:00, a 4 min stop at 08:00 (under code_after: a small stop),
+    running otherwise. Order A: A1 crimped 07:40-07:45 (good), A2 07:50-07:52 (rework: a
+    production reject). Order B: B1 11:00-11:01 (rework at the order's first run on the press: a
+    startup reject), again 11:30-11:32 (good). 25 s ideal per crimp."""
+    _states(perf, line.supervisor, [
+        (local(25, 6), "setup"), (local(25, 6, 30), "running"), (local(25, 7), "down"),
+        (local(25, 7, 30), "running"), (local(25, 8), "idle"), (local(25, 8, 4), "running"),
+        (local(25, 14), "idle"),
+    ])  # fmt: skip
+    floor = replace(line, engine=perf)
+    clock.now = local(25, 6, 10)
+    a1, a2 = floor.release(2)
+    (b1,) = floor.release(1)
+    for unit in (a1, a2, b1):
+        floor.cut(unit)
+    _crimp(perf, line, clock, a1, (local(25, 7, 40), local(25, 7, 45)), 1.55)
+    _crimp(perf, line, clock, a2, (local(25, 7, 50), local(25, 7, 52)), 1.30)
+    _crimp(perf, line, clock, b1, (local(25, 11), local(25, 11, 1)), 1.30)
+    _crimp(perf, line, clock, b1, (local(25, 11, 30), local(25, 11, 32)), 1.55)
+    clock.now = AFTER
+    perf.code_stop(actor=line.operator, equipment=PRESS,
+                   parts=[StopPart(local(25, 7), local(25, 7, 30), FAULT)])  # fmt: skip
+
+    report = perf.losses(equipment=PRESS, start=local(25, 6), end=local(25, 14))
+    six = report.losses
+    assert (six.breakdowns_s, six.setup_s, six.small_stops_s) == (1_800, 1_800, 240)
+    assert six.reduced_speed_s == 26_100 - 1_800 - 1_800 - 240 - 4 * 25
+    assert (six.startup_rejects, six.startup_rejects_s) == (1, 25)
+    assert (six.production_rejects, six.production_rejects_s) == (1, 25)
+    assert six.fully_productive_s == 50
+    total = sum(value for name, value in six.to_json().items() if name.endswith("_s"))
+    assert (
+        total
+        == perf.oee(equipment=PRESS, start=local(25, 6), end=local(25, 14)).times.planned_busy_s
+    )
+    order_a = line.engine.item(a1).work_order
+    order_b = line.engine.item(b1).work_order
+    assert [(o.work_order, o.runs, o.busy_s, o.execution_s) for o in report.orders] == sorted([
+        (order_a, 2, 300 + 120, 720),
+        (order_b, 2, 60 + 120, 1_920),
+    ])  # fmt: skip
+    assert [o.allocation_ratio for o in report.orders] == [
+        o[1] for o in sorted([(order_a, 420 / 720), (order_b, 180 / 1_920)])
+    ]
+    assert report.to_json()["orders"][0]["allocation_ratio"] == report.orders[0].allocation_ratio
+    assert AuditTrail(line.engine.db).verify().ok

@@ -124,10 +124,10 @@ def test_holds_nonconformances_and_signed_dispositions_are_sealed(line: Line) ->
     line.engine.hold(actor=line.supervisor, item=unit, reason="check the crimp")
     line.engine.release(actor=line.supervisor, item=unit, reason="crimp is fine")
     nc = line.engine.open_nonconformance(
-        actor=line.quality, item=unit, defect_code="SCRATCH", description="scratched sleeve"
+        actor=line.quality, item=unit, defect_code="nicked-insulation", description="cut sleeve"
     )
     line.engine.disposition(
-        actor=line.quality, nonconformance_id=nc.id, decision="use_as_is", reason="cosmetic",
+        actor=line.quality, nonconformance_id=nc.id, decision="scrap", reason="cut to the core",
         signature=SignatureInput(line.quality, line.password, "Reviewed and approved"),
     )  # fmt: skip
     verdict = _verify(line)

@@ -17,7 +17,7 @@ ALL_PLANTS = sorted(p for p in PLANTS.iterdir() if (p / "site.yaml").exists())
 
 # Each plant with the number of config test cases it ships, so a test file that silently stops
 # being read shows up as a wrong count.
-CONFIG_TESTED = {"acme-harness": 17, "brightwater-foods": 21, "northfield-machining": 18}
+CONFIG_TESTED = {"acme-harness": 20, "brightwater-foods": 21, "northfield-machining": 22}
 
 
 def _loaded(name: str) -> dsl.Plant:
@@ -65,3 +65,8 @@ def test_brightwater_weighs_every_ingredient_within_tolerance_from_expiring_lots
     assert len(weighed) == 9
     assert {line.tolerance for line in weighed} == {0.01, 0.02}
     assert all(plant.parts[line.part].shelf_life_days for line in weighed)
+
+
+def test_brightwater_prints_datamatrix_labels_and_acme_gs1_128() -> None:
+    inventories = [_loaded(name).site.inventory for name in ("brightwater-foods", "acme-harness")]
+    assert [i.label_barcode if i else None for i in inventories] == ["datamatrix", "gs1-128"]

@@ -100,7 +100,7 @@ def test_nonconformance_is_dispositioned_with_a_signature(api: Api, shop: Plant)
     opened = api.post(
         "/api/nonconformances",
         "anna",
-        {"item": unit, "defect_code": "D-12", "description": "insulation nicked"},
+        {"item": unit, "defect_code": "nicked-insulation", "description": "insulation nicked"},
     )
     assert opened.status_code == 201
     nc = opened.json["id"]

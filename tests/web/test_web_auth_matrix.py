@@ -49,6 +49,24 @@ CUT = {
     "consume": [{"part": "WIRE-18-RD", "lot": "W-001"}],
 }
 SIGNED = {"password": PASSWORD, "meaning": "Disposition approved"}
+# who may open a nonconformance, and the roles of the site's review board the matrix's users hold
+REPORTERS = frozenset({"operator", "supervisor", "quality", "engineer", "stores", "maintenance"})
+BOARD = frozenset({"quality", "engineer", "supervisor", "stores", "maintenance"})
+# acme-harness's board: use as is needs quality + engineer, repair quality + supervisor
+DECISION_OF = {"quality": "scrap", "engineer": "use_as_is", "supervisor": "repair"}
+PROPOSED_FOR = {"quality": ("eve", "use_as_is"), "engineer": ("quinn", "use_as_is"),
+                "supervisor": ("quinn", "repair")}  # fmt: skip
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
+
+
+def _deviation(order: str, valid_from: str, valid_until: str) -> dict[str, Any]:
+    """A deviation of the crimp pull test for ``order``."""
+    return {
+        "product": "HA-100", "operation": "crimp", "gate": "pull test", "subject": "pull_force",
+        "low": 55, "high": 60, "work_orders": [order], "valid_from": valid_from,
+        "valid_until": valid_until, "reason": "concession CC-118",
+        "signature": {"password": PASSWORD, "meaning": "Deviation approved"},
+    }  # fmt: skip
 
 
 def forbidden(allowed: frozenset[str], role: str) -> dict[str, str]:
@@ -223,6 +241,14 @@ EQUIPMENT: list[Case] = [
         },
         shows={"equipment": PRESS},
     ),
+    Case("GET", f"/api/maintenance-orders?equipment={PRESS}", EQUIPMENT_READERS, 200),
+    Case("POST", "/api/maintenance-orders/open-due", CARERS, 200),
+    # no order MO-99999 exists: an allowed role is let through to the 404, others refused first
+    Case("GET", "/api/maintenance-orders/MO-99999", EQUIPMENT_READERS, 404),
+    # nothing recorded yet: an allowed role is let through to the 404, others refused first
+    Case("GET", "/api/tags/press1.pressure/history", EQUIPMENT_READERS, 404),
+    Case("POST", "/api/maintenance-orders/MO-99999/start", CARERS, 404),
+    Case("POST", "/api/maintenance-orders/MO-99999/cancel", CARERS, 404, {"reason": "sold"}),
     Case(
         "POST",
         "/api/items/hold",
@@ -230,6 +256,14 @@ EQUIPMENT: list[Case] = [
         200,
         {"items": ["{recalled}"], "reason": "supplier recall"},
         shows={"held": ["{recalled}"], "remaining": 0},
+    ),
+    Case(
+        "POST",
+        "/api/recalls/hold",
+        HOLDERS,
+        200,
+        {"supplier_lot": "{supplier_recall}", "reason": "supplier recall"},
+        shows={"lots": [{"number": "{supplier_recall}", "part": "HOUSING-4P", "reason": ""}]},
     ),
 ]
 
@@ -241,6 +275,7 @@ SPC: list[Case] = [
     Case("GET", "/api/spc/charts", READERS, 200),
     Case("GET", f"/api/spc/charts/{CHART}", READERS, 200, shows={"total_points": 2}),
     Case("GET", "/api/spc/signals", READERS, 200),
+    Case("GET", "/api/event-rules/firings", READERS, 200),
     Case(
         "POST",
         "/api/spc/signals/{signal}/acknowledge",
@@ -262,6 +297,7 @@ OEE: list[Case] = [
         shows={"scope": PRESS, "start": "2026-11-02T05:00:00+00:00"},
     ),
     Case("GET", f"/api/oee/shifts?{SHIFT}", READERS, 200),
+    Case("GET", f"/api/oee/losses?{SHIFT}", READERS, 200),
     Case("GET", f"/api/oee/stops/{PRESS}?{SHIFT}", READERS | RUNNERS, 200),
     Case(
         "POST",
@@ -333,6 +369,58 @@ USER_ADMIN: list[Case] = [
         {"reason": "course expired"},
         shows={"username": "trained", "qualifications": []},
     ),
+]
+
+
+# tools and fixtures: read like the machines, calibrated and held or retired by maintenance or
+# quality (signed), the units made with a tool held by holders
+TOOLS: list[Case] = [
+    Case("GET", "/api/tools", EQUIPMENT_READERS, 200),
+    Case("GET", "/api/tools/A-17", EQUIPMENT_READERS, 200),
+    Case("GET", "/api/tools/A-17/units", EQUIPMENT_READERS, 200, shows={"total": 0}),
+    Case(
+        "POST",
+        "/api/tools/A-17/calibrations",
+        CARERS,
+        201,
+        PASSED_CALIBRATION,
+        shows={"tool": "A-17", "result": "pass"},
+    ),
+    Case(
+        "POST",
+        "/api/tools/A-18/status",
+        CARERS,
+        200,
+        {"action": "hold", "reason": "burr on the anvil", "signature": CARE_SIGNED},
+        shows={"tool": "A-18", "status": "held"},
+    ),
+    Case(
+        "POST", "/api/tools/A-17/hold-units", HOLDERS, 200, {"reason": "recall"}, shows={"held": []}
+    ),
+]
+
+
+# AQL receiving inspection (docs/sampling.md): quality inspects, readers read
+INSPECTORS = frozenset({"quality"})
+INSPECTIONS: list[Case] = [
+    Case(
+        "POST",
+        "/api/inspections",
+        INSPECTORS,
+        201,
+        {"part": "TERM-22", "lot": "{to_inspect}"},
+        shows={"lot": "{to_inspect}", "sample_size": 13, "ac": 0, "re": 1},
+    ),
+    Case(
+        "POST",
+        "/api/inspections/{inspection}/samples",
+        INSPECTORS,
+        201,
+        {"conforming": False, "defect_code": "PLATING"},
+        shows={"accepted": False, "defects": 1},
+    ),
+    Case("GET", "/api/inspections/{inspected}", READERS, 200, shows={"lot": "AQL-READ"}),
+    Case("GET", "/api/inspections?part=TERM-22&supplier=", READERS, 200),
 ]
 
 
@@ -464,19 +552,86 @@ MATRIX: list[Case] = [
     Case(
         "POST",
         "/api/nonconformances",
-        frozenset({"operator", "supervisor", "quality"}),
+        REPORTERS,
         201,
-        {"item": "{suspect}", "defect_code": "D-12", "description": "insulation nicked"},
+        {
+            "item": "{suspect}",
+            "defect_code": "nicked-insulation",
+            "description": "insulation nicked",
+        },
         shows={"item": "{suspect}"},
     ),
     Case("GET", "/api/nonconformances/{nc}", ANY, 200, shows={"id": "{nc}"}),
     Case(
         "POST",
-        "/api/nonconformances/{nc}/disposition",
+        "/api/nonconformances/{to_decide}/disposition",
+        BOARD,
+        200,
+        {"decision": "{decision}", "reason": "as the board decides", "signature": SIGNED},
+        shows={"id": "{to_decide}"},
+    ),
+    Case(
+        "POST",
+        "/api/nonconformances/{to_sign}/disposition/signatures",
+        BOARD,
+        200,
+        {"signature": SIGNED},
+        shows={"id": "{to_sign}", "decision": "{signed_decision}", "open": False},
+    ),
+    Case(
+        "POST",
+        "/api/nonconformances/{nc}/capa",
         frozenset({"quality"}),
         200,
-        {"decision": "scrap", "reason": "cannot repair", "signature": SIGNED},
-        shows={"id": "{nc}", "decision": "scrap", "decided_by": "quinn"},
+        {"capa": "CAPA-{user}"},
+        shows={"capa": "CAPA-{user}", "capa_url": "https://qms.acme.example/capa/CAPA-{user}"},
+    ),
+    Case(
+        "POST",
+        "/api/nonconformances/{nc}/photos",
+        REPORTERS,
+        201,
+        {"photo": {"filename": "burr.png", "content_base64": PNG}},
+        shows={"id": "{nc}"},
+    ),
+    Case(
+        "POST",
+        "/api/items/{traced}/operations/cut/first-article",
+        frozenset({"quality"}),
+        409,
+        {"signature": {"password": PASSWORD, "meaning": "First article approved"}},
+        shows={"message": "Operation 'cut' asks for no first-article inspection."},
+    ),
+    Case(
+        "POST",
+        "/api/photos",
+        REPORTERS | {"admin"},
+        201,
+        {"photo": {"filename": "crimp.png", "content_base64": PNG}},
+        shows={"media_type": "image/png"},
+    ),
+    Case("GET", "/api/deviations", ANY, 200),
+    Case(
+        "POST",
+        "/api/deviations",
+        frozenset({"quality"}),
+        201,
+        _deviation("{order}", "{valid_from}", "{valid_until}"),
+    ),
+    Case(
+        "POST",
+        "/api/deviations/{deviation}/withdraw",
+        frozenset({"quality"}),
+        200,
+        {"reason": "the soft lot is used up"},
+        shows={"withdrawn_by": "quinn"},
+    ),
+    Case(
+        "GET",
+        "/api/nonconformances/pareto?by=defect_code",
+        ANY,
+        200,
+        shows={"by": "defect_code"},
     ),
     Case("GET", "/api/config/versions", CONFIGURERS, 200, shows={"id": "{active}"}),
     Case(
@@ -528,6 +683,8 @@ MATRIX: list[Case] = [
     *MATERIALS,
     *LABELS,
     *EQUIPMENT,
+    *TOOLS,
+    *INSPECTIONS,
     *SPC,
     *OEE,
     *USER_ADMIN,
@@ -538,6 +695,18 @@ def _lot(api: Api, number: str, **extra: object) -> str:
     """A lot of 5 housings received by sam: its number."""
     body = {"part": "HOUSING-4P", "supplier_lot": number, "quantity": 5, **extra}
     return str(_ok(api.post("/api/lots", "sam", body), 201)["number"])
+
+
+def _terminals(api: Api, number: str) -> str:
+    """A lot of 150 terminals received by sam (AQL 1.0, level II: n = 13, Ac 0, Re 1)."""
+    body = {"part": "TERM-22", "supplier_lot": number, "quantity": 150}
+    return str(_ok(api.post("/api/lots", "sam", body), 201)["number"])
+
+
+def _inspection(api: Api, number: str) -> str:
+    """The id of an open AQL inspection of a new lot of terminals, started by quinn."""
+    body = {"part": "TERM-22", "lot": _terminals(api, number)}
+    return str(_ok(api.post("/api/inspections", "quinn", body), 201)["id"])
 
 
 @dataclass
@@ -584,7 +753,7 @@ def _order(api: Api, quantity: int, *, release: bool = True) -> tuple[str, list[
 
 
 def _nonconformance(api: Api, unit: str) -> int:
-    opened = {"item": unit, "defect_code": "D-7", "description": "jacket cut"}
+    opened = {"item": unit, "defect_code": "nicked-insulation", "description": "jacket cut"}
     nc_id: int = _ok(api.post("/api/nonconformances", "quinn", opened), 201)["id"]
     return nc_id
 
@@ -624,6 +793,28 @@ def _build_world(api: Api, plant: Plant) -> World:
 
     own("held", HOLDERS, held)
     own("suspect", frozenset({"operator", "supervisor", "quality"}), lambda role: units.pop())
+    world.own["suspect"]["engineer"] = _order(api, 1)[1][0]
+    own("to_decide", BOARD, lambda role: str(_nonconformance(api, _order(api, 1)[1][0])))
+    own("decision", BOARD, DECISION_OF.__getitem__)
+
+    def to_sign(role: str) -> str:
+        """A nonconformance whose disposition waits for ``role``'s signature."""
+        nc_id = _nonconformance(api, _order(api, 1)[1][0])
+        proposer, decision = PROPOSED_FOR[role]
+        body = {"decision": decision, "reason": "the board agrees", "signature": SIGNED}
+        _ok(api.post(f"/api/nonconformances/{nc_id}/disposition", proposer, body))
+        return str(nc_id)
+
+    own("to_sign", BOARD, to_sign)
+    own("signed_decision", BOARD, lambda role: PROPOSED_FOR[role][1])
+    now = dt.datetime.now(dt.UTC)
+    period = {
+        "valid_from": now.isoformat(),
+        "valid_until": (now + dt.timedelta(days=3)).isoformat(),
+    }
+    world.shared.update(period)
+    deviation = _ok(api.post("/api/deviations", "quinn", _deviation(order, **period)), 201)
+    world.own["deviation"] = {"quality": str(deviation["id"])}
     assert units == []
     own("created", PLANNERS, lambda role: _order(api, 1, release=False)[0])
     own("cancellable", PLANNERS, lambda role: _order(api, 2)[0])
@@ -655,6 +846,9 @@ def _build_world(api: Api, plant: Plant) -> World:
     world.shared["certified"] = _lot(api, "H-COA", certificate=coa)
     for key in ("lot_to_hold", "lot_to_move", "lot_to_split", "lot_to_merge"):
         own(key, STORES, lambda role, key=key: _lot(api, f"{key}-{role}"))
+    own("to_inspect", INSPECTORS, lambda role: _terminals(api, f"AQL-{role}"))
+    own("inspection", INSPECTORS, lambda role: _inspection(api, f"AQL-S-{role}"))
+    world.shared["inspected"] = _inspection(api, "AQL-READ")
     for number in world.own["lot_to_merge"].values():
         _lot(api, f"{number}-B")
     beyond = _crimped(api, pull_force=95)
@@ -669,6 +863,7 @@ def _build_world(api: Api, plant: Plant) -> World:
     world.own["impact_unit"]["quality"] = _crimped(api, pull_force=80)
     world.own["impact_to_hold"]["quality"] = _failed_calibration(api)
     own("recalled", HOLDERS, lambda role: _order(api, 1)[1][0])
+    own("supplier_recall", HOLDERS, lambda role: _lot(api, f"recall-{role}"))
     with api.db.transaction() as session:
         for username in ("leaver", "returner", "forgetful", "mover", "trainee", "trained"):
             people.create_user(session, username, actor="test")
@@ -758,8 +953,8 @@ def test_a_forbidden_call_says_which_roles_it_needs_and_which_the_caller_has(
         403,
         {
             "error": "forbidden",
-            "message": "This needs the role quality; nobody has no role. Ask an admin to grant "
-            "the role.",
+            "message": "This needs the role engineer or maintenance or quality or stores or "
+            "supervisor; nobody has no role. Ask an admin to grant the role.",
         },
     )
 
@@ -822,4 +1017,4 @@ def test_the_openapi_document_states_each_routes_roles(api: Api) -> None:
     document = api.client.get("/api/openapi.json").json
     assert document is not None
     operation = document["paths"]["/api/nonconformances/{nc_id}/disposition"]["post"]
-    assert operation["description"] == "Roles: quality."
+    assert operation["description"] == "Roles: quality, engineer, supervisor, stores, maintenance."

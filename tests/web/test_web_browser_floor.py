@@ -7,6 +7,7 @@ an engineer deploys a config with an error and sees it refused with the diagnost
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -20,6 +21,12 @@ from testdata import ACME, PASSWORD
 
 from engine.commands.bom import ConsumptionInput
 from engine.floor.tagsource import StaticTagSource
+
+# a 1 × 1 PNG, as a tablet's camera would send a (larger) one
+PHOTO = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
@@ -91,6 +98,10 @@ def test_an_operator_runs_a_unit_end_to_end(tab: Page, live_url: str, line_app: 
     tab.fill("#field-pull_force", "80")
     tab.fill("#field-crimp_height", "1.55")
     tab.select_option("#field-visual", "ok")
+    photo = tab.locator("#field-photo")  # the tablet's camera
+    expect(photo).to_have_attribute("capture", "environment")
+    expect(photo).to_have_attribute("accept", "image/*")
+    photo.set_input_files({"name": "crimp.png", "mimeType": "image/png", "buffer": PHOTO})
     _scan_component(tab, "consume-TERM-22-0", "T-001", "✓ T-001: 2 pcs of TERM-22")
     _press(tab, "Complete crimp")
     expect(tab.locator("[data-outcome]")).to_have_text("Next: test")
@@ -103,6 +114,12 @@ def test_an_operator_runs_a_unit_end_to_end(tab: Page, live_url: str, line_app: 
     _press(tab, "Complete test")
     expect(tab.locator("[data-outcome]")).to_have_text("Completed")
     expect(tab.locator(".item .badge")).to_have_text("completed")
+    digest = hashlib.sha256(PHOTO).hexdigest()
+    sign_in_browser(tab, live_url, "quinn", PASSWORD)
+    tab.goto(f"{live_url}/quality/trace?number={unit}")
+    shown = tab.locator("a[data-photo] img")
+    expect(shown).to_have_attribute("src", f"/api/photos/{digest}")
+    assert tab.evaluate("(img) => img.naturalWidth", shown.element_handle()) == 1
 
 
 def test_a_blocked_interlock_is_shown_with_its_reason_and_clears_live(
@@ -155,13 +172,13 @@ def test_quality_dispositions_the_nonconformance_with_a_signature(
     )
     assert result.route == "next"
     nc = ferrule.open_nonconformance(
-        actor="quinn", item=unit, defect_code="BURR", description="Burr on terminal 2"
+        actor="quinn", item=unit, defect_code="burr", description="Burr on terminal 2"
     )
     sign_in_browser(tab, live_url, "quinn", PASSWORD)
     tab.goto(f"{live_url}/quality/")
     tab.locator(f"tr[data-nc='{nc.id}'] a:has-text('Disposition')").click()
     expect(tab.locator("fieldset.signature")).to_contain_text(
-        f"You, quinn, are signing the disposition of NC-{nc.id:04d} on {unit} (BURR: Burr on "
+        f"You, quinn, are signing the disposition of NC-{nc.id:04d} on {unit} (burr: Burr on "
         "terminal 2)"
     )
     tab.check("input[value='rework']")

@@ -4,17 +4,20 @@ data, and the station's scan field opens the item a label names."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pypdfium2
 import pytest
 import zxingcpp
 from flask.testing import FlaskClient
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from test_web_api_flow import released_unit
 from web_support import Api, sign_in
 
 from dsl.model import Plant
+from engine.commands import versions
 from engine.floor import gs1
 from engine.infra.db import Database
 from engine.records.tables import Lot
@@ -160,3 +163,76 @@ def test_a_scanned_component_label_is_checked_by_its_lot(
 def test_zpl_escapes_what_the_printer_would_read_as_commands() -> None:
     assert zpl_barcode_data("10A>B\x1d21S_1") == ">:>810A><B>821S_1"
     assert zpl_field_text("50% ^off ~now_") == "50% _5Eoff _7Enow_5F"
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg"])
+def test_a_datamatrix_label_scans_back_as_gs1_with_fnc1(
+    api: Api, shop: Plant, db: Database, fmt: str
+) -> None:
+    lot = _lot(db, "T-001")
+    assert lot.expires_on is not None
+    response = api.get(f"/api/labels/lot/{lot.id}.{fmt}?symbol=datamatrix", "anna")
+    assert response.status_code == 200
+    if fmt == "pdf":
+        (found,) = _scanned(response.data)
+    else:
+        (found,) = _scanned_svg(response.data)
+    assert found.format == zxingcpp.BarcodeFormat.DataMatrix
+    assert (found.symbology_identifier, found.content_type) == ("]d2", zxingcpp.ContentType.GS1)
+    expiry = gs1.yymmdd(lot.expires_on)
+    assert found.text == f"(17){expiry}(240)TERM-22(10)T-001"
+    assert found.bytes == f"17{expiry}240TERM-22\x1d10T-001".encode()  # FNC1 → GS
+    read = gs1.parse("]d2" + found.bytes.decode())
+    assert (read.product_id, read.lot, read.expiry) == ("TERM-22", "T-001", lot.expires_on)
+
+
+def _scanned_svg(svg: bytes) -> list[Any]:
+    """The barcodes on a reportlab SVG label: its black rectangles painted on a bitmap, 4 pixels
+    a point (reportlab draws upwards in a group flipped by ``scale(1,-1) translate(0,-H)``)."""
+    scale = 4
+    text = svg.decode()
+    flip = float(re.findall(r'transform="scale\(1,-1\) translate\(0,-([\d.]+)\)"', text)[0])
+    image = Image.new("L", (int(300 * scale), int(flip * scale)), 255)
+    draw = ImageDraw.Draw(image)
+    rects = re.findall(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" '
+        r'style="[^"]*fill: rgb\(0%,0%,0%\)',
+        text,
+    )
+    for x, y, w, h in (tuple(map(float, r)) for r in rects):
+        top = (flip - y - h) * scale
+        draw.rectangle((x * scale, top, (x + w) * scale - 1, top + h * scale - 1), fill=0)
+    return list(zxingcpp.read_barcodes(image))
+
+
+def test_a_datamatrix_label_in_zpl_writes_fnc1_as_the_escape_sequence(
+    api: Api, shop: Plant, db: Database
+) -> None:
+    lot = _lot(db, "H-001")
+    zpl = api.get(f"/api/labels/lot/{lot.id}.zpl?symbol=datamatrix", "quinn")
+    assert zpl.status_code == 200
+    assert "^FO32,176^BXN,6,200,0,0,6,`,1^FD`1240HOUSING-4P`110H-001^FS" in (
+        zpl.get_data(as_text=True).splitlines()
+    )
+    wrong = api.get(f"/api/labels/lot/{lot.id}.zpl?symbol=qr", "quinn")
+    assert (wrong.status_code, wrong.json["message"]) == (
+        400,
+        "symbol: 'qr' is no barcode Ferrule prints; use gs1-128 or datamatrix.",
+    )
+
+
+def test_a_site_that_prints_datamatrix_gets_it_without_asking(
+    api: Api, shop: Plant, db: Database
+) -> None:
+    site = shop.files["site.yaml"]
+    assert "  fefo: propose\n" in site
+    datamatrix = site.replace("  fefo: propose\n", "  fefo: propose\n  label_barcode: datamatrix\n")
+    versions.deploy(db, {**shop.files, "site.yaml": datamatrix}, actor="admin", note="labels")
+    lot = _lot(db, "H-001")
+    (found,) = _scanned(api.get(f"/api/labels/lot/{lot.id}.pdf", "quinn").data)
+    assert (found.format, found.text) == (
+        zxingcpp.BarcodeFormat.DataMatrix,
+        "(240)HOUSING-4P(10)H-001",
+    )
+    asked = _scanned(api.get(f"/api/labels/lot/{lot.id}.pdf?symbol=gs1-128", "quinn").data)
+    assert [found.format for found in asked] == [zxingcpp.BarcodeFormat.Code128]

@@ -54,15 +54,19 @@ def test_a_delivery_is_booked_in_released_and_consumed(
     sign_in_browser(tab, live_url, clerk, PASSWORD)
     tab.goto(f"{live_url}/")
     tab.wait_for_url("**/materials/goods-in")
-    expect(tab.locator("#part")).to_be_focused()
-    tab.fill("#part", "TERM-22")  # as a scanner types it
-    tab.fill("#supplier_lot", "T-77")
-    tab.locator("#supplier_lot").press("Enter")  # the scanner's Enter: the quantity is missing
+    expect(tab.locator("#scan")).to_be_focused()
+    # the supplier's GS1 label, as a scanner types it: our part number (241), lot, expiry
+    tab.fill("#scan", f"(241)TERM-22(10)T-77(17){expires.strftime('%y%m%d')}")
+    tab.locator("#scan").press("Enter")
+    expect(tab.locator("#part")).to_have_value("TERM-22")
+    expect(tab.locator("#supplier_lot")).to_have_value("T-77")
+    expect(tab.locator("#expires_on")).to_have_value(expires.isoformat())
+    expect(tab.locator("#quantity")).to_be_focused()
+    tab.locator("#quantity").press("Enter")  # the quantity is missing
     expect(tab.locator("[data-message]")).to_have_text("Enter the quantity delivered.")
     expect(tab.locator("#quantity")).to_be_focused()
     tab.fill("#quantity", "500")
     tab.fill("#supplier", "Acme Terminals")
-    tab.fill("#expires_on", expires.isoformat())
     tab.set_input_files("#certificate", str(certificate))
     _press(tab, "Book in")
     expect(tab.locator("[data-status]")).to_have_text("quarantine")

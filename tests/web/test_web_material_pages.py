@@ -136,11 +136,16 @@ def test_inventory_kit_shortage_and_the_stations_fefo_proposal(
     assert "Kit of " + order + " reserved; short: HOUSING-4P 50 pcs." in _text(
         line_client.get(f"/materials/kits/{order}")
     )
-    unit = release_unit(line_app)
+    # W-SOON is kept for the kit: FEFO proposes it to the kitted order's units, not to others
+    other = release_unit(line_app)
+    unit = ferrule.release_work_order(actor="sam", number=order).items[0]
     sign_in(line_client, "anna")
-    ferrule.start_operation(actor="anna", item=unit, operation="cut")
-    station = _text(line_client.get(f"/station/{unit}"))
-    assert (
+    for item in (other, unit):
+        ferrule.start_operation(actor="anna", item=item, operation="cut")
+    proposed = (
         '<p class="muted" data-fefo="WIRE-18-RD">First to expire: lot <strong>W-SOON</strong> '
         f"(expires {soon.isoformat()})</p>"
-    ) in station
+    )
+    assert proposed not in _text(line_client.get(f"/station/{other}"))
+    station = _text(line_client.get(f"/station/{unit}"))
+    assert proposed in station

@@ -80,6 +80,27 @@ def test_the_api_gives_the_kpis_and_codes_a_stop(api: Api, friday: Plant, db: Da
     assert AuditTrail(db).verify().ok
 
 
+def test_the_api_gives_the_six_big_losses_that_add_up_to_the_planned_busy_time(
+    api: Api, friday: Plant
+) -> None:
+    report = api.get(f"/api/oee/losses?work_center=crimping&{PERIOD}", "quinn")
+    assert report.status_code == 200
+    assert report.json["scope"] == "work center crimping"
+    assert report.json["losses"] == {
+        "breakdowns_s": 1_800,  # down 30 min: longer than code_after (5 min)
+        "setup_s": 0,
+        "small_stops_s": 0,
+        "reduced_speed_s": 51_300,  # running, and nothing made
+        "startup_rejects_s": 0,
+        "production_rejects_s": 0,
+        "startup_rejects": 0,
+        "production_rejects": 0,
+        "fully_productive_s": 0,
+    }
+    assert report.json["orders"] == []
+    assert api.get(f"/api/oee/losses?work_center=crimping&{PERIOD}", "anna").status_code == 403
+
+
 def test_the_api_says_what_is_wrong_with_a_request(api: Api, friday: Plant) -> None:
     bad = api.get("/api/oee?work_center=crimping&start=friday&end=2026-11-28T00:00:00Z", "sam")
     assert (bad.status_code, bad.json["message"]) == (
@@ -132,12 +153,19 @@ def test_the_page_draws_kpis_pareto_and_timeline_and_a_stop_is_coded_from_the_st
     assert 'data-timeline="crimp-press-1"' in page
     assert "<title>down 09:00:00–09:30:00 UTC · unplanned/breakdown/press fault</title>" in page
     assert 'data-shift="early"' in page and 'data-shift="late"' in page
+    assert "<title>Breakdowns: 30.0 min</title>" in page
+    assert "<title>Reduced speed: 855.0 min</title>" in page
+    assert "<title>Small stops: 0.0 min</title>" in page
+    trend = page.split("data-trend>")[1].split("</section>")[0]
+    assert "OEE index per shift, last 10 shifts" in trend  # Monday 23 to Friday 27 November
+    assert ">23.11 early</text>" in trend and ">27.11 late</text>" in trend
 
 
 def test_metrics_give_each_work_centres_oee(api: Api, friday: Plant) -> None:
     scraper = {"Authorization": f"Bearer {api.metrics_token()}"}
     metrics = api.client.get("/metrics", headers=scraper).get_data(as_text=True)
     assert "# TYPE ferrule_oee_availability gauge" in metrics
+    assert 'ferrule_oee_loss_seconds{loss="breakdowns",work_center="crimping"}' in metrics
 
 
 def test_the_station_lists_the_stops_of_its_work_centre_that_need_a_reason(

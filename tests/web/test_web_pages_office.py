@@ -46,7 +46,7 @@ def _nonconforming_unit(app: Flask) -> tuple[str, int]:
     ferrule = app.extensions["ferrule"].ferrule
     unit = release_unit(app)
     nc = ferrule.open_nonconformance(
-        actor="quinn", item=unit, defect_code="SCRATCH", description="Scratched jacket"
+        actor="quinn", item=unit, defect_code="nicked-insulation", description="Scratched jacket"
     )
     return unit, nc.id
 
@@ -355,6 +355,9 @@ def test_office_forms_need_the_csrf_token(line_client: FlaskClient, db: Database
     assert (row_count(db, "work_orders"), row_count(db, "items")) == (1, 1)
 
 
+BOARD = "engineer or maintenance or quality or stores or supervisor"  # who may sign dispositions
+
+
 def _needs(roles: str, username: str, held: str) -> str:
     return f"This needs the role {roles}; {username} has {held}. Ask an admin to grant the role."
 
@@ -427,8 +430,8 @@ def test_a_forbidden_office_post_changes_nothing(
             "hold_events",
         ),
         (
-            "sam",
-            _needs("quality", "sam", "supervisor"),
+            "anna",
+            _needs(BOARD, "anna", "operator"),
             f"/quality/nc/{nc_id}/disposition",
             lambda: disposition,
             "quinn",

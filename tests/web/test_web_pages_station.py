@@ -81,7 +81,7 @@ def test_the_interlock_panel_shows_live_values_and_why_start_is_blocked(
     assert _complete(line_client, csrf, unit, "cut", CUT_FORM).status_code == 303  # type: ignore[attr-defined]
     line_tags.set("press1.pressure", 50.0)
     panel = _text(line_client.get(f"/station/{unit}/panel"))
-    assert "press1.pressure</span> 50 bar" in panel
+    assert 'press1.pressure</span> <span class="value">50 bar' in panel
     assert '<span class="badge fail">fail</span>' in panel
     assert "Start is blocked: Press pressure is outside its 60–80 bar window." in panel
     assert "disabled" in panel.split("Start crimp")[0].rsplit("<button", 1)[1]
@@ -224,14 +224,14 @@ def test_the_interlock_panel_says_why_a_value_is_unavailable(
         "press1: connection refused (since 12 s ago))</div>"
     ) in pressure
     assert (
-        '<div class="live quality-bad"><span class="key">press1.pressure</span> no value'
-        in pressure
+        '<div class="live quality-bad"><span class="key">press1.pressure</span> '
+        '<span class="value">no value' in pressure
     )
     assert f'<div class="reason">{REFUSED}</div>' in pressure
     down = panel.split('data-check="crimp-press-1 not down"')[1].split("</tr>")[0]
     assert (
-        '<span class="key">equipment.state</span> down because press1.pressure is unavailable: '
-        "press1: connection refused (since 12 s ago)</div>"
+        '<span class="key">equipment.state</span> <span class="value">down because press1.pressure '
+        "is unavailable: press1: connection refused (since 12 s ago)</span></div>"
     ) in down
     blocked = (
         "Equipment crimp-press-1 is down (equipment.state = down because press1.pressure is "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pikepdf
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -17,6 +18,7 @@ from engine.access.signatures import SignatureInput
 from engine.commands.bom import ConsumptionInput
 from engine.facade.audit import AuditTrail
 from engine.infra.db import Database
+from web.pdf_archive import unembedded_fonts
 
 CUT = {"length": 500.8, "strip_length": 7.0}  # inside the field's limits, outside the gate's
 CRIMP = {"pull_force": 80.0, "crimp_height": 1.55, "visual": "ok"}
@@ -117,6 +119,14 @@ def test_the_pdf_and_printable_html_carry_page_numbers_and_the_hash(
         assert f"content SHA-256 {digest}" in text
     assert f"Device history record {unit}" in pages[0]
     assert "gate 'cut length' failed (length = 500.8 mm)" in pages[0]
+    with pikepdf.open(io.BytesIO(response.data)) as archived:  # PDF/A-2b, property by property
+        meta = archived.open_metadata()
+        assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("2", "B")
+        assert meta["dc:title"] == f"Device history record {unit}"
+        (intent,) = archived.Root.OutputIntents
+        assert (intent.S, intent.DestOutputProfile.N) == (pikepdf.Name.GTS_PDFA1, 3)
+        assert unembedded_fonts(archived) == []
+        assert not archived.is_encrypted and "/ID" in archived.trailer
     printable = line_client.get(f"/records/item/{unit}/print").get_data(as_text=True)
     assert f'<link rel="stylesheet" href="/records/item/{unit}/print.css">' in printable
     assert f'<span class="hash">{digest}</span>' in printable

@@ -120,7 +120,7 @@ def test_a_wrong_method_says_which_are_allowed(client: FlaskClient, users: objec
 def test_a_disposition_states_one_of_the_engines_meanings(api: Api, shop: Plant) -> None:
     order = api.post("/api/work-orders", "sam", {"product": "HA-100", "quantity": 1}).json
     (unit,) = api.post(f"/api/work-orders/{order['number']}/release", "sam").json["items"]
-    opened = {"item": unit, "defect_code": "D-7", "description": "jacket cut"}
+    opened = {"item": unit, "defect_code": "nicked-insulation", "description": "jacket cut"}
     nc = api.post("/api/nonconformances", "quinn", opened).json
     body = {
         "decision": "scrap",

@@ -13,6 +13,8 @@ from web.pages.admin import bp as admin_bp
 from web.pages.dispatch import bp as dispatch_bp
 from web.pages.equipment import bp as equipment_bp
 from web.pages.events import bp as events_bp
+from web.pages.inspection import bp as inspection_bp
+from web.pages.maintenance import bp as maintenance_bp
 from web.pages.materials import bp as materials_bp
 from web.pages.nav import START_PAGES, nav_links
 from web.pages.oee import bp as oee_bp
@@ -21,6 +23,8 @@ from web.pages.quality import bp as quality_bp
 from web.pages.records import bp as records_bp
 from web.pages.spc import bp as spc_bp
 from web.pages.supervisor import bp as supervisor_bp
+from web.pages.tools import bp as tools_bp
+from web.pages.trends import bp as trends_bp
 
 
 def home() -> ResponseReturnValue:
@@ -44,9 +48,13 @@ def register_pages(app: Flask) -> None:
         quality_bp,
         records_bp,
         spc_bp,
+        trends_bp,
         oee_bp,
         equipment_bp,
+        tools_bp,
+        maintenance_bp,
         materials_bp,
+        inspection_bp,
         admin_bp,
         events_bp,
         instructions_bp,

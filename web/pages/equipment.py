@@ -1,6 +1,7 @@
-"""Equipment pages: every machine with what is due, a machine's card (status, due dates, signed
-calibration and maintenance forms, their history and the state history), a failed calibration's
-impact list with one button to hold it all, and a bulk hold from a pasted list (a recall)."""
+"""Equipment pages: every machine with what is due and the latest event rule firings, a machine's
+card (status, due dates, signed calibration and maintenance forms, their history and the state
+history), a failed calibration's impact list with one button to hold it all, and a bulk hold from
+a pasted list (a recall)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from engine.commands.bulk_hold import BulkHoldResult
 from engine.commands.calibration import CARE_MEANINGS, CARE_ROLES, CalibrationInput
 from engine.commands.maintenance import MaintenanceInput
 from engine.errors import DomainError, Forbidden, Invalid
+from engine.facade.event_rules import EventRules
 from web.auth import require_caller, requires, signature_input
 from web.errors import domain_status
 from web.pages.nav import EQUIPMENT_READERS, HOLDERS
@@ -26,6 +28,7 @@ bp = Blueprint("equipment", __name__, url_prefix="/equipment")
 
 DONE = "done"
 MEASURED_ROWS = 4  # name/value rows the calibration form offers
+FIRINGS_SHOWN = 20  # the latest event rule firings the overview lists
 
 
 @bp.get("/")
@@ -33,8 +36,12 @@ MEASURED_ROWS = 4  # name/value rows the calibration form offers
 def overview() -> ResponseReturnValue:
     """Every machine: state, since when, due dates; and what is overdue or due soon."""
     care = services().equipment
+    care.open_due_orders()
     return render_template(
-        "equipment_list.html", machines=care.equipment_list(), due=care.due_work()
+        "equipment_list.html",
+        machines=care.equipment_list(),
+        due=care.due_work(),
+        firings=EventRules(services().config.db).firings(limit=FIRINGS_SHOWN),
     )
 
 
@@ -67,7 +74,9 @@ def _card(
 @bp.get("/<name>")
 @requires(*EQUIPMENT_READERS)
 def card(name: str) -> ResponseReturnValue:
-    """One machine's card with the calibration and maintenance forms."""
+    """One machine's card with the calibration and maintenance forms (opening the
+    maintenance orders that have come due first)."""
+    services().equipment.open_due_orders()
     return _card(name)
 
 
@@ -155,7 +164,11 @@ def maintain(name: str) -> ResponseReturnValue:
         )
     except DomainError as error:
         return _refused(name, error, "maintenance")
-    flash(f"Maintenance #{recorded.id} of {name} recorded; next due {recorded.next_due}.", DONE)
+    closed = f"; maintenance order {recorded.order} is done" if recorded.order else ""
+    flash(
+        f"Maintenance #{recorded.id} of {name} recorded; next due {recorded.next_due}{closed}.",
+        DONE,
+    )
     return redirect(url_for("equipment.card", name=name), 303)
 
 

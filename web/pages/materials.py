@@ -21,6 +21,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 
+from dsl.units import format_number
 from engine.commands.lots import Receipt
 from engine.errors import DomainError, Invalid
 from engine.facade.materials import Materials
@@ -98,8 +99,37 @@ def _goods_in(
 @bp.get("/goods-in")
 @requires(*STORES)
 def goods_in() -> ResponseReturnValue:
-    """The goods-in form: scan the part, then the supplier's lot, then fill in the rest."""
+    """The goods-in form: scan the supplier's GS1 label (it fills in what it carries), or scan
+    the part, then the supplier's lot, then fill in the rest."""
+    scan = request.args.get("scan", "").strip()
+    if scan:
+        return _scanned_delivery(scan)
     return _goods_in({k: v for k, v in request.args.items() if k in ("part", "supplier_lot")})
+
+
+def _scanned_delivery(scan: str) -> Response:
+    """The goods-in form filled in from a supplier's GS1 label."""
+    try:
+        found = services().labels.scanned_delivery(scan)
+    except DomainError as refused:
+        return _goods_in({"scan": scan}, domain_status(refused), refused.message, "scan")
+    form = {
+        "part": found.part,
+        "supplier_lot": found.supplier_lot,
+        "quantity": format_number(found.quantity) if found.quantity is not None else "",
+        "unit": found.unit,
+        "expires_on": found.expires_on.isoformat() if found.expires_on else "",
+        "manufactured_on": found.manufactured_on.isoformat() if found.manufactured_on else "",
+    }
+    if found.part not in materials().plant().parts:
+        named = f"GTIN {found.gtin}" if found.gtin else f"part '{found.part}'"
+        message = (
+            f"The label names {named}, which is no part of this site; choose the part."
+            if found.gtin or found.part
+            else "The label names no part; choose the part."
+        )
+        return _goods_in({**form, "part": ""}, 200, message, "part")
+    return _goods_in(form)
 
 
 @bp.post("/goods-in")
@@ -183,6 +213,7 @@ def _lot_page(part: str, number: str, status: int = 200, message: str = "") -> R
         detail=store.lot(part, number),
         signatures=signatures,
         locations=plant.site.inventory.locations if plant.site.inventory else (),
+        sampled=part in plant.parts and plant.parts[part].sample is not None,
         message=message,
     )
 

@@ -8,6 +8,9 @@ RUNNERS = ("operator", "supervisor")
 SUPERVISORS = ("supervisor", "admin")
 HOLDERS = ("supervisor", "quality")
 QUALITY = ("quality",)
+# The material review board: whoever a site may name to sign a disposition (the engine checks
+# the site's own board); they see the nonconformance queue.
+REVIEW_BOARD = ("quality", "engineer", "supervisor", "stores", "maintenance")
 READERS = ("supervisor", "quality", "engineer", "admin")
 CONFIGURERS = ("engineer", "admin")
 DEVICE_WATCHERS = ("supervisor", "engineer", "admin")
@@ -37,9 +40,12 @@ _LINKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Station", "/station", RUNNERS),
     ("Dispatch", "/supervisor", SUPERVISORS),
     ("Holds", "/supervisor/holds", HOLDERS),
-    ("Quality", "/quality", QUALITY),
+    ("Quality", "/quality", REVIEW_BOARD),
+    ("Inspection", "/inspections/", QUALITY),
     ("History", "/quality/trace", READERS),
     ("Equipment", "/equipment/", EQUIPMENT_READERS),
+    ("Tools", "/tools/", EQUIPMENT_READERS),
+    ("Maintenance", "/maintenance/orders", EQUIPMENT_READERS),
     ("Goods-in", "/materials/goods-in", STORES),
     ("Stock", "/materials/", STOCK_READERS),
     ("Records", "/records/", READERS),

@@ -1,7 +1,9 @@
 """The OEE page: a work centre's (or machine's) ISO 22400-2 KPIs for one local day, drawn by the
-server as SVG — availability × effectiveness × quality, the downtime Pareto, each shift's figures
-and a timeline per machine (states as coloured bands, coded reasons in their tooltips) — and the
-stops of a machine, where an operator or supervisor codes (or splits and re-codes) a stop."""
+server as SVG — availability × effectiveness × quality, the six big losses, the downtime Pareto,
+each shift's figures, the OEE index per shift over the last week, each work order's allocation
+ratio and a timeline per machine (states as coloured bands, coded reasons in their tooltips) —
+and the stops of a machine, where an operator or supervisor codes (or splits and re-codes) a
+stop."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.commands.downtime import Stop, TimelineBand
 from engine.errors import DomainError
-from engine.facade.performance import Performance, StopPart
+from engine.facade.performance import LossReport, Performance, ShiftKpis, StopPart
 from engine.queries.oee import OeeReport
 from web.api_oee import timestamp
 from web.auth import require_caller, requires
@@ -32,6 +34,17 @@ STATE_FILLS = {
     "down": "#f04438",
     "unknown": "#98a2b3",
 }
+SIX_LOSSES = (
+    ("Breakdowns", "breakdowns_s"),
+    ("Setup and adjustments", "setup_s"),
+    ("Small stops", "small_stops_s"),
+    ("Reduced speed", "reduced_speed_s"),
+    ("Startup rejects", "startup_rejects_s"),
+    ("Production rejects", "production_rejects_s"),
+)
+TREND_DAYS = 7
+TREND_H = 220
+TREND_TOP, TREND_BOTTOM = 12, 40  # pixels above 100 % and below 0 % (for the shift labels)
 FACTORS = (
     ("Availability", "availability"),
     ("Effectiveness", "effectiveness"),
@@ -96,6 +109,40 @@ def pareto_bars(report: OeeReport) -> list[Bar]:
     ]
 
 
+def loss_bars(report: LossReport) -> list[Bar]:
+    """The six big losses as bars scaled to the largest (a negative speed loss draws none)."""
+    values = [(label, getattr(report.losses, name)) for label, name in SIX_LOSSES]
+    largest = max((max(v, 0.0) for _, v in values), default=0.0)
+    span = WIDTH - LABEL - 90
+    return [
+        Bar(label, span * max(v, 0.0) / largest if largest else 0.0, f"{v / 60:.1f} min")
+        for label, v in values
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One shift on the trend chart: where (pixels), its label, and its OEE index shown."""
+
+    x: float
+    y: float | None
+    label: str
+    shown: str
+
+
+def trend(shifts: Sequence[ShiftKpis]) -> list[TrendPoint]:
+    """The OEE index of each shift, oldest first, evenly spaced; None where it has none."""
+    step = (WIDTH - LABEL - 30) / max(len(shifts) - 1, 1)
+    scale = TREND_H - TREND_TOP - TREND_BOTTOM
+    points = []
+    for index, shift in enumerate(shifts):
+        value = shift.report.kpis.oee_index
+        y = None if value is None else TREND_TOP + (1 - min(max(value, 0.0), 1.0)) * scale
+        label = f"{shift.day:%d.%m} {shift.shift}"
+        points.append(TrendPoint(LABEL + index * step, y, label, percent(value)))
+    return points
+
+
 def timeline(
     equipment: str, start: dt.datetime, end: dt.datetime, bands: Sequence[TimelineBand]
 ) -> Timeline:
@@ -144,6 +191,9 @@ def index() -> ResponseReturnValue:
     start, end = perf.day(day)
     report = perf.oee(work_center=center, start=start, end=end) if center else None
     shifts = perf.oee_per_shift(work_center=center, start=start, end=end) if center else []
+    losses = perf.losses(work_center=center, start=start, end=end) if center else None
+    week_start, _ = perf.day(day - dt.timedelta(days=TREND_DAYS - 1))
+    week = perf.oee_per_shift(work_center=center, start=week_start, end=end) if center else []
     timelines = [
         timeline(name, start, end, perf.timeline(equipment=name, start=start, end=end))
         for name in (report.equipment if report else ())
@@ -152,7 +202,8 @@ def index() -> ResponseReturnValue:
         "oee_page.html", centers=centers, center=center, day=day, report=report,
         factors=factor_bars(report) if report else [], pareto=pareto_bars(report) if report else [],
         shifts=shifts, timelines=timelines, width=WIDTH, label=LABEL, fills=STATE_FILLS,
-        percent=percent,
+        percent=percent, losses=losses, loss_bars=loss_bars(losses) if losses else [],
+        trend=trend(week), trend_h=TREND_H, trend_top=TREND_TOP, trend_bottom=TREND_BOTTOM,
     )  # fmt: skip
     return Response(html, mimetype="text/html")
 

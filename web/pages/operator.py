@@ -1,13 +1,17 @@
 """The operator station: scan a unit or lot, see its operation, instructions and interlocks,
-start it, enter the collected data, scan components, sign, and read where the item went."""
+start it, enter the collected data (each field with the gates that check it), scan components,
+sign, and read where the item went. On a tablet held upright (800 × 1280) the page is one column
+with the start checks and the start button first (ferrule.css)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
 from dsl.model import FailAction, Operation, Plant
 from dsl.units import format_number
@@ -15,6 +19,7 @@ from engine.commands.bom import ConsumptionInput
 from engine.commands.complete import CompleteResult
 from engine.errors import Blocked, Conflict, DomainError, Forbidden, Invalid, NotFound
 from engine.floor.validation import InvalidData
+from engine.infra.attachments import Upload
 from engine.queries.items import ItemView
 from web import forms
 from web.auth import client_address, require_caller, requires
@@ -70,6 +75,27 @@ def outcome_of(result: CompleteResult, plant: Plant, after: ItemView) -> Said:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class GateNote:
+    """A gate that checks a field, as shown beside it: its name, rule and what a failure does."""
+
+    name: str
+    rule: str
+    on_fail: str
+
+
+def gate_notes(operation: Operation) -> dict[str, list[GateNote]]:
+    """For each collected field of ``operation`` (by name), the gates whose rule reads it."""
+    prefix = f"field:{operation.id}."
+    notes: dict[str, list[GateNote]] = defaultdict(list)
+    for gate in operation.gates:
+        fields = [r.key for r in gate.check.references if r.key.startswith(prefix)]
+        on_fail = gate.on_fail.action.value.replace("_", " ")
+        for name in dict.fromkeys(key.removeprefix(prefix) for key in fields):
+            notes[name].append(GateNote(gate.name, gate.check.source, on_fail))
+    return dict(notes)
+
+
 def _panel(number: str) -> tuple[Plant, Panel]:
     return start_panel(services().ferrule, number=number, actor=require_caller().username)
 
@@ -111,7 +137,10 @@ def _page(
         values=values or {},
         problems=problems or {},
         request_key=uuid.uuid4().hex,
-        fefo=services().materials.proposals([c.part for c in form.consumptions] if form else []),
+        gates=gate_notes(operation) if operation is not None else {},
+        fefo=services().materials.proposals(
+            [c.part for c in form.consumptions] if form else [], panel.item.work_order
+        ),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -161,6 +190,7 @@ def start(number: str) -> ResponseReturnValue:
             item=number,
             operation=operation,
             idempotency_key=request.form.get("request_key") or None,
+            tool=request.form.get("tool", "").strip() or None,
         )
     except Blocked as blocked:
         INTERLOCK_BLOCKS.labels(operation).inc()
@@ -168,6 +198,30 @@ def start(number: str) -> ResponseReturnValue:
     except (Conflict, Forbidden) as refused:
         return _page(number, status=409, message=refused.message)
     return redirect(url_for("operator.item", number=number), 303)
+
+
+def _with_photos(
+    spec: forms.OperationForm, caller: str
+) -> tuple[MultiDict[str, str], dict[str, str]]:
+    """The posted form with each photo field's value the SHA-256 of its photo: the file taken
+    now, stored first, or the one stored before an error sent the form back. Refusals by input."""
+    form = request.form.copy()
+    problems: dict[str, str] = {}
+    for field in spec.fields:
+        if field.input_type != "file":
+            continue
+        taken = request.files.get(field.input_name)
+        form[field.input_name] = request.form.get(f"{field.input_name}-sha256", "")
+        if taken is None or not taken.filename:
+            continue
+        upload = Upload(taken.filename, taken.mimetype or "", taken.read())
+        try:
+            form[field.input_name] = (
+                services().ferrule.store_photo(actor=caller, photo=upload).sha256
+            )
+        except Invalid as bad:
+            problems[field.input_name] = f"{field.name}: {bad.message}"
+    return form, problems
 
 
 @bp.post("/<number>/complete")
@@ -183,8 +237,11 @@ def complete(number: str) -> ResponseReturnValue:
         return _page(number, status=409, message=message)
     spec = _form(plant, panel.item, panel.operation)
     caller = require_caller().username
-    posted = forms.parse_completion(request.form, spec, caller=caller, address=client_address())
-    values = forms.entered_values(request.form, spec)
+    form, photo_problems = _with_photos(spec, caller)
+    posted = forms.parse_completion(form, spec, caller=caller, address=client_address())
+    values = forms.entered_values(form, spec)
+    if photo_problems:
+        return _page(number, status=422, values=values, problems=photo_problems)
     if posted.problems:
         return _page(number, status=422, values=values, problems=posted.problems)
     revision = request.form.get("revision", "")

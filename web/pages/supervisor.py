@@ -1,17 +1,39 @@
 """Supervisor pages: the dispatch list (create, plan, release, cancel and close work orders), WIP
-per operation, and holds with their release."""
+per operation, holds with their release, and the live board.
+
+The live board (``/supervisor/board``) redraws itself through server-sent events: the browser
+opens ``/supervisor/board/events``, which checks the change marker (the newest audit sequence
+number, one primary-key lookup) every :data:`BOARD_POLL_S` and sends the board's HTML fragment
+when it moved. A stream ends after :data:`BOARD_STREAM_S`, below gunicorn's worker timeout, and
+the browser reconnects after :data:`BOARD_RETRY_MS` with the last marker it saw (``Last-Event-ID``),
+getting a fresh board only if something changed meanwhile: a board holds one worker while its
+stream is open, never for good (docs/dispatch.md).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from engine.commands.workorders import WorkOrderInfo
 from engine.errors import DomainError, Invalid
+from engine.facade.board import SupervisorBoard
+from engine.queries.board import Board
 from engine.queries.items import ItemInStatus, WipRow
 from web.auth import require_caller, requires
 from web.pages.dispatch import plan_from_form
@@ -21,6 +43,10 @@ from web.services import services
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
 DONE = "done"
+BOARD_POLL_S = 1.0
+BOARD_STREAM_S = 20.0
+BOARD_RETRY_MS = 1000
+BOARD_HEARTBEAT_S = 10.0
 
 
 def _wip_by_operation(rows: list[WipRow]) -> list[tuple[str, dict[str, int]]]:
@@ -201,3 +227,58 @@ def hold() -> ResponseReturnValue:
 def release() -> ResponseReturnValue:
     """Release a held item (reason required); it carries on where it was."""
     return _hold_command(release=True)
+
+
+# ---------------------------------------------------------------- the live board
+
+
+def _board_facade() -> SupervisorBoard:
+    return SupervisorBoard(services().config.db)
+
+
+def _board_fragment(board: Board) -> str:
+    return render_template("supervisor_board_fragment.html", board=board)
+
+
+@bp.get("/board")
+@requires(*SUPERVISORS)
+def board() -> ResponseReturnValue:
+    """The live board: WIP per operation in routing order and each open order's progress."""
+    return render_template("supervisor_board.html", board=_board_facade().board())
+
+
+def board_event(board: Board, html: str) -> str:
+    """One server-sent event carrying the board's fragment, its marker as the event id."""
+    data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"id: {board.marker}\nevent: board\n{data}\n"
+
+
+@bp.get("/board/events")
+@requires(*SUPERVISORS)
+def board_events() -> ResponseReturnValue:
+    """Server-sent events: the board's fragment whenever the change marker moves past the one
+    the browser last saw (``Last-Event-ID``, or ``?since=``), for a bounded time."""
+    seen = request.headers.get("Last-Event-ID") or request.args.get("since", "")
+    facade = _board_facade()
+    lifetime = float(current_app.config.get("FERRULE_BOARD_STREAM_S", BOARD_STREAM_S))
+
+    def stream() -> Iterator[str]:
+        yield f"retry: {BOARD_RETRY_MS}\n\n"
+        last = int(seen) if seen.isdigit() else -1
+        began = spoke = time.monotonic()
+        while time.monotonic() - began < lifetime:
+            if facade.marker() != last:
+                shown = facade.board()
+                last = shown.marker
+                spoke = time.monotonic()
+                yield board_event(shown, _board_fragment(shown))
+            elif time.monotonic() - spoke >= BOARD_HEARTBEAT_S:
+                spoke = time.monotonic()
+                yield ": still here\n\n"
+            time.sleep(BOARD_POLL_S)
+
+    return Response(
+        stream_with_context(stream()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -3,7 +3,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 19:00:37.773835
+Create Date: 2026-11-30 21:49:45.971240
 """
 
 from __future__ import annotations
@@ -138,6 +138,38 @@ def upgrade() -> None:
         batch_op.create_index("ix_event_dead_letters_status", ["sink", "status"], unique=False)
 
     op.create_table(
+        "history_buckets",
+        sa.Column("tag_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("at_ms", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("width_ms", sa.Integer(), nullable=False),
+        sa.Column("low", sa.Float(), nullable=False),
+        sa.Column("high", sa.Float(), nullable=False),
+        sa.Column("mean", sa.Float(), nullable=False),
+        sa.Column("last", sa.Float(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("tag_id", "at_ms", name=op.f("pk_history_buckets")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "history_points",
+        sa.Column("tag_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("at_ms", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("quality", sa.SmallInteger(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("tag_id", "at_ms", name=op.f("pk_history_points")),
+        postgresql_partition_by="RANGE (at_ms)",
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "history_tags",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("unit", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_history_tags")),
+        sa.UniqueConstraint("key", name=op.f("uq_history_tags_key")),
+    )
+    op.create_table(
         "idempotency_keys",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("command", sa.String(length=200), nullable=False),
@@ -146,6 +178,63 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
+    op.create_table(
+        "inspection_reinstatements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.String(length=200), nullable=False),
+        sa.Column("supplier", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("after_decision", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("signed_by", sa.String(length=200), nullable=False),
+        sa.Column("meaning", sa.String(length=200), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_reinstatements")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("inspection_reinstatements", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inspection_reinstatements_stream",
+            ["part", "supplier", "operation", "id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "lot_inspections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.String(length=200), nullable=False),
+        sa.Column("supplier", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("work_order", sa.String(length=200), nullable=False),
+        sa.Column("lot", sa.String(length=200), nullable=False),
+        sa.Column("lot_size", sa.Integer(), nullable=False),
+        sa.Column("aql", sa.String(length=10), nullable=False),
+        sa.Column("level", sa.String(length=10), nullable=False),
+        sa.Column("severity", sa.String(length=12), nullable=False),
+        sa.Column("code_letter", sa.String(length=1), nullable=False),
+        sa.Column("letter", sa.String(length=1), nullable=False),
+        sa.Column("sample_size", sa.Integer(), nullable=False),
+        sa.Column("ac", sa.Integer(), nullable=False),
+        sa.Column("re", sa.Integer(), nullable=False),
+        sa.Column("full", sa.Boolean(), nullable=False),
+        sa.Column("skipped", sa.Boolean(), nullable=False),
+        sa.Column("steady", sa.Boolean(), nullable=False),
+        sa.Column("reduced_allowed", sa.Boolean(), nullable=False),
+        sa.Column("started_by", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "severity IN ('normal', 'tightened', 'reduced')",
+            name=op.f("ck_lot_inspections_severity"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lot_inspections")),
+        sa.UniqueConstraint("part", "operation", "lot", name="uq_lot_inspections_lot"),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("lot_inspections", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_lot_inspections_stream", ["part", "supplier", "operation", "id"], unique=False
+        )
+
     op.create_table(
         "lots",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -329,6 +418,36 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "deviations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("product", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("gate", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("low", sa.Float(), nullable=False),
+        sa.Column("high", sa.Float(), nullable=False),
+        sa.Column("unit", sa.String(length=40), nullable=False),
+        sa.Column("work_orders", sa.JSON(), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_deviations_config_version_id_config_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deviations")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("deviations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deviations_product_operation", ["product", "operation"], unique=False
+        )
+
+    op.create_table(
         "downtime_codings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("equipment", sa.String(length=200), nullable=False),
@@ -395,6 +514,7 @@ def upgrade() -> None:
         sa.Column("performed_by", sa.String(length=200), nullable=False),
         sa.Column("work_done", sa.Text(), nullable=False),
         sa.Column("next_due", sa.Date(), nullable=False),
+        sa.Column("counter_at", sa.Float(), nullable=True),
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("config_version_id", sa.Integer(), nullable=False),
@@ -440,6 +560,72 @@ def upgrade() -> None:
             "ix_equipment_state_changes_equipment_at", ["equipment", "at"], unique=False
         )
 
+    op.create_table(
+        "event_rule_firings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rule", sa.String(length=200), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("because", sa.Text(), nullable=False),
+        sa.Column("readings", sa.Text(), nullable=False),
+        sa.Column("actions", sa.Text(), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_event_rule_firings_config_version_id_config_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_rule_firings")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("event_rule_firings", schema=None) as batch_op:
+        batch_op.create_index("ix_event_rule_firings_rule", ["rule", "id"], unique=False)
+
+    op.create_table(
+        "inspection_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.String(length=200), nullable=False),
+        sa.Column("supplier", sa.String(length=200), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("accepted", sa.Boolean(), nullable=False),
+        sa.Column("inspected", sa.Integer(), nullable=False),
+        sa.Column("defects", sa.Integer(), nullable=False),
+        sa.Column("decided_by", sa.String(length=200), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["lot_inspections.id"],
+            name=op.f("fk_inspection_decisions_inspection_id_lot_inspections"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_decisions")),
+        sa.UniqueConstraint("inspection_id", name=op.f("uq_inspection_decisions_inspection_id")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("inspection_decisions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inspection_decisions_stream", ["part", "supplier", "operation", "id"], unique=False
+        )
+
+    op.create_table(
+        "inspection_samples",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("conforming", sa.Boolean(), nullable=False),
+        sa.Column("defect_code", sa.String(length=200), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["lot_inspections.id"],
+            name=op.f("fk_inspection_samples_inspection_id_lot_inspections"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_samples")),
+        sa.UniqueConstraint("inspection_id", "number", name="uq_inspection_samples_number"),
+        info={"seal": "append-only"},
+    )
     op.create_table(
         "lot_links",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -530,6 +716,56 @@ def upgrade() -> None:
         batch_op.create_index("ix_spc_limits_chart", ["chart"], unique=False)
 
     op.create_table(
+        "tool_calibrations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tool", sa.String(length=200), nullable=False),
+        sa.Column("result", sa.String(length=10), nullable=False),
+        sa.Column("performed_on", sa.Date(), nullable=False),
+        sa.Column("performed_by", sa.String(length=200), nullable=False),
+        sa.Column("certificate", sa.String(length=200), nullable=False),
+        sa.Column("certificate_sha256", sa.String(length=64), nullable=False),
+        sa.Column("measured", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("next_due", sa.Date(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint("result IN ('pass', 'fail')", name=op.f("ck_tool_calibrations_result")),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_tool_calibrations_config_version_id_config_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_calibrations")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("tool_calibrations", schema=None) as batch_op:
+        batch_op.create_index("ix_tool_calibrations_tool", ["tool", "performed_on"], unique=False)
+
+    op.create_table(
+        "tool_status_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tool", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('active', 'held', 'retired')", name=op.f("ck_tool_status_changes_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_tool_status_changes_config_version_id_config_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_status_changes")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("tool_status_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_tool_status_changes_tool", ["tool", "id"], unique=False)
+
+    op.create_table(
         "user_qualifications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -603,6 +839,22 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "deviation_withdrawals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("deviation_id", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deviation_id"],
+            ["deviations.id"],
+            name=op.f("fk_deviation_withdrawals_deviation_id_deviations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deviation_withdrawals")),
+        sa.UniqueConstraint("deviation_id", name=op.f("uq_deviation_withdrawals_deviation_id")),
+        info={"seal": "append-only"},
+    )
+    op.create_table(
         "items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=200), nullable=False),
@@ -646,6 +898,73 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_items_work_order", ["work_order_id", "ordinal"], unique=False)
 
+    op.create_table(
+        "maintenance_orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=200), nullable=False),
+        sa.Column("equipment", sa.String(length=200), nullable=False),
+        sa.Column("cycle", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("due", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("opened_by", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_by", sa.String(length=200), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_by", sa.String(length=200), nullable=False),
+        sa.Column("maintenance_id", sa.Integer(), nullable=True),
+        sa.Column("cancel_reason", sa.Text(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('open', 'in_progress', 'done', 'cancelled')",
+            name=op.f("ck_maintenance_orders_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["equipment"],
+            ["equipment.name"],
+            name=op.f("fk_maintenance_orders_equipment_equipment"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["maintenance_id"],
+            ["equipment_maintenance.id"],
+            name=op.f("fk_maintenance_orders_maintenance_id_equipment_maintenance"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenance_orders")),
+        sa.UniqueConstraint("equipment", "cycle", name="uq_maintenance_orders_cycle"),
+        sa.UniqueConstraint("number", name=op.f("uq_maintenance_orders_number")),
+        info={"seal": "current-state"},
+    )
+    with op.batch_alter_table("maintenance_orders", schema=None) as batch_op:
+        batch_op.create_index("ix_maintenance_orders_status", ["status", "equipment"], unique=False)
+
+    op.create_table(
+        "first_article_approvals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("work_order_id", sa.Integer(), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("approved", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_first_article_approvals_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_first_article_approvals_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["work_order_id"],
+            ["work_orders.id"],
+            name=op.f("fk_first_article_approvals_work_order_id_work_orders"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_first_article_approvals")),
+        sa.UniqueConstraint("work_order_id", "operation", "item_id", name="uq_first_article_item"),
+        info={"seal": "append-only"},
+    )
     op.create_table(
         "hold_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -735,6 +1054,34 @@ def upgrade() -> None:
         batch_op.create_index("ix_operation_runs_item", ["item_id"], unique=False)
 
     op.create_table(
+        "tool_scans",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("start_attempt_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("tool", sa.String(length=200), nullable=False),
+        sa.Column("tool_type", sa.String(length=200), nullable=False),
+        sa.Column("scanned_by", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_tool_scans_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_tool_scans_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["start_attempt_id"],
+            ["start_attempts.id"],
+            name=op.f("fk_tool_scans_start_attempt_id_start_attempts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_scans")),
+        sa.UniqueConstraint("start_attempt_id", name=op.f("uq_tool_scans_start_attempt_id")),
+        info={"seal": "append-only"},
+    )
+    op.create_table(
         "consumptions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
@@ -770,8 +1117,11 @@ def upgrade() -> None:
         info={"seal": "append-only"},
     )
     with op.batch_alter_table("consumptions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consumptions_component", ["component_item_id", "item_id"], unique=False
+        )
         batch_op.create_index("ix_consumptions_item", ["item_id"], unique=False)
-        batch_op.create_index("ix_consumptions_lot", ["lot_id"], unique=False)
+        batch_op.create_index("ix_consumptions_lot", ["lot_id", "item_id"], unique=False)
 
     op.create_table(
         "gate_results",
@@ -811,7 +1161,10 @@ def upgrade() -> None:
     op.create_table(
         "nonconformances",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=True),
+        sa.Column("lot_id", sa.Integer(), nullable=True),
+        sa.Column("equipment", sa.String(length=200), nullable=True),
+        sa.Column("quantity", sa.Float(), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("operation", sa.String(length=200), nullable=True),
         sa.Column("gate", sa.String(length=200), nullable=True),
@@ -821,6 +1174,13 @@ def upgrade() -> None:
         sa.Column("opened_by", sa.String(length=200), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(CASE WHEN item_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN lot_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN equipment IS NULL THEN 0 ELSE 1 END) = 1",
+            name=op.f("ck_nonconformances_subject"),
+        ),
+        sa.CheckConstraint(
+            "quantity IS NULL OR quantity > 0", name=op.f("ck_nonconformances_quantity")
+        ),
         sa.ForeignKeyConstraint(
             ["config_version_id"],
             ["config_versions.id"],
@@ -830,6 +1190,9 @@ def upgrade() -> None:
             ["item_id"], ["items.id"], name=op.f("fk_nonconformances_item_id_items")
         ),
         sa.ForeignKeyConstraint(
+            ["lot_id"], ["lots.id"], name=op.f("fk_nonconformances_lot_id_lots")
+        ),
+        sa.ForeignKeyConstraint(
             ["run_id"], ["operation_runs.id"], name=op.f("fk_nonconformances_run_id_operation_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nonconformances")),
@@ -837,6 +1200,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("nonconformances", schema=None) as batch_op:
         batch_op.create_index("ix_nonconformances_item", ["item_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_nonconformances_lot_id"), ["lot_id"], unique=False)
 
     op.create_table(
         "spc_observations",
@@ -887,17 +1251,68 @@ def upgrade() -> None:
         batch_op.create_index("ix_tag_captures_run", ["run_id"], unique=False)
 
     op.create_table(
+        "tool_uses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tool", sa.String(length=200), nullable=False),
+        sa.Column("tool_type", sa.String(length=200), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("operation", sa.String(length=200), nullable=False),
+        sa.Column("cycles", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("config_version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["config_version_id"],
+            ["config_versions.id"],
+            name=op.f("fk_tool_uses_config_version_id_config_versions"),
+        ),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_tool_uses_item_id_items")),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["operation_runs.id"], name=op.f("fk_tool_uses_run_id_operation_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_uses")),
+        sa.UniqueConstraint("run_id", name=op.f("uq_tool_uses_run_id")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("tool_uses", schema=None) as batch_op:
+        batch_op.create_index("ix_tool_uses_item", ["item_id"], unique=False)
+        batch_op.create_index("ix_tool_uses_tool", ["tool", "item_id", "cycles"], unique=False)
+
+    op.create_table(
+        "capa_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("nonconformance_id", sa.Integer(), nullable=False),
+        sa.Column("capa", sa.String(length=200), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("linked_by", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["nonconformance_id"],
+            ["nonconformances.id"],
+            name=op.f("fk_capa_links_nonconformance_id_nonconformances"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_capa_links")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("capa_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_capa_links_nonconformance_id"), ["nonconformance_id"], unique=False
+        )
+
+    op.create_table(
         "dispositions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("nonconformance_id", sa.Integer(), nullable=False),
         sa.Column("decision", sa.String(length=20), nullable=False),
+        sa.Column("required_roles", sa.JSON(), nullable=False),
+        sa.Column("quantity", sa.Float(), nullable=True),
         sa.Column("target_operation", sa.String(length=200), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("config_version_id", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "decision IN ('use_as_is', 'rework', 'scrap', 'return_to_vendor')",
+            "decision IN ('use_as_is', 'rework', 'repair', 'scrap', 'return_to_vendor')",
             name=op.f("ck_dispositions_decision"),
         ),
         sa.ForeignKeyConstraint(
@@ -911,9 +1326,40 @@ def upgrade() -> None:
             name=op.f("fk_dispositions_nonconformance_id_nonconformances"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispositions")),
-        sa.UniqueConstraint("nonconformance_id", name=op.f("uq_dispositions_nonconformance_id")),
         info={"seal": "append-only"},
     )
+    with op.batch_alter_table("dispositions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dispositions_nonconformance_id"), ["nonconformance_id"], unique=False
+        )
+
+    op.create_table(
+        "nonconformance_photos",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("nonconformance_id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["nonconformance_id"],
+            ["nonconformances.id"],
+            name=op.f("fk_nonconformance_photos_nonconformance_id_nonconformances"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["sha256"],
+            ["attachments.sha256"],
+            name=op.f("fk_nonconformance_photos_sha256_attachments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nonconformance_photos")),
+        info={"seal": "append-only"},
+    )
+    with op.batch_alter_table("nonconformance_photos", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_nonconformance_photos_nonconformance_id"),
+            ["nonconformance_id"],
+            unique=False,
+        )
+
     op.create_table(
         "spc_points",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1027,7 +1473,23 @@ def downgrade() -> None:
         batch_op.drop_index("ix_spc_points_chart")
 
     op.drop_table("spc_points")
+    with op.batch_alter_table("nonconformance_photos", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_nonconformance_photos_nonconformance_id"))
+
+    op.drop_table("nonconformance_photos")
+    with op.batch_alter_table("dispositions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dispositions_nonconformance_id"))
+
     op.drop_table("dispositions")
+    with op.batch_alter_table("capa_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_capa_links_nonconformance_id"))
+
+    op.drop_table("capa_links")
+    with op.batch_alter_table("tool_uses", schema=None) as batch_op:
+        batch_op.drop_index("ix_tool_uses_tool")
+        batch_op.drop_index("ix_tool_uses_item")
+
+    op.drop_table("tool_uses")
     with op.batch_alter_table("tag_captures", schema=None) as batch_op:
         batch_op.drop_index("ix_tag_captures_run")
 
@@ -1037,6 +1499,7 @@ def downgrade() -> None:
 
     op.drop_table("spc_observations")
     with op.batch_alter_table("nonconformances", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_nonconformances_lot_id"))
         batch_op.drop_index("ix_nonconformances_item")
 
     op.drop_table("nonconformances")
@@ -1051,8 +1514,10 @@ def downgrade() -> None:
     with op.batch_alter_table("consumptions", schema=None) as batch_op:
         batch_op.drop_index("ix_consumptions_lot")
         batch_op.drop_index("ix_consumptions_item")
+        batch_op.drop_index("ix_consumptions_component")
 
     op.drop_table("consumptions")
+    op.drop_table("tool_scans")
     with op.batch_alter_table("operation_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_operation_runs_item")
         batch_op.drop_index("ix_operation_runs_equipment_completed")
@@ -1066,11 +1531,17 @@ def downgrade() -> None:
         batch_op.drop_index("ix_hold_events_item")
 
     op.drop_table("hold_events")
+    op.drop_table("first_article_approvals")
+    with op.batch_alter_table("maintenance_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_maintenance_orders_status")
+
+    op.drop_table("maintenance_orders")
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_index("ix_items_work_order")
         batch_op.drop_index("ix_items_wip")
 
     op.drop_table("items")
+    op.drop_table("deviation_withdrawals")
     with op.batch_alter_table("work_orders", schema=None) as batch_op:
         batch_op.drop_index("ix_work_orders_status")
 
@@ -1080,6 +1551,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_qualifications_user_qual")
 
     op.drop_table("user_qualifications")
+    with op.batch_alter_table("tool_status_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_tool_status_changes_tool")
+
+    op.drop_table("tool_status_changes")
+    with op.batch_alter_table("tool_calibrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_tool_calibrations_tool")
+
+    op.drop_table("tool_calibrations")
     with op.batch_alter_table("spc_limits", schema=None) as batch_op:
         batch_op.drop_index("ix_spc_limits_chart")
 
@@ -1098,6 +1577,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lot_links_child_id"))
 
     op.drop_table("lot_links")
+    op.drop_table("inspection_samples")
+    with op.batch_alter_table("inspection_decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_inspection_decisions_stream")
+
+    op.drop_table("inspection_decisions")
+    with op.batch_alter_table("event_rule_firings", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_rule_firings_rule")
+
+    op.drop_table("event_rule_firings")
     with op.batch_alter_table("equipment_state_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_equipment_state_changes_equipment_at")
 
@@ -1114,6 +1602,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_downtime_codings_equipment_start")
 
     op.drop_table("downtime_codings")
+    with op.batch_alter_table("deviations", schema=None) as batch_op:
+        batch_op.drop_index("ix_deviations_product_operation")
+
+    op.drop_table("deviations")
     with op.batch_alter_table("config_activations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_config_activations_version_id"))
 
@@ -1141,7 +1633,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_lots_number")
 
     op.drop_table("lots")
+    with op.batch_alter_table("lot_inspections", schema=None) as batch_op:
+        batch_op.drop_index("ix_lot_inspections_stream")
+
+    op.drop_table("lot_inspections")
+    with op.batch_alter_table("inspection_reinstatements", schema=None) as batch_op:
+        batch_op.drop_index("ix_inspection_reinstatements_stream")
+
+    op.drop_table("inspection_reinstatements")
     op.drop_table("idempotency_keys")
+    op.drop_table("history_tags")
+    op.drop_table("history_points")
+    op.drop_table("history_buckets")
     with op.batch_alter_table("event_dead_letters", schema=None) as batch_op:
         batch_op.drop_index("ix_event_dead_letters_status")
 
