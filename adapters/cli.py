@@ -158,7 +158,8 @@ def _parse_value(text: str) -> float | bool | str:
 
 
 async def _commands(simulator: sim.Simulator, stop: asyncio.Event) -> None:
-    """Read ``fault DEVICE`` / ``restore DEVICE`` / ``set DEVICE.TAG VALUE`` lines from stdin."""
+    """Read ``fault DEVICE`` / ``restore DEVICE`` / ``set DEVICE.TAG VALUE`` / ``pin DEVICE.TAG
+    VALUE`` / ``unpin DEVICE.TAG`` lines from stdin."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     try:
@@ -179,8 +180,15 @@ async def _commands(simulator: sim.Simulator, stop: asyncio.Event) -> None:
                     await simulator.restore(device)
                 case ["set", key, value]:
                     await simulator.set(key, _parse_value(value))
+                case ["pin", key, value]:
+                    await simulator.set(key, _parse_value(value), pin=True)
+                case ["unpin", key]:
+                    simulator.unpin(key)
                 case _:
-                    click.echo("commands: fault DEVICE | restore DEVICE | set DEVICE.TAG VALUE")
+                    click.echo(
+                        "commands: fault DEVICE | restore DEVICE | set DEVICE.TAG VALUE | "
+                        "pin DEVICE.TAG VALUE | unpin DEVICE.TAG"
+                    )
                     continue
             click.echo("ok")
         except sim.SimError as exc:

@@ -66,15 +66,19 @@ class Behaviour:
         if first is None and self.sim.kind == "walk" and self.sim.low is not None:
             first = (self.sim.low + (self.sim.high or self.sim.low)) / 2
         self.value: Value = _typed(tag, first)
+        self.pinned = False
+        """Held at its value by hand (``pin``) until unpinned: it does not move meanwhile."""
 
     @property
     def moves(self) -> bool:
         """Whether the value changes on its own (constants are set once, so writes stick)."""
-        return self.sim.kind != "constant"
+        return self.sim.kind != "constant" and not self.pinned
 
     def at(self, now: float) -> Value:
         """The value at ``now`` (a walk takes one step per call)."""
         sim = self.sim
+        if self.pinned:
+            return self.value
         if sim.kind == "walk" and isinstance(self.value, float):
             low = sim.low if sim.low is not None else self.value - 1
             high = sim.high if sim.high is not None else self.value + 1
@@ -155,15 +159,25 @@ class Simulator:
         finally:
             await self.stop()
 
-    async def set(self, key: str, value: Value) -> None:
-        """Give a tag a value by hand (it keeps moving from there if it moves)."""
+    async def set(self, key: str, value: Value, *, pin: bool = False) -> None:
+        """Give a tag a value by hand: it keeps moving from there if it moves, or stays there
+        until :meth:`unpin` with ``pin`` (a pressure that stays high, for an event rule)."""
         device = key.partition(".")[0]
-        if key not in self.behaviours:
-            raise SimError(f"no simulated tag {key!r}; known: {', '.join(sorted(self.behaviours))}")
-        typed = _typed(self.behaviours[key].tag, value)
-        self.behaviours[key].value = typed
+        behaviour = self._behaviour(key)
+        typed = _typed(behaviour.tag, value)
+        behaviour.value = typed
+        behaviour.pinned = behaviour.pinned or pin
         if device in self.servers:
             await self.servers[device].set(key, typed)
+
+    def unpin(self, key: str) -> None:
+        """Let a pinned tag move on its own again."""
+        self._behaviour(key).pinned = False
+
+    def _behaviour(self, key: str) -> Behaviour:
+        if key not in self.behaviours:
+            raise SimError(f"no simulated tag {key!r}; known: {', '.join(sorted(self.behaviours))}")
+        return self.behaviours[key]
 
     async def fault(self, device: str) -> None:
         """Take a device off the network (its clients see the connection drop)."""

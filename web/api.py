@@ -310,8 +310,13 @@ def complete_work_order(number: str) -> tuple[Response, int]:
     command=True,
     body=obj(
         {},
-        {"tool": {**NAME, "description": "The id of the tool scanned, for an operation that "
-                  "requires a tool (e.g. A-17)."}},
+        {
+            "tool": {
+                **NAME,
+                "description": "The id of the tool scanned, for an operation that "
+                "requires a tool (e.g. A-17).",
+            }
+        },
     ),
     body_required=False,
     responses=(

@@ -23,11 +23,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TextIO
 
 import click
 
@@ -162,6 +164,10 @@ def welcome(port: int, tryout: Tryout) -> tuple[str, ...]:
     lines.append(
         f"     lot {tryout.lot} of {tryout.part}: {base}/materials/lots/{tryout.part}/{tryout.lot}"
     )
+    lines.append(
+        "     the press's event rule: type 'pin press1.pressure 190' and Enter here; 10 s later "
+        f"the press is held ({base}/equipment/); 'unpin press1.pressure' lets it move again"
+    )
     return tuple(lines)
 
 
@@ -210,6 +216,12 @@ def supervise(
         c.name: subprocess.Popen(c.command, env=dict(env), stdin=subprocess.PIPE) for c in children
     }
     restarts: dict[str, list[float]] = {c.name: [] for c in children}
+    if sys.stdin.isatty():
+
+        def sim() -> IO[bytes] | None:
+            return running["sim"].stdin if "sim" in running else None
+
+        threading.Thread(target=forward_commands, args=(sys.stdin, sim), daemon=True).start()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
@@ -244,6 +256,20 @@ def supervise(
     finally:
         signal.signal(signal.SIGTERM, previous)
         stop_all(list(running.values()))
+
+
+def forward_commands(source: TextIO, target: Callable[[], IO[bytes] | None]) -> None:
+    """Send each line typed at the demo's terminal to the simulator's commands (``pin
+    press1.pressure 190``, ``unpin press1.pressure``, ``fault press1``, ``restore press1``)."""
+    for line in source:
+        pipe = target()
+        if pipe is None:
+            continue
+        try:
+            pipe.write(line.encode())
+            pipe.flush()
+        except (BrokenPipeError, ValueError):  # the simulator is being restarted or stopped
+            continue
 
 
 def _interrupt(*_: object) -> None:

@@ -98,7 +98,9 @@ def add_state_time(
         row = existing.get(_utc(bucket))
         if row is None:
             session.add(
-                EquipmentStateBucket(equipment=equipment, start=bucket, state=state, seconds=seconds)
+                EquipmentStateBucket(
+                    equipment=equipment, start=bucket, state=state, seconds=seconds
+                )
             )
         else:
             row.seconds += seconds

@@ -408,9 +408,7 @@ def test_maintenance_counted_in_uses_warns_then_blocks_until_it_is_recorded(
     plant_dir = tmp_path / "acme"
     shutil.copytree(ACME, plant_dir)
     site = plant_dir / "site.yaml"
-    site.write_text(
-        site.read_text().replace("uses: 20000, counter: press1.strokes", "uses: 10")
-    )
+    site.write_text(site.read_text().replace("uses: 20000, counter: press1.strokes", "uses: 10"))
     versions.deploy(db, plant_dir, actor="admin", note="maintenance every 10 crimps")
     plant = versions.active_plant(db)[1]
     care = _engine(db, plant, clock)

@@ -3,6 +3,7 @@ times), any other child's death stops everything with a non-zero exit, said plai
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import sys
@@ -130,8 +131,19 @@ def test_the_demo_offers_a_waiting_unit_and_a_received_lot(tmp_path: Path) -> No
         "site.yaml)",
         "demo logins (password 'ferrule-demo'):",
     )
-    assert lines[-2:] == (
+    assert lines[-3:] == (
         f"try: sign in as anna and pick unit {tryout.unit} from the cutting queue, or scan it at "
         "http://127.0.0.1:8123/station/",
         "     lot W-001 of WIRE-18-RD: http://127.0.0.1:8123/materials/lots/WIRE-18-RD/W-001",
+        "     the press's event rule: type 'pin press1.pressure 190' and Enter here; 10 s later "
+        "the press is held (http://127.0.0.1:8123/equipment/); 'unpin press1.pressure' lets it "
+        "move again",
     )
+
+
+def test_lines_typed_at_the_demo_go_to_the_simulator() -> None:
+    typed = io.StringIO("pin press1.pressure 190\nunpin press1.pressure\n")
+    sim = io.BytesIO()
+    demo.forward_commands(typed, lambda: sim)
+    assert sim.getvalue() == b"pin press1.pressure 190\nunpin press1.pressure\n"
+    demo.forward_commands(io.StringIO("fault press1\n"), lambda: None)  # no simulator: dropped
