@@ -45,6 +45,9 @@ def plant_files(rng: random.Random) -> dict[str, str]:
         "site.yaml": (
             "site: bench-schedule\ntimezone: Europe/Berlin\nroles:\n"
             "  supervisor: {description: Plans}\n"
+            "calendar:\n  shifts:\n"  # two shifts with breaks, Monday to Friday: jobs pause
+            '    early: {start: "06:00", end: "14:00", breaks: ["09:30-09:45", "12:00-12:30"]}\n'
+            '    late: {start: "14:00", end: "22:00", breaks: ["18:00-18:30"]}\n'
             f"work_centers:\n{centers}\nequipment:\n{machines}\n"
         ),
         "materials.yaml": "products:\n"

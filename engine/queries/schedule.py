@@ -13,9 +13,10 @@ The algorithm (docs/dispatch.md says it for people):
    each able to run one job at a time; an operation with neither is not capacity-bound. A piece
    of equipment that is down now is assumed back after :data:`DOWN_ASSUMED` (noted): the schedule
    is computed afresh on every request, so it re-plans as soon as equipment goes down, comes back
-   or an order is added. The calendar is 24/7 until shift calendars exist, except for the
-   site calendar's dated planned downtime (a shutdown, a maintenance window): no resource works
-   then, and a job that does not fit before it starts after it.
+   or an order is added. Resources work only when the site's calendar is open: in its shifts,
+   outside their breaks and its dated planned downtime (a shutdown, a maintenance window); a job
+   reaching closed time pauses and goes on at the next shift, so its span includes the pause.
+   A site without a calendar works around the clock.
 4. **Order.** Work orders are taken one by one, most urgent first: priority (1 first), then
    earliest due date (none last), then the oldest. Each order's operations are placed in routing
    order, each at the earliest gap of its resource long enough to hold it, no earlier than it can
@@ -39,7 +40,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dsl.calendars import downtime_windows
+from dsl.calendars import downtime_windows, shift_windows
 from dsl.model import Operation, Plant
 from engine.infra.jsonable import Jsonable
 from engine.queries.items import ACTIVE
@@ -162,21 +163,30 @@ def down_equipment(session: Session) -> frozenset[str]:
 
 @dataclass
 class _Timeline:
-    """A resource's booked jobs, as sorted, non-overlapping (start, end) seconds from now."""
+    """A resource's booked jobs, as sorted, non-overlapping (start, end) seconds from now, and
+    the site's closed time (outside shifts, breaks, dated planned downtime), in which no job
+    runs: a job reaching closed time pauses and goes on when the site opens again."""
 
     free_from: float = 0.0
+    closed: Sequence[tuple[float, float]] = ()
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
+    closed_starts: list[float] = field(init=False, repr=False)
 
-    def book(self, ready: float, duration: float) -> float:
-        """Book the earliest gap of ``duration`` from ``ready`` on; returns its start. Touching
-        bookings are merged into one interval, so a busy resource's list stays short."""
-        start = max(ready, self.free_from)
+    def __post_init__(self) -> None:
+        self.closed_starts = [start for start, _ in self.closed]
+
+    def book(self, ready: float, duration: float) -> tuple[float, float]:
+        """Book the earliest gap that holds ``duration`` seconds of open time from ``ready``
+        on; returns its start and end. Touching bookings are merged into one interval, so a
+        busy resource's list stays short."""
+        start = self._open_at(max(ready, self.free_from))
         index = bisect_right(self.ends, start)
-        while index < len(self.starts) and self.starts[index] < start + duration:
-            start = max(start, self.ends[index])
+        end = self._advance(start, duration)
+        while index < len(self.starts) and self.starts[index] < end:
+            start = self._open_at(max(start, self.ends[index]))
             index += 1
-        end = start + duration
+            end = self._advance(start, duration)
         joins_before = index > 0 and self.ends[index - 1] == start
         joins_after = index < len(self.starts) and self.starts[index] == end
         if joins_before and joins_after:
@@ -189,7 +199,24 @@ class _Timeline:
         else:
             self.starts.insert(index, start)
             self.ends.insert(index, end)
-        return start
+        return start, end
+
+    def _open_at(self, moment: float) -> float:
+        """The first open instant at or after ``moment``."""
+        index = bisect_right(self.closed_starts, moment) - 1
+        if index >= 0 and self.closed[index][1] > moment:
+            return self.closed[index][1]
+        return moment
+
+    def _advance(self, start: float, duration: float) -> float:
+        """When ``duration`` seconds of open time from ``start`` (open) have passed."""
+        moment, left = start, duration
+        index = bisect_right(self.closed_starts, moment)
+        while index < len(self.closed) and self.closed[index][0] < moment + left:
+            left -= self.closed[index][0] - moment
+            moment = self.closed[index][1]
+            index += 1
+        return moment + left
 
 
 def _rank(demand: Demand) -> tuple[int, bool, dt.date, int]:
@@ -217,12 +244,10 @@ class _Planner:
         self.timelines: dict[str, _Timeline] = {}
 
     def timeline(self, resource: str) -> _Timeline:
-        """The resource's timeline, its planned downtime booked from the start."""
+        """The resource's timeline, closed when the site is."""
         if resource not in self.timelines:
             assumed = DOWN_ASSUMED.total_seconds() if resource in self.down else 0.0
-            self.timelines[resource] = _Timeline(
-                assumed, [s for s, _ in self.closed], [e for _, e in self.closed]
-            )
+            self.timelines[resource] = _Timeline(assumed, self.closed)
         return self.timelines[resource]
 
     def job(
@@ -235,17 +260,17 @@ class _Planner:
             notes.append("no cycle time declared")
         duration = (operation.cycle_time_s or 0.0) * quantity
         if resource and duration > 0:
-            start = self.timeline(resource).book(ready, duration)
+            start, end = self.timeline(resource).book(ready, duration)
         else:
-            start = ready
+            start, end = ready, ready + duration
         if resource in self.down:
             notes.append(f"{resource} is down; assumed back in {DOWN_ASSUMED}")
         at = self.now + dt.timedelta(seconds=start)
         planned = PlannedOperation(
             order.number, operation.id, resource, quantity, at,
-            at + dt.timedelta(seconds=duration), "; ".join(notes),
+            self.now + dt.timedelta(seconds=end), "; ".join(notes),
         )  # fmt: skip
-        return planned, start + duration
+        return planned, end
 
     def order(self, order: Demand, plant: Plant) -> PlannedOrder:
         """Every remaining operation of ``order``, in routing order."""
@@ -281,19 +306,33 @@ class _Planner:
 
 
 def _closed(plants: Mapping[int, Plant], now: dt.datetime) -> list[tuple[float, float]]:
-    """The newest plant's dated planned downtime ahead, as disjoint (start, end) seconds from
-    ``now``."""
+    """The newest plant's closed time ahead, as disjoint, sorted (start, end) seconds from
+    ``now``: outside its shifts, in their breaks, and in its dated planned downtime (none
+    without a calendar: then every hour is open)."""
     site = plants[max(plants)].site if plants else None
     if site is None or site.calendar is None:
         return []
+    until = now + CLOSED_LOOKAHEAD
     closed: list[tuple[float, float]] = []
-    for window in downtime_windows(site.calendar, site.timezone, now, now + CLOSED_LOOKAHEAD):
-        start, end = ((at - now).total_seconds() for at in (window.start, window.end))
-        if closed and start <= closed[-1][1]:
-            closed[-1] = (closed[-1][0], max(end, closed[-1][1]))
+    opened = now
+    for shift in shift_windows(site.calendar, site.timezone, now, until):
+        closed.append((_seconds(opened, now), _seconds(shift.start, now)))
+        closed += [(_seconds(a, now), _seconds(b, now)) for a, b in shift.breaks]
+        opened = max(opened, shift.end)
+    closed.append((_seconds(opened, now), _seconds(until, now)))
+    for window in downtime_windows(site.calendar, site.timezone, now, until):
+        closed.append((_seconds(window.start, now), _seconds(window.end, now)))
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted((max(a, 0.0), b) for a, b in closed if b > max(a, 0.0)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
-            closed.append((start, end))
-    return closed
+            merged.append((start, end))
+    return merged
+
+
+def _seconds(moment: dt.datetime, now: dt.datetime) -> float:
+    return (moment - now).total_seconds()
 
 
 def schedule(

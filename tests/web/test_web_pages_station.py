@@ -3,13 +3,17 @@ completing with server-side validation, outcomes, and the component check."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 from flask import Flask
 from flask.testing import FlaskClient
 from pages_support import CRIMP_FORM, CUT_FORM, form_token, release_unit
+from testdata import PASSWORD
 from web_support import sign_in
 
+from engine.access.signatures import SignatureInput
+from engine.commands.deviations import DeviationInput
 from engine.floor.tagsource import StaticTagSource
 
 
@@ -245,3 +249,29 @@ def test_the_interlock_panel_says_why_a_value_is_unavailable(
     )
     assert response.status_code == 409
     assert f"Cannot start 'crimp' on Unit {unit}: {blocked}." in _text(response)
+
+
+def test_a_planned_deviation_in_force_is_shown_at_the_station(
+    line_client: FlaskClient, line_app: Flask
+) -> None:
+    ferrule = line_app.extensions["ferrule"].ferrule
+    unit = release_unit(line_app)
+    order = ferrule.item(unit).work_order
+    now = dt.datetime.now(dt.UTC)
+    given = DeviationInput(
+        product="HA-100", operation="cut", gate="cut length", subject="length", low=499.0,
+        high=501.0, work_orders=(order,), valid_from=now - dt.timedelta(hours=1),
+        valid_until=now + dt.timedelta(days=2), reason="concession CC-7 for the first lot",
+    )  # fmt: skip
+    approved = ferrule.approve_deviation(
+        actor="quinn", given=given,
+        signature=SignatureInput("quinn", PASSWORD, "Deviation approved"),
+    )  # fmt: skip
+    sign_in(line_client, "anna")
+    page = html.unescape(line_client.get(f"/station/{unit}").get_data(as_text=True))
+    until = given.valid_until.strftime("%Y-%m-%d %H:%M")
+    assert (
+        f'<p class="deviation" role="note" data-deviation="{approved.number}">Planned deviation '
+        f"{approved.number}: gate 'cut length' of 'cut' accepts length from 499 to 501 mm until "
+        f"{until} UTC (concession CC-7 for the first lot), signed by quinn.</p>"
+    ) in page

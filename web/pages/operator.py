@@ -138,6 +138,9 @@ def _page(
         problems=problems or {},
         request_key=uuid.uuid4().hex,
         gates=gate_notes(operation) if operation is not None else {},
+        deviations=services().ferrule.deviations_in_force(item=number, operation=operation.id)
+        if operation is not None
+        else [],
         fefo=services().materials.proposals(
             [c.part for c in form.consumptions] if form else [], panel.item.work_order
         ),
