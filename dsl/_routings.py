@@ -59,6 +59,7 @@ _FIELD_KINDS: dict[str, Kind] = {
     "bool": "bool",
     "date": "date",
     "photo": "string",
+    "attachment": "string",
 }
 
 

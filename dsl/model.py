@@ -453,7 +453,7 @@ class Product:
 # ---------------------------------------------------------------- routings and operations
 
 
-FieldType = Literal["number", "integer", "text", "choice", "bool", "date", "photo"]
+FieldType = Literal["number", "integer", "text", "choice", "bool", "date", "photo", "attachment"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -607,7 +607,7 @@ PLANT_FILE = Section(
 
 # ---------------------------------------------------------------- routings
 
-FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date", "photo")
+FIELD_TYPES = ("number", "integer", "text", "choice", "bool", "date", "photo", "attachment")
 
 SPC_CHARTS = ("i-mr", "xbar-r", "xbar-s", "p", "np", "c", "u")
 SPC_RULES = (
@@ -650,8 +650,8 @@ DATA_FIELD = Section(
         Key(
             "type",
             Scalar("text", allowed=FIELD_TYPES),
-            "Kind of value entered; a photo is taken with the tablet's camera and kept by its "
-            "SHA-256.",
+            "Kind of value entered; a photo (the tablet's camera) or an attachment (any file, "
+            "e.g. a measuring machine's report) is kept by its SHA-256.",
             required=True,
         ),
         Key("unit", TEXT, "Unit of a number field, e.g. mm."),

@@ -442,3 +442,17 @@ def photo(sha256: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     return response
+
+
+@bp.get("/files/<sha256>")
+def stored_file(sha256: str) -> Response:
+    """A stored file (an attachment field's value), downloaded as it was uploaded: never shown
+    inline, so nothing in it runs in the browser. Any signed-in caller may fetch it."""
+    require_caller()
+    stored = services().ferrule.stored_file(sha256)
+    response = Response(stored.content, mimetype="application/octet-stream")
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in stored.filename) or sha256
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

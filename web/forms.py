@@ -32,6 +32,7 @@ _INPUT_TYPES = {
     "bool": "select",
     "date": "date",
     "photo": "file",
+    "attachment": "file",
 }
 
 
@@ -50,6 +51,8 @@ class FieldSpec:
     high: str | None
     choices: tuple[tuple[str, str], ...]
     help: str
+    photo: bool = False
+    """A file input that takes a photo (the tablet's camera) rather than any file."""
 
     @property
     def limits(self) -> str:
@@ -141,6 +144,7 @@ def field_spec(data_field: DataField) -> FieldSpec:
         high=_bound(data_field.high),
         choices=choices,
         help=data_field.help,
+        photo=data_field.type == "photo",
     )
 
 

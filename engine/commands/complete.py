@@ -52,7 +52,7 @@ from engine.floor.runtime import (
 )
 from engine.floor.sampling import decide as sample
 from engine.floor.tagsource import TagValue
-from engine.floor.validation import FieldValue, validate
+from engine.floor.validation import FILE_TYPES, FieldValue, validate
 from engine.infra import attachments, audit
 from engine.infra.jsonable import Jsonable
 from engine.infra.statements import Sql, insert_rows
@@ -287,8 +287,10 @@ def _check(
         raise Conflict(_completed_meanwhile(session, item, operation.id) or problem)
     full_name(sql, actor)
     values = validate(operation, data, units)
-    for photo in (v for v in values if v.field.type == "photo"):
-        attachments.require_photo(session, str(photo.value), field=photo.field.name)
+    for stored in (v for v in values if v.field.type in FILE_TYPES):
+        attachments.require_stored(
+            session, str(stored.value), field=stored.field.name, photo=stored.field.type == "photo"
+        )
     current = {keys.field_key(operation.id, v.field.name): v.rule_value for v in values}
     planned = plan_consumptions(
         sql,

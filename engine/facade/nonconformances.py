@@ -200,11 +200,27 @@ class NonconformanceDesk:
             StoredPhoto.from_json,
         )  # fmt: skip
 
+    def store_file(self, *, actor: str, upload: Upload) -> str:
+        """Store a file for an ``attachment`` field of ``collect:``; its SHA-256, which the
+        completion then carries as the field's value."""
+        check_names(actor=actor)
+        with self.db.transaction() as session:
+            return attachments.store(
+                session, upload, actor=actor, now=self.commands.clock(), what="The file",
+                field="attachment",
+            )  # fmt: skip
+
+    def stored_file(self, sha256: str) -> Upload:
+        """Any stored file by its SHA-256 (an attachment field's, a certificate, a photo)."""
+        check_names(sha256=sha256)
+        with self.db.session() as session:
+            return attachments.fetch(session, sha256)
+
     def photo(self, sha256: str) -> Upload:
         """A stored photo by its SHA-256; NotFound when none is stored under it."""
         check_names(sha256=sha256)
         with self.db.session() as session:
-            attachments.require_photo(session, sha256, field="photo")
+            attachments.require_stored(session, sha256, field="photo", photo=True)
             return attachments.fetch(session, sha256)
 
     def nonconformance_photo(self, nonconformance_id: int, sha256: str) -> Upload:

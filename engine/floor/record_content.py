@@ -61,6 +61,8 @@ class EnteredValue(Jsonable):
     outcome: str
     photo: bool = False
     """The value is the SHA-256 of a stored photo (a ``photo`` field)."""
+    attachment: bool = False
+    """The value is the SHA-256 of a stored file (an ``attachment`` field)."""
 
 
 @dataclass(frozen=True, slots=True)

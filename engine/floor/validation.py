@@ -25,6 +25,8 @@ from engine.infra.limits import TEXT_MAX, problem
 
 Value = float | int | str | bool | dt.date
 
+FILE_TYPES = {"photo": "take the photo first", "attachment": "attach the file first"}
+"""Fields whose value is the SHA-256 of a stored file, with what to do when it is missing."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -164,9 +166,9 @@ def _accept(field: DataField, raw: object, unit: str | None) -> FieldValue:
     if not isinstance(raw, str):
         raise ValueError(f"{field.name}: expected text, got {raw!r}")
     text = raw.strip()
-    if field.type == "photo" and not _SHA256.fullmatch(text):
+    if field.type in FILE_TYPES and not _SHA256.fullmatch(text):
         raise ValueError(
-            f"{field.name}: take the photo first; the value is the stored photo's SHA-256 "
+            f"{field.name}: {FILE_TYPES[field.type]}; the value is the stored file's SHA-256 "
             "(64 hex digits)"
         )
     if field.type == "choice" and text not in field.choices:

@@ -125,11 +125,12 @@ def store_photo(
     return store(session, photo, actor=actor, now=now, what="The photo", field=field)
 
 
-def require_photo(session: Session, sha256: str, *, field: str) -> None:
-    """Invalid unless a photo with this hash is stored."""
+def require_stored(session: Session, sha256: str, *, field: str, photo: bool) -> None:
+    """Invalid unless a file (a photo, with ``photo``) with this hash is stored."""
     media_type = session.scalar(select(Attachment.media_type).where(Attachment.sha256 == sha256))
-    if media_type is None or not str(media_type).startswith("image/"):
+    what = "photo" if photo else "file"
+    if media_type is None or (photo and not str(media_type).startswith("image/")):
         raise Invalid(
-            f"{field}: no photo with SHA-256 {sha256[:12]}… is stored; upload the photo first.",
+            f"{field}: no {what} with SHA-256 {sha256[:12]}… is stored; upload the {what} first.",
             field=field,
         )

@@ -316,10 +316,11 @@ def _entered(operation: Operation | None, row: dict[str, Any]) -> EnteredValue:
         inside = (low is None or value >= low) and (high is None or value <= high)
         outcome = "pass" if inside else "fail"
     label = field.label if field is not None else row["field"]
-    photo = field is not None and field.type == "photo"
+    kind = field.type if field is not None else ""
     return EnteredValue(
-        row["field"], label, shown_value(row), low, high, row["unit"], outcome, photo=photo
-    )
+        row["field"], label, shown_value(row), low, high, row["unit"], outcome,
+        photo=kind == "photo", attachment=kind == "attachment",
+    )  # fmt: skip
 
 
 def _evidence(gate: Mapping[str, Any]) -> str:

@@ -11,14 +11,18 @@ import hashlib
 import pytest
 from engine_exec_support import CRIMP_DATA, Line, line  # noqa: F401
 from sqlalchemy import select
+from testdata import ACME
 
+from dsl.loader import load_or_raise
 from engine.commands.bom import ConsumptionInput
 from engine.errors import Invalid
 from engine.facade.audit import AuditTrail
 from engine.facade.records import Records
+from engine.floor.validation import InvalidData, validate
 from engine.infra.attachments import MAX_ATTACHMENT, Upload
 from engine.records.production import Measurement
 
+NORTHFIELD = ACME.parent / "northfield-machining"
 PNG = b"\x89PNG\r\n\x1a\n" + b"crimp side view" * 4
 
 
@@ -86,5 +90,27 @@ def test_what_is_not_a_stored_photo_is_refused(line: Line) -> None:
             consume=[ConsumptionInput("TERM-22", "T-001")],
         )  # fmt: skip
     assert text.value.message == (
-        "photo: take the photo first; the value is the stored photo's SHA-256 (64 hex digits)"
+        "photo: take the photo first; the value is the stored file's SHA-256 (64 hex digits)"
+    )
+
+
+def test_an_attachment_field_takes_any_stored_file_by_its_hash(line: Line) -> None:
+    shop = line
+    report = b"%PDF-1.7 CMM report of HM-4420 #17"
+    digest = shop.engine.store_file(
+        actor=shop.operator, upload=Upload("cmm-17.pdf", "application/pdf", report)
+    )
+    assert digest == hashlib.sha256(report).hexdigest()
+    stored = shop.engine.stored_file(digest)
+    assert (stored.filename, stored.content) == ("cmm-17.pdf", report)
+    cmm = load_or_raise(NORTHFIELD).routing_for("HM-4420").operation("cmm")
+    with pytest.raises(InvalidData) as bad:
+        validate(cmm, {"cmm_report": "cmm-17.pdf"})
+    assert bad.value.problems[0].message == (
+        "cmm_report: attach the file first; the value is the stored file's SHA-256 (64 hex digits)"
+    )
+    with pytest.raises(Invalid) as photo:
+        shop.engine.photo(digest)  # a PDF is no photo
+    assert photo.value.message == (
+        f"photo: no photo with SHA-256 {digest[:12]}… is stored; upload the photo first."
     )

@@ -206,8 +206,9 @@ def start(number: str) -> ResponseReturnValue:
 def _with_photos(
     spec: forms.OperationForm, caller: str
 ) -> tuple[MultiDict[str, str], dict[str, str]]:
-    """The posted form with each photo field's value the SHA-256 of its photo: the file taken
-    now, stored first, or the one stored before an error sent the form back. Refusals by input."""
+    """The posted form with each photo or attachment field's value the SHA-256 of its file: the
+    one sent now, stored first, or the one stored before an error sent the form back. Refusals
+    by input."""
     form = request.form.copy()
     problems: dict[str, str] = {}
     for field in spec.fields:
@@ -218,10 +219,12 @@ def _with_photos(
         if taken is None or not taken.filename:
             continue
         upload = Upload(taken.filename, taken.mimetype or "", taken.read())
+        ferrule = services().ferrule
         try:
-            form[field.input_name] = (
-                services().ferrule.store_photo(actor=caller, photo=upload).sha256
-            )
+            if field.photo:
+                form[field.input_name] = ferrule.store_photo(actor=caller, photo=upload).sha256
+            else:
+                form[field.input_name] = ferrule.store_file(actor=caller, upload=upload)
         except Invalid as bad:
             problems[field.input_name] = f"{field.name}: {bad.message}"
     return form, problems
