@@ -93,9 +93,9 @@ def add_state_time(
             EquipmentStateBucket.start.between(spans[0][0], spans[-1][0]),
         )
     )
-    existing = {_utc(row.start): row for row in found}
+    existing = {row.start: row for row in found}  # aware UTC, as the column type reads it
     for bucket, seconds in spans:
-        row = existing.get(_utc(bucket))
+        row = existing.get(bucket)
         if row is None:
             session.add(
                 EquipmentStateBucket(
@@ -104,11 +104,6 @@ def add_state_time(
             )
         else:
             row.seconds += seconds
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """``moment`` as an aware UTC time (a database may hand it back naive)."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def rebuild_buckets(session: Session, equipment: str) -> int:

@@ -13,7 +13,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from engine.access.people import require_role
-from engine.errors import Conflict, Invalid
+from engine.commands.nonconformances import need_text
+from engine.errors import Conflict
 from engine.floor.items import ItemRow, ItemState, find_item, state_change, update_state
 from engine.infra import audit
 from engine.infra.statements import Sql, insert_rows
@@ -23,16 +24,6 @@ HOLD_ROLES = ("supervisor", "quality")
 
 _holds = table(HoldEvent)
 _INSERT_HOLD = insert_rows(_holds)
-
-
-def _need_reason(reason: str, doing: str) -> str:
-    text = reason.strip()
-    if not text:
-        raise Invalid(
-            f"Give a reason to {doing}; it goes into the record and the audit trail.",
-            field="reason",
-        )
-    return text
 
 
 def _hold_event(
@@ -58,7 +49,7 @@ def hold_item(
     """Put an item on hold where it stands (a supervisor or quality, with a reason)."""
     item = find_item(session, item_number)
     require_role(session, actor, HOLD_ROLES, f"put {item.label} on hold")
-    text = _need_reason(reason, f"put {item.label} on hold")
+    text = need_text(reason, f"put {item.label} on hold")
     if item.status == "on_hold":
         raise Conflict(f"{item.label} is already on hold (reason: {item.status_reason}).")
     if item.status in ("scrapped", "nonconforming"):
@@ -78,7 +69,7 @@ def release_item(
     """Release an item's hold; it carries on where it was (a supervisor or quality)."""
     item = find_item(session, item_number)
     require_role(session, actor, HOLD_ROLES, f"release {item.label}")
-    text = _need_reason(reason, f"release {item.label}")
+    text = need_text(reason, f"release {item.label}")
     if item.status != "on_hold":
         raise Conflict(f"{item.label} is not on hold (it is {item.status.replace('_', ' ')}).")
     if item.current_operation is None:

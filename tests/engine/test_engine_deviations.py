@@ -6,13 +6,15 @@ within the range, and still fails outside it, for other orders, and once withdra
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from engine_exec_support import CRIMP_DATA, Line, line  # noqa: F401
 
+from dsl.env import field_key
 from engine.access.signatures import SignatureInput
 from engine.commands.bom import ConsumptionInput
-from engine.commands.deviations import DeviationInput
+from engine.commands.deviations import DeviationInfo, DeviationInput, accepted_by
 from engine.errors import Forbidden, Invalid
 from engine.facade.audit import AuditTrail
 from engine.facade.records import Records
@@ -138,3 +140,19 @@ def test_what_a_deviation_may_say_is_checked(line: Line) -> None:
         "ask an admin to grant it."
     )
     assert shop.engine.deviations() == []
+
+
+def test_a_deviation_never_accepts_a_value_it_cannot_see() -> None:
+    found = [
+        DeviationInfo(
+            id=1, number="DEV-0001", product="HA-100", operation="crimp", gate="pull test",
+            subject="pull_force", low=55.0, high=60.0, unit="N", work_orders=("WO-1",),
+            valid_from=NOW, valid_until=NOW + dt.timedelta(days=1), reason="r", created_by="q",
+            created_at=NOW,
+        )
+    ]  # fmt: skip
+    key = field_key("crimp", "pull_force")
+    assert accepted_by(found, "pull test", {key: 57.0}) is found[0]
+    for unseen in ({}, {key: math.nan}, {key: None}, {key: "57"}, {key: True}):
+        assert accepted_by(found, "pull test", unseen) is None  # missing, NaN, not a number
+    assert accepted_by(found, "crimp height", {key: 57.0}) is None

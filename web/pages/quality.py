@@ -268,7 +268,8 @@ def _open_page(form: Mapping[str, str], message: str, field_name: str, status: i
 def pareto() -> ResponseReturnValue:
     """A Pareto chart of nonconformances over a period, by a dimension."""
     by = request.args.get("by", "defect_code")
-    days = int(request.args.get("days", "30")) if request.args.get("days", "30").isdigit() else 30
+    given = request.args.get("days", "30")
+    days = int(given) if given.isdigit() else 30
     until = dt.datetime.now(dt.UTC)
     found = services().ferrule.nonconformance_pareto(
         by=by, since=until - dt.timedelta(days=days), until=until
